@@ -1,0 +1,15 @@
+/*
+ * openami: the whole public API of libami. Include this, or only the area headers you use.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AMI_AMI_H
+#define AMI_AMI_H
+
+#include "ami/common.h"
+#include "ami/error.h"
+#include "ami/bytes.h"
+#include "ami/crc.h"
+#include "ami/json.h"
+#include "ami/log.h"
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * Internal helpers shared by libami modules (not installed).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AMI_CORE_INTERNAL_H
+#define AMI_CORE_INTERNAL_H
+
+#include "ami/log.h"
+
+#if defined(__GNUC__)
+#define AMI__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define AMI__PRINTF(f, a)
+#endif
+
+/* Logs through the hook installed with ami_log_set(); a no-op when none is installed. */
+void ami__log(enum ami_log_level level, const char *fmt, ...) AMI__PRINTF(2, 3);
+
+#endif
