@@ -9,6 +9,10 @@
 #include "ami/error.h"
 #include "ami/bytes.h"
 #include "ami/crc.h"
+#include "ami/arena.h"
+#include "ami/obis.h"
+#include "ami/datetime.h"
+#include "ami/axdr.h"
 #include "ami/json.h"
 #include "ami/log.h"
 

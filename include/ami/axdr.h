@@ -1,0 +1,142 @@
+/*
+ * A-XDR encoding of COSEM data (IEC 61334-6 A-XDR as used by DLMS UA Green Book 9.5,
+ * "Data ::= CHOICE" of the xDLMS ASN.1). Decoded values form a tree whose nodes come from a
+ * caller-provided arena; strings are zero-copy views into the input buffer, so the input must
+ * outlive the tree. Decoding is iterative (no recursion), bounded by ami_axdr_limits.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AMI_AXDR_H
+#define AMI_AXDR_H
+
+#include <stdbool.h>
+
+#include "ami/arena.h"
+#include "ami/bytes.h"
+#include "ami/json.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The Data CHOICE tags (Green Book 9.5, Blue Book 4.1.5). */
+enum ami_axdr_type {
+    AMI_AXDR_NULL_DATA = 0,
+    AMI_AXDR_ARRAY = 1,
+    AMI_AXDR_STRUCTURE = 2,
+    AMI_AXDR_BOOLEAN = 3,
+    AMI_AXDR_BIT_STRING = 4,
+    AMI_AXDR_DOUBLE_LONG = 5,          /* int32 */
+    AMI_AXDR_DOUBLE_LONG_UNSIGNED = 6, /* uint32 */
+    AMI_AXDR_OCTET_STRING = 9,
+    AMI_AXDR_VISIBLE_STRING = 10,
+    AMI_AXDR_UTF8_STRING = 12,
+    AMI_AXDR_BCD = 13,           /* one byte */
+    AMI_AXDR_INTEGER = 15,       /* int8 */
+    AMI_AXDR_LONG = 16,          /* int16 */
+    AMI_AXDR_UNSIGNED = 17,      /* uint8 */
+    AMI_AXDR_LONG_UNSIGNED = 18, /* uint16 */
+    AMI_AXDR_COMPACT_ARRAY = 19,
+    AMI_AXDR_LONG64 = 20,
+    AMI_AXDR_LONG64_UNSIGNED = 21,
+    AMI_AXDR_ENUM = 22,      /* uint8 */
+    AMI_AXDR_FLOAT32 = 23,   /* IEEE 754 single, big-endian */
+    AMI_AXDR_FLOAT64 = 24,   /* IEEE 754 double, big-endian */
+    AMI_AXDR_DATE_TIME = 25, /* 12 bytes, see ami/datetime.h */
+    AMI_AXDR_DATE = 26,      /* 5 bytes */
+    AMI_AXDR_TIME = 27,      /* 4 bytes */
+    AMI_AXDR_DONT_CARE = 255,
+};
+
+/*
+ * One decoded value.
+ *  - integers (BOOLEAN, BCD, ENUM and every signed/unsigned width): v.i (signed types) or
+ *    v.u (unsigned types, BOOLEAN as 0/1, BCD and ENUM as the raw byte);
+ *  - FLOAT32/FLOAT64: v.f;
+ *  - OCTET/VISIBLE/UTF8_STRING: v.bytes, `count` bytes; BIT_STRING: v.bytes, `count` bits
+ *    ((count + 7) / 8 bytes, first bit in the MSB); DATE_TIME/DATE/TIME: v.bytes, 12/5/4 bytes;
+ *  - ARRAY/STRUCTURE: `count` elements, first at `child`, linked by `next`;
+ *  - COMPACT_ARRAY: decoded into `count` elements like an ARRAY; `type_desc` points at the
+ *    element type description (a tree of values whose `type` fields give the types).
+ */
+typedef struct ami_axdr_value ami_axdr_value;
+struct ami_axdr_value {
+    uint8_t type;   /* enum ami_axdr_type */
+    uint32_t count; /* see above */
+    union {
+        int64_t i;
+        uint64_t u;
+        double f;
+        const uint8_t *bytes;
+    } v;
+    ami_axdr_value *child;     /* first element (containers) */
+    ami_axdr_value *next;      /* next sibling */
+    ami_axdr_value *last;      /* last element (containers; kept by the builders) */
+    ami_axdr_value *type_desc; /* COMPACT_ARRAY only */
+};
+
+/* Hard ceiling of the nesting depth, whatever the limits say. */
+#define AMI_AXDR_MAX_DEPTH 64
+
+typedef struct ami_axdr_limits {
+    unsigned max_depth;  /* containers nested at most this deep (<= AMI_AXDR_MAX_DEPTH) */
+    uint32_t max_nodes;  /* values decoded at most */
+    uint32_t max_length; /* longest string or element count accepted */
+} ami_axdr_limits;
+
+/* Defaults: depth 16, 1,000,000 nodes, length 1 MiB. */
+AMI_EXTERN void ami_axdr_limits_default(ami_axdr_limits *lim);
+
+/* "double-long-unsigned" etc. (Green Book names); "unknown" for other values. Never NULL. */
+AMI_EXTERN const char *ami_axdr_type_name(uint8_t type);
+
+/*
+ * A-XDR length (Green Book 9.5, BER-style): 0..127 in one byte, else 0x81..0x84 followed by 1 to
+ * 4 big-endian bytes. get: AMI_E_TRUNCATED, AMI_E_MALFORMED (0x80, > 0x84, or a length that
+ * does not fit size_t). put: shortest form.
+ */
+AMI_EXTERN int ami_axdr_get_length(ami_rd *r, size_t *n);
+AMI_EXTERN void ami_axdr_put_length(ami_wr *w, size_t n);
+
+/*
+ * Decodes one Data value at the reader's position and advances past it. Nodes come from `a`;
+ * strings point into the reader's buffer. lim may be NULL (defaults).
+ * Returns AMI_OK, or: AMI_E_TRUNCATED (input ends inside the value), AMI_E_MALFORMED (unknown
+ * tag, bad length, a compact-array whose contents disagree with its description),
+ * AMI_E_TOO_DEEP, AMI_E_TOO_LARGE (a limit exceeded), AMI_E_NOMEM (arena full). On error the
+ * reader's position is unspecified and *out is not set. Thread-safe for distinct arguments.
+ */
+AMI_EXTERN int ami_axdr_decode(ami_rd *r, ami_arena *a, const ami_axdr_limits *lim,
+                               ami_axdr_value **out);
+
+/* Validates one Data value and advances past it without building anything. Same errors. */
+AMI_EXTERN int ami_axdr_skip(ami_rd *r, const ami_axdr_limits *lim);
+
+/*
+ * Encodes a value tree (iteratively; depth bounded by AMI_AXDR_MAX_DEPTH). Container counts
+ * must match their elements. Returns AMI_OK, AMI_E_INVAL (inconsistent tree, unknown type),
+ * AMI_E_TOO_DEEP, or the writer's AMI_E_NOSPACE.
+ */
+AMI_EXTERN int ami_axdr_encode(ami_wr *w, const ami_axdr_value *v);
+
+/* Builders: a new value of `type` from the arena (NULL when full); append to a container. */
+AMI_EXTERN ami_axdr_value *ami_axdr_new(ami_arena *a, uint8_t type);
+AMI_EXTERN int ami_axdr_append(ami_axdr_value *container, ami_axdr_value *child);
+
+/*
+ * Renders a value as readable indented text (one element per line, type names, integers in
+ * decimal, octet-strings in hex with printable text and OBIS/date-time interpretation where
+ * they fit) through a sink. Returns AMI_OK or the sink's error.
+ */
+AMI_EXTERN int ami_axdr_format_text(const ami_axdr_value *v, ami_jw_sink sink, void *user);
+
+/*
+ * Renders a value as JSON, losslessly: {"type":"long-unsigned","value":230} for scalars,
+ * "value" a list for containers, octet-strings as hex strings, date-times as ISO 8601 where
+ * fully specified (with a "hex" member always).
+ */
+AMI_EXTERN void ami_axdr_to_json(const ami_axdr_value *v, ami_jw *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
