@@ -13,6 +13,7 @@
 #include "ami/obis.h"
 #include "ami/datetime.h"
 #include "ami/axdr.h"
+#include "ami/hls.h"
 #include "ami/json.h"
 #include "ami/log.h"
 
