@@ -63,58 +63,90 @@ AMI_EXTERN void ami_datetime_unspecified(ami_datetime *dt);
 
 /*
  * Decode 12 / 5 / 4 bytes. ami_date_decode leaves the time fields not specified, ami_time_decode
- * the date fields. Each field must be in its range or its special values; a specified date must
- * exist (no 31 April) and a specified weekday must match a fully specified date.
- * Returns AMI_OK, AMI_E_RANGE (a field out of range; *dt untouched) or AMI_E_INVAL. Thread-safe.
+ * the date fields (deviation and status are not specified for both). Each field must be in its
+ * range or its special values; a specified date must exist (no 31 April; 29 February only in a
+ * leap year, or with the year not specified) and a specified weekday must match a date whose
+ * year, month and day are specified. The clock status is kept as it is, reserved bits 4..6
+ * included. Reads exactly 12 / 5 / 4 bytes from b.
+ * Returns AMI_OK, AMI_E_RANGE (a field out of range; *dt untouched) or AMI_E_INVAL (NULL
+ * argument). Thread-safe.
  */
 AMI_EXTERN int ami_datetime_decode(const uint8_t b[12], ami_datetime *dt);
 AMI_EXTERN int ami_date_decode(const uint8_t b[5], ami_datetime *dt);
 AMI_EXTERN int ami_time_decode(const uint8_t b[4], ami_datetime *dt);
 
-/* Encode into 12 / 5 / 4 bytes (fields written as they are). */
+/* Encode into 12 / 5 / 4 bytes (fields written as they are, deviation as two's complement). */
 AMI_EXTERN void ami_datetime_encode(const ami_datetime *dt, uint8_t b[12]);
 AMI_EXTERN void ami_date_encode(const ami_datetime *dt, uint8_t b[5]);
 AMI_EXTERN void ami_time_encode(const ami_datetime *dt, uint8_t b[4]);
 
 /*
  * Converts a fully specified date-time to seconds since 1970-01-01T00:00:00Z (hundredths are
- * not included: read dt->hundredths). flags: AMI_DT_DEVIATION_INVERTED, AMI_DT_ASSUME_UTC.
- * Returns AMI_OK, AMI_E_UNSPECIFIED (a needed field is not specified or is a wildcard such as
- * "last day"), AMI_E_RANGE (the date does not exist). Thread-safe.
+ * not included: read dt->hundredths). Year, month, day, hour, minute and second must be
+ * specified; weekday and hundredths may be not specified. The calendar is the proleptic
+ * Gregorian one, computed without the C library (no TZ dependence).
+ * flags: AMI_DT_DEVIATION_INVERTED, AMI_DT_ASSUME_UTC.
+ * Returns AMI_OK, AMI_E_UNSPECIFIED (a needed field, or the deviation without
+ * AMI_DT_ASSUME_UTC, is not specified or is a wildcard such as "last day" or "DST begin"),
+ * AMI_E_RANGE (a field out of range, the date does not exist or the weekday does not match it)
+ * or AMI_E_INVAL (NULL argument). Thread-safe.
  */
 AMI_EXTERN int ami_datetime_to_unix(const ami_datetime *dt, unsigned flags, int64_t *unix_s);
 
 /*
  * Fills dt with the local time for `unix_s` at `deviation` minutes (Blue Book sign unless
- * AMI_DT_DEVIATION_INVERTED), hundredths 0, the weekday computed, status as given.
- * Returns AMI_OK or AMI_E_RANGE (year outside 0..65534 or deviation outside -720..720).
+ * AMI_DT_DEVIATION_INVERTED), hundredths 0, the weekday computed, deviation and status stored
+ * as given. With AMI_DT_ASSUME_UTC, deviation may be AMI_DT_DEVIATION_UNSPEC: the local time is
+ * then UTC and the deviation is left not specified (the inverse of ami_datetime_to_unix).
+ * Returns AMI_OK, AMI_E_RANGE (local year outside 0..65534 or deviation outside -720..720) or
+ * AMI_E_INVAL (NULL dt). Thread-safe.
  */
 AMI_EXTERN int ami_datetime_from_unix(int64_t unix_s, int deviation, uint8_t status, unsigned flags,
                                       ami_datetime *dt);
 
-/* Longest output of ami_datetime_format plus NUL. */
-#define AMI_DATETIME_STRLEN 64
+/* Longest output of ami_datetime_format (for any field values) and ami_datetime_format_iso,
+ * plus the NUL. */
+#define AMI_DATETIME_STRLEN 128
 
 /*
  * ISO 8601 with offset, e.g. "2024-03-31T02:30:00+01:00" (".25" hundredths appended when
- * specified and non-zero). Needs a fully specified date-time; with AMI_DT_ASSUME_UTC an
- * unspecified deviation gives "Z". Returns the length written, or AMI_E_UNSPECIFIED,
- * AMI_E_RANGE or AMI_E_NOSPACE.
+ * specified and non-zero). The offset is local - UTC, so a Blue Book deviation of -60 gives
+ * "+01:00" (with AMI_DT_DEVIATION_INVERTED, deviation 60 does). Needs a fully specified
+ * date-time (as ami_datetime_to_unix); with AMI_DT_ASSUME_UTC an unspecified deviation gives
+ * "Z". A deviation of 0 gives "+00:00".
+ * Returns the length written (buf NUL-terminated), or AMI_E_UNSPECIFIED, AMI_E_RANGE (a field
+ * out of range, or a year above 9999, which ISO 8601 writes only in an expanded form agreed
+ * between the parties), AMI_E_NOSPACE (AMI_DATETIME_STRLEN always suffices) or AMI_E_INVAL.
+ * Thread-safe.
  */
 AMI_EXTERN int ami_datetime_format_iso(const ami_datetime *dt, unsigned flags, char *buf,
                                        size_t cap);
 
 /*
- * A readable rendering that shows every field, wildcards included, e.g.
- * "2024-*-FE 10:00:00 dev=-60 status=80 (DST)" (used by `ami decode` and --trace). Never fails
- * for a decoded value; returns the length or AMI_E_NOSPACE.
+ * A readable rendering that shows every field, wildcards included:
+ *   "YYYY-MM-DD Www hh:mm:ss.cc dev=D status=SS (flags)"
+ * where each field not specified is '*', the month may be "DST-end" / "DST-begin", the day
+ * "last" / "2nd-last", the weekday Mon..Sun, and the status flags are named
+ * (invalid, doubtful, different-base, invalid-status, reserved, DST), e.g.
+ *   "2024-*-last * 10:00:00.* dev=-60 status=80 (DST)"
+ *   "2002-12-04 Wed 10:06:11.* dev=120 status=00"
+ * Used by `ami datetime`, `ami decode` and --trace. Fields out of range are shown as numbers.
+ * Returns the length (buf NUL-terminated), AMI_E_NOSPACE (buf set to ""; a buffer of
+ * AMI_DATETIME_STRLEN always suffices) or AMI_E_INVAL. Thread-safe.
  */
 AMI_EXTERN int ami_datetime_format(const ami_datetime *dt, char *buf, size_t cap);
 
 /*
- * Parses ISO 8601 "YYYY-MM-DDThh:mm[:ss[.frac]][Z|+hh:mm|-hh:mm]" (a space may replace 'T';
- * a date alone "YYYY-MM-DD" gives 00:00:00). Without an offset the deviation is left not
- * specified. Returns AMI_OK, AMI_E_SYNTAX or AMI_E_RANGE.
+ * Parses ISO 8601 "YYYY-MM-DDThh:mm[:ss[.frac]][Z|+hh:mm|-hh:mm|+hhmm|-hhmm]" (a space may
+ * replace 'T'; a date alone "YYYY-MM-DD" gives 00:00:00 with no offset). The fraction has one
+ * or more digits and is truncated to hundredths; without one, hundredths are 0. The offset
+ * (local - UTC) becomes the deviation with the Blue Book sign ("+01:00" gives -60; with
+ * AMI_DT_DEVIATION_INVERTED, 60); "Z" gives 0. Without an offset the deviation is left not
+ * specified, or 0 with AMI_DT_ASSUME_UTC. The weekday is computed from the date; the clock
+ * status is left not specified (the caller sets it). No white space around the text.
+ * Returns AMI_OK, AMI_E_SYNTAX (not this form), AMI_E_RANGE (month, day, hour, minute or second
+ * out of range, a date that does not exist, a second of 60, an offset beyond 12:00 or with
+ * minutes above 59) or AMI_E_INVAL (NULL argument); *dt is untouched on error. Thread-safe.
  */
 AMI_EXTERN int ami_datetime_parse_iso(const char *s, size_t n, unsigned flags, ami_datetime *dt);
 
