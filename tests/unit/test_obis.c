@@ -153,7 +153,11 @@ static void test_random_round_trip(void **state)
             assert_true(n > 0 && n < AMI_OBIS_STRLEN);
             assert_int_equal((size_t)n, strlen(buf));
             ami_obis back;
-            assert_int_equal(guarded_parse(buf, (size_t)n, &back), AMI_OK);
+            int rc;
+            /* the first codes against a guard page (a syscall each), the rest in memory */
+            rc = i < 1000 ? guarded_parse(buf, (size_t)n, &back)
+                          : ami_obis_parse(buf, (size_t)n, &back);
+            assert_int_equal(rc, AMI_OK);
             assert_true(ami_obis_equal(&o, &back));
         }
     }
