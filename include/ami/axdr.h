@@ -50,7 +50,10 @@ enum ami_axdr_type {
 /*
  * One decoded value.
  *  - integers (BOOLEAN, BCD, ENUM and every signed/unsigned width): v.i (signed types) or
- *    v.u (unsigned types, BOOLEAN as 0/1, BCD and ENUM as the raw byte);
+ *    v.u (unsigned types; BOOLEAN, BCD and ENUM as the raw byte). A BOOLEAN is FALSE when 0 and
+ *    TRUE for any other byte: A-XDR encodes BOOLEAN like BER (X.690 8.2.2, TRUE is any non-zero
+ *    octet at the sender's option) and real servers send values such as 0x03, so test
+ *    `v.u != 0`; keeping the byte makes decode -> encode byte-exact;
  *  - FLOAT32/FLOAT64: v.f;
  *  - OCTET/VISIBLE/UTF8_STRING: v.bytes, `count` bytes; BIT_STRING: v.bytes, `count` bits
  *    ((count + 7) / 8 bytes, first bit in the MSB); DATE_TIME/DATE/TIME: v.bytes, 12/5/4 bytes;
@@ -83,7 +86,7 @@ typedef struct ami_axdr_limits {
     uint32_t max_length; /* longest string or element count accepted */
 } ami_axdr_limits;
 
-/* Defaults: depth 16, 1,000,000 nodes, length 1 MiB. */
+/* Defaults: depth 16, 1,000,000 nodes, length 1 MiB (1,048,576). */
 AMI_EXTERN void ami_axdr_limits_default(ami_axdr_limits *lim);
 
 /* "double-long-unsigned" etc. (Green Book names); "unknown" for other values. Never NULL. */
@@ -91,8 +94,12 @@ AMI_EXTERN const char *ami_axdr_type_name(uint8_t type);
 
 /*
  * A-XDR length (Green Book 9.5, BER-style): 0..127 in one byte, else 0x81..0x84 followed by 1 to
- * 4 big-endian bytes. get: AMI_E_TRUNCATED, AMI_E_MALFORMED (0x80, > 0x84, or a length that
- * does not fit size_t). put: shortest form.
+ * 4 big-endian bytes.
+ * get: reads one length at r and advances past it. Returns AMI_OK, AMI_E_TRUNCATED (the input
+ * ends inside it), AMI_E_MALFORMED (0x80, more than 4 length bytes, a long form whose value
+ * fits a shorter form, or a length that does not fit size_t). On error r does not move.
+ * put: writes n in its shortest form; a length above 0xFFFFFFFF sets the writer's sticky error
+ * to AMI_E_RANGE.
  */
 AMI_EXTERN int ami_axdr_get_length(ami_rd *r, size_t *n);
 AMI_EXTERN void ami_axdr_put_length(ami_wr *w, size_t n);
@@ -101,26 +108,70 @@ AMI_EXTERN void ami_axdr_put_length(ami_wr *w, size_t n);
  * Decodes one Data value at the reader's position and advances past it. Nodes come from `a`;
  * strings point into the reader's buffer. lim may be NULL (defaults).
  * Returns AMI_OK, or: AMI_E_TRUNCATED (input ends inside the value), AMI_E_MALFORMED (unknown
- * tag, bad length, a compact-array whose contents disagree with its description),
- * AMI_E_TOO_DEEP, AMI_E_TOO_LARGE (a limit exceeded), AMI_E_NOMEM (arena full). On error the
- * reader's position is unspecified and *out is not set. Thread-safe for distinct arguments.
+ * tag, bad length form, a compact-array whose contents disagree
+ * with its description or whose description names compact-array or an unknown type),
+ * AMI_E_TOO_DEEP (containers nested deeper than lim->max_depth; a compact-array's description
+ * counts as the values it describes), AMI_E_TOO_LARGE (more than lim->max_nodes values, or a
+ * string, bit-string byte size or element count above lim->max_length), AMI_E_NOMEM (arena
+ * full), AMI_E_INVAL (NULL r, a or out). A declared length or count is checked against the
+ * limits and the bytes left before it is used; nothing is preallocated from it. The type
+ * description nodes of compact-arrays count towards max_nodes. On error the reader's position
+ * is unspecified, *out is not set, and the arena may hold nodes of the partial tree (reset it).
+ * Thread-safe for distinct arguments.
  */
 AMI_EXTERN int ami_axdr_decode(ami_rd *r, ami_arena *a, const ami_axdr_limits *lim,
                                ami_axdr_value **out);
 
-/* Validates one Data value and advances past it without building anything. Same errors. */
+/*
+ * Validates one Data value and advances past it without building anything: it accepts exactly
+ * what ami_axdr_decode accepts (AMI_E_NOMEM aside) and consumes the same bytes. Same errors.
+ */
 AMI_EXTERN int ami_axdr_skip(ami_rd *r, const ami_axdr_limits *lim);
 
 /*
- * Encodes a value tree (iteratively; depth bounded by AMI_AXDR_MAX_DEPTH). Container counts
- * must match their elements. Returns AMI_OK, AMI_E_INVAL (inconsistent tree, unknown type),
- * AMI_E_TOO_DEEP, or the writer's AMI_E_NOSPACE.
+ * Encodes a value tree (iteratively; depth bounded by AMI_AXDR_MAX_DEPTH), tags included.
+ * Container counts must match their elements; a compact-array's elements must match its
+ * type_desc (as decoded: arrays of the described count, structures of the described fields);
+ * DATE_TIME/DATE/TIME need count 12/5/4. Returns AMI_OK, AMI_E_INVAL (inconsistent tree,
+ * unknown type, NULL argument), AMI_E_RANGE (an integer that does not fit its type, an array
+ * description count above 65535), AMI_E_TOO_DEEP, or the writer's
+ * AMI_E_NOSPACE. Output written before an error stays in the writer. Thread-safe for distinct
+ * arguments; a writer with a NULL buffer measures the encoding.
  */
 AMI_EXTERN int ami_axdr_encode(ami_wr *w, const ami_axdr_value *v);
 
-/* Builders: a new value of `type` from the arena (NULL when full); append to a container. */
+/*
+ * Builders: a new zeroed value of `type` from the arena (NULL when the arena is full or a is
+ * NULL). The _int/_uint/_bytes forms also set v.i / v.u / (v.bytes, count); bytes are not
+ * copied and must outlive the tree.
+ * ami_axdr_append links child as the last element of an ARRAY, STRUCTURE or COMPACT_ARRAY and
+ * increments its count. Returns AMI_OK, AMI_E_INVAL (NULL, not a container) or AMI_E_RANGE.
+ */
 AMI_EXTERN ami_axdr_value *ami_axdr_new(ami_arena *a, uint8_t type);
+AMI_EXTERN ami_axdr_value *ami_axdr_new_int(ami_arena *a, uint8_t type, int64_t value);
+AMI_EXTERN ami_axdr_value *ami_axdr_new_uint(ami_arena *a, uint8_t type, uint64_t value);
+AMI_EXTERN ami_axdr_value *ami_axdr_new_bytes(ami_arena *a, uint8_t type, const void *bytes,
+                                              uint32_t count);
 AMI_EXTERN int ami_axdr_append(ami_axdr_value *container, ami_axdr_value *child);
+
+/*
+ * Typed getters, for reading decoded values without switching on the type.
+ * is_signed: INTEGER, LONG, DOUBLE_LONG, LONG64. is_unsigned: UNSIGNED, LONG_UNSIGNED,
+ * DOUBLE_LONG_UNSIGNED, LONG64_UNSIGNED, ENUM, BOOLEAN, BCD (raw byte).
+ * get_i64 / get_u64: any integer type; AMI_E_RANGE when the value does not fit (a negative
+ * value as u64, a u64 above INT64_MAX as i64). get_double: integers and floats.
+ * get_bytes: the bytes of a value of exactly `type` (octet/visible/utf8-string, date-time,
+ * date, time). Each returns AMI_OK, AMI_E_TYPE (another type) or AMI_E_INVAL (NULL argument).
+ * ami_axdr_child: element `index` of a container (O(index)), or NULL.
+ */
+AMI_EXTERN bool ami_axdr_is_signed(uint8_t type);
+AMI_EXTERN bool ami_axdr_is_unsigned(uint8_t type);
+AMI_EXTERN int ami_axdr_get_i64(const ami_axdr_value *v, int64_t *out);
+AMI_EXTERN int ami_axdr_get_u64(const ami_axdr_value *v, uint64_t *out);
+AMI_EXTERN int ami_axdr_get_double(const ami_axdr_value *v, double *out);
+AMI_EXTERN int ami_axdr_get_bytes(const ami_axdr_value *v, uint8_t type, const uint8_t **bytes,
+                                  size_t *n);
+AMI_EXTERN const ami_axdr_value *ami_axdr_child(const ami_axdr_value *v, uint32_t index);
 
 /*
  * Renders a value as readable indented text (one element per line, type names, integers in
