@@ -16,5 +16,9 @@
 #include "ami/hls.h"
 #include "ami/json.h"
 #include "ami/log.h"
+#include "ami/security.h"
+#include "ami/mbus.h"
+#include "ami/reading.h"
+#include "ami/p1crypt.h"
 
 #endif

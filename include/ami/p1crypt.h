@@ -1,0 +1,121 @@
+/*
+ * Encrypted P1 meters (issue 7): the two encrypted formats met on customer interfaces.
+ *
+ *  1. Luxembourg "Smarty" (DSMR P1 v1.0 of Luxembourg, also Sagemcom T210-D-r elsewhere):
+ *     every telegram is one general-glo-ciphering APDU
+ *         DB 08 <system title> 82 <len> 30 <frame counter> <ciphertext> <12-byte tag>
+ *     with authenticated encryption (SC 0x30, suite 0), AAD = 0x30 || AK where AK defaults to
+ *     00112233445566778899AABBCCDDEEFF. The plaintext is a DSMR text telegram. A frame whose
+ *     tag does not verify yields nothing.
+ *
+ *  2. Austrian and similar meters (EVN/Netz NOe Kaifa MA309, ...) that push a DLMS
+ *     data-notification over M-Bus long frames (ami/mbus.h), ciphered with
+ *     general-glo-ciphering, ENCRYPTION ONLY (SC 0x20 / 0x21: no tag, no integrity). The
+ *     plaintext is an A-XDR data-notification whose body lists OBIS codes, values and
+ *     scaler/unit pairs; it is turned into ami_reading values (ami/reading.h).
+ *     Because nothing authenticates such frames, the plaintext parse is strict: every element
+ *     must be well-formed and the body must end exactly at the APDU's end. A flipped bit that
+ *     lands in a value is nonetheless undetectable: that is the meter's security level.
+ *
+ * Both take an ami_sec_ctx (keys; ami/security.h) and an optional ami_replay guard: a frame
+ * whose counter is not above the last accepted one of its system title is refused with
+ * AMI_E_REPLAY, and a counter is recorded only once the frame authenticated (Smarty) or
+ * parsed strictly (encryption-only).
+ *
+ * Sans-I/O, no allocation; thread safety as for the ami_sec_ctx / ami_replay passed in.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AMI_P1CRYPT_H
+#define AMI_P1CRYPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ami/common.h"
+#include "ami/reading.h"
+#include "ami/security.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The authentication key every Smarty meter uses unless the grid operator says otherwise. */
+AMI_EXTERN extern const uint8_t ami_p1_smarty_default_ak[16];
+
+/* Largest Smarty frame accepted (a DSMR telegram is at most a few kB). */
+#define AMI_P1_SMARTY_MAX 8192
+
+/* What a decrypted frame said about itself. */
+typedef struct ami_p1_frame_info {
+    uint8_t system_title[AMI_SEC_SYSTEM_TITLE_LEN];
+    uint32_t frame_counter;
+    uint8_t security_control;
+} ami_p1_frame_info;
+
+/*
+ * Decrypts one Smarty frame at the start of `frame` into out (capacity >= the ciphertext
+ * length; len - 30 always suffices). ctx needs the block cipher key (16 bytes) and the
+ * authentication key (ami_p1_smarty_default_ak unless configured). replay may be NULL.
+ * *out_len receives the telegram length, *consumed (may be NULL) the frame length, *info
+ * (may be NULL) the header fields.
+ * Strict: the APDU must be general-glo-ciphering (0xDB) with SC = A|E (0x30 for suite 0).
+ * Returns AMI_OK; AMI_E_TRUNCATED (frame incomplete: wait for more bytes in a stream);
+ * AMI_E_PROTOCOL (not 0xDB); AMI_E_MALFORMED (bad lengths); AMI_E_TOO_LARGE (declared length
+ * over AMI_P1_SMARTY_MAX); AMI_E_ACCESS (SC without authentication or encryption);
+ * AMI_E_UNSUPPORTED (compression, unknown suite); AMI_E_KEY; AMI_E_REPLAY; AMI_E_AUTH (tag
+ * mismatch); AMI_E_NOSPACE; AMI_E_CRYPTO. On failure out holds no plaintext.
+ */
+AMI_EXTERN int ami_p1_smarty_decrypt(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *frame,
+                                     size_t len, uint8_t *out, size_t cap, size_t *out_len,
+                                     size_t *consumed, ami_p1_frame_info *info);
+
+/* Header fields of a data-notification (Green Book 9.5, Data-Notification). */
+typedef struct ami_p1_notification {
+    uint32_t invoke_id; /* long-invoke-id-and-priority */
+    bool has_time;      /* the APDU's date-time was present (12 bytes) */
+    ami_reading_time time;
+    size_t count;   /* readings written */
+    size_t skipped; /* body elements not attached to an OBIS code (e.g. a meter number) */
+} ami_p1_notification;
+
+/* Limits of the strict data-notification parse. */
+#define AMI_P1_NOTIFY_MAX_DEPTH 8
+
+/*
+ * Parses a plaintext DLMS data-notification (tag 0x0F):
+ *   0F, long-invoke-id-and-priority (4), date-time (A-XDR OCTET STRING of 0 or 12 bytes),
+ *   notification-body (one A-XDR Data, normally a structure).
+ * The body is walked in order: an octet-string of 6 bytes names an OBIS code, the next
+ * element is its value, and a following structure {integer scaler, enum unit} gives its
+ * scaler and unit (Blue Book 4.3.2). A 12-byte octet-string before any OBIS code is taken as
+ * the capture time of all readings. Other elements not attached to an OBIS code are counted
+ * in info->skipped. Readings get the APDU date-time, else the body's capture time.
+ * String values point into `apdu`.
+ * Returns AMI_OK; AMI_E_PROTOCOL (not 0x0F); AMI_E_TRUNCATED; AMI_E_MALFORMED (bad length,
+ * an OBIS code with no value, a scaler/unit structure of the wrong shape, trailing bytes);
+ * AMI_E_TYPE (a structure or array where a value is expected); AMI_E_UNSUPPORTED (floating
+ * point, bit-string, BCD, compact-array); AMI_E_TOO_DEEP; AMI_E_RANGE (an unsigned 64-bit
+ * value above INT64_MAX); AMI_E_NOSPACE (more readings than max); AMI_E_INVAL.
+ */
+AMI_EXTERN int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_reading *readings,
+                                         size_t max, ami_p1_notification *info);
+
+/*
+ * The whole Austrian path for one reassembled APDU (from ami_mbus_dlms_push): parses the
+ * general-glo-ciphering APDU, checks the replay guard, decrypts into work (capacity >= len),
+ * parses the data-notification into readings (string values point into work), and records
+ * the frame counter. ctx->accept must include AMI_SEC_ACCEPT_ENC for encryption-only meters
+ * (a named opt-in: such frames have no integrity). frame (may be NULL) receives the header.
+ * Returns AMI_OK, the errors of ami_sec_apdu_parse(), ami_sec_apdu_decrypt(),
+ * ami_replay_check() and ami_p1_notification_parse(), or AMI_E_PROTOCOL (not 0xDB).
+ * On failure nothing is recorded and work holds no plaintext.
+ */
+AMI_EXTERN int ami_p1_dlms_readings(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *apdu,
+                                    size_t len, uint8_t *work, size_t cap, ami_reading *readings,
+                                    size_t max, ami_p1_notification *info,
+                                    ami_p1_frame_info *frame);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,208 @@
+/*
+ * Ciphered APDUs (Green Book 9.2.7.2.4.5, Table 40; xDLMS ASN.1 module in 9.5):
+ *
+ *   general-glo-ciphering [219] / general-ded-ciphering [220]:
+ *       tag, system-title OCTET STRING, ciphered-content OCTET STRING
+ *   glo-xxx [33..56, 200..207] / ded-xxx [65..88, 208..215] service APDUs:
+ *       tag, ciphered-content OCTET STRING
+ *   ciphered-content = security header (SC, IC) || payload || tag (when SC has A)
+ *
+ * OCTET STRING here is A-XDR: a length (one byte below 0x80, else 0x80 + n followed by n
+ * length bytes, big-endian) and the bytes (IEC 61334-6 A-XDR, 8.2 "length of the value").
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <limits.h>
+
+#include "ami/security.h"
+
+bool ami_sec_is_ciphered_tag(uint8_t tag)
+{
+    switch (tag) {
+    /* SN services, glo- then ded- */
+    case 33:
+    case 37:
+    case 38:
+    case 40:
+    case 44:
+    case 45:
+    case 46:
+    case 54:
+    case 56:
+    case 65:
+    case 69:
+    case 70:
+    case 72:
+    case 76:
+    case 77:
+    case 78:
+    case 86:
+    case 88:
+    /* LN services, glo- then ded- */
+    case 200:
+    case 201:
+    case 202:
+    case 203:
+    case 204:
+    case 205:
+    case 207:
+    case 208:
+    case 209:
+    case 210:
+    case 211:
+    case 212:
+    case 213:
+    case 215:
+    case AMI_SEC_TAG_GENERAL_GLO:
+    case AMI_SEC_TAG_GENERAL_DED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Reads an A-XDR length. Strict: the long form must be minimal (no leading zero byte, and not
+ * used for a value below 0x80), at most 4 bytes; values above INT32_MAX are refused.
+ */
+static int rd_len(ami_rd *r, size_t *out)
+{
+    uint8_t b;
+    int rc = ami_rd_u8(r, &b);
+    if (rc)
+        return rc;
+    if (b < 0x80) {
+        *out = b;
+        return AMI_OK;
+    }
+    unsigned n = b & 0x7Fu;
+    if (n == 0 || n > 4)
+        return AMI_E_MALFORMED;
+    const uint8_t *p;
+    rc = ami_rd_view(r, n, &p);
+    if (rc)
+        return rc;
+    if (p[0] == 0)
+        return AMI_E_MALFORMED;
+    uint32_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    if (v < 0x80)
+        return AMI_E_MALFORMED;
+    if (v > INT32_MAX)
+        return AMI_E_TOO_LARGE;
+    *out = v;
+    return AMI_OK;
+}
+
+static void wr_len(ami_wr *w, size_t n)
+{
+    if (n < 0x80) {
+        ami_wr_u8(w, (uint8_t)n);
+    } else if (n <= 0xFF) {
+        ami_wr_u8(w, 0x81);
+        ami_wr_u8(w, (uint8_t)n);
+    } else if (n <= 0xFFFF) {
+        ami_wr_u8(w, 0x82);
+        ami_wr_u16be(w, (uint16_t)n);
+    } else {
+        ami_wr_u8(w, 0x84);
+        ami_wr_u32be(w, (uint32_t)n);
+    }
+}
+
+int ami_sec_apdu_parse(const uint8_t *buf, size_t len, ami_sec_apdu *apdu, size_t *consumed)
+{
+    if (!apdu || (!buf && len))
+        return AMI_E_INVAL;
+    memset(apdu, 0, sizeof(*apdu));
+    if (consumed)
+        *consumed = 0;
+    ami_rd r;
+    ami_rd_init(&r, buf, len);
+    uint8_t tag;
+    int rc = ami_rd_u8(&r, &tag);
+    if (rc)
+        return rc;
+    if (!ami_sec_is_ciphered_tag(tag))
+        return AMI_E_PROTOCOL;
+    apdu->tag = tag;
+    size_t n;
+    if (tag == AMI_SEC_TAG_GENERAL_GLO || tag == AMI_SEC_TAG_GENERAL_DED) {
+        if ((rc = rd_len(&r, &n)) != 0)
+            return rc;
+        if (n != AMI_SEC_SYSTEM_TITLE_LEN)
+            return AMI_E_MALFORMED;
+        if ((rc = ami_rd_view(&r, n, &apdu->system_title)) != 0)
+            return rc;
+    }
+    if ((rc = rd_len(&r, &n)) != 0)
+        return rc;
+    ami_rd c;
+    if ((rc = ami_rd_sub(&r, n, &c)) != 0) {
+        if (consumed)
+            *consumed = r.pos + n;
+        return rc;
+    }
+    if ((rc = ami_rd_u8(&c, &apdu->sc)) != 0 || (rc = ami_rd_u32be(&c, &apdu->ic)) != 0)
+        return AMI_E_MALFORMED; /* content shorter than its own header */
+    if (apdu->sc & AMI_SEC_SC_COMPRESS)
+        return AMI_E_UNSUPPORTED;
+    size_t body = ami_rd_left(&c);
+    if (apdu->sc & AMI_SEC_SC_AUTH) {
+        if (body < AMI_SEC_TAG_LEN)
+            return AMI_E_MALFORMED;
+        body -= AMI_SEC_TAG_LEN;
+        apdu->auth_tag = ami_rd_ptr(&c) + body;
+        apdu->auth_tag_len = AMI_SEC_TAG_LEN;
+    }
+    apdu->payload = ami_rd_ptr(&c);
+    apdu->payload_len = body;
+    if (consumed)
+        *consumed = r.pos;
+    return AMI_OK;
+}
+
+int ami_sec_apdu_decrypt(ami_sec_ctx *ctx, const ami_sec_apdu *apdu, const uint8_t *system_title,
+                         uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (!apdu || !out_len || (!out && apdu->payload_len))
+        return AMI_E_INVAL;
+    *out_len = 0;
+    const uint8_t *st = system_title ? system_title : apdu->system_title;
+    if (!st)
+        return AMI_E_INVAL;
+    if (cap < apdu->payload_len)
+        return AMI_E_NOSPACE;
+    int rc = ami_sec_decrypt(ctx, st, apdu->sc, apdu->ic, apdu->payload, apdu->payload_len,
+                             apdu->auth_tag, apdu->auth_tag_len, out);
+    if (rc == AMI_OK)
+        *out_len = apdu->payload_len;
+    return rc;
+}
+
+int ami_sec_apdu_build(ami_sec_ctx *ctx, ami_wr *w, uint8_t tag, const uint8_t system_title[8],
+                       uint8_t sc, uint32_t ic, const uint8_t *plain, size_t n)
+{
+    if (!w || !system_title || !ami_sec_is_ciphered_tag(tag) || (n && !plain))
+        return AMI_E_INVAL;
+    if (n > INT32_MAX - AMI_SEC_HEADER_LEN - AMI_SEC_TAG_LEN)
+        return AMI_E_TOO_LARGE;
+    bool a = sc & AMI_SEC_SC_AUTH;
+    size_t content = AMI_SEC_HEADER_LEN + n + (a ? AMI_SEC_TAG_LEN : 0);
+    ami_wr_u8(w, tag);
+    if (tag == AMI_SEC_TAG_GENERAL_GLO || tag == AMI_SEC_TAG_GENERAL_DED) {
+        wr_len(w, AMI_SEC_SYSTEM_TITLE_LEN);
+        ami_wr_bytes(w, system_title, AMI_SEC_SYSTEM_TITLE_LEN);
+    }
+    wr_len(w, content);
+    ami_wr_u8(w, sc);
+    ami_wr_u32be(w, ic);
+    bool measuring = w->p == NULL;
+    uint8_t *payload = ami_wr_reserve(w, n);
+    uint8_t *t = a ? ami_wr_reserve(w, AMI_SEC_TAG_LEN) : NULL;
+    if (ami_wr_error(w))
+        return ami_wr_error(w);
+    if (measuring)
+        return AMI_OK;
+    return ami_sec_encrypt(ctx, system_title, sc, ic, plain, n, payload, t);
+}
