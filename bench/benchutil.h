@@ -47,4 +47,7 @@ double bench_run(bench_op op, void *ctx, unsigned min_ms);
  */
 void bench_report(const char *name, double ns, const char *base_name, double base_ns, size_t bytes);
 
+/* Reads a whole file into a malloc'd buffer (the caller frees); exits with a message on error. */
+uint8_t *bench_read_file(const char *path, size_t *len);
+
 #endif

@@ -143,6 +143,28 @@ static void test_smarty_frame(void **state)
     free(plain);
 }
 
+/* The fuzz seeds were built with an independent AES-GCM implementation: they must decrypt. */
+static void test_independent_seed(void **state)
+{
+    (void)state;
+    size_t blen;
+    uint8_t *bin = tu_read_file(tu_testsdir("fuzz/corpus/p1crypt/smarty_seed.bin"), &blen);
+    ami_sec_ctx ctx;
+    make_ctx(&ctx, vecs[0].key);
+    uint8_t out[512];
+    size_t out_len, used;
+    ami_p1_frame_info info;
+    assert_int_equal(
+        ami_p1_smarty_decrypt(&ctx, NULL, bin, blen, out, sizeof out, &out_len, &used, &info),
+        AMI_OK);
+    assert_int_equal(used, blen);
+    assert_int_equal(info.frame_counter, 42);
+    assert_memory_equal(info.system_title, "OPENAMI1", 8);
+    assert_memory_equal(out, "/OAM5openami-seed\r\n", 19);
+    ami_sec_ctx_wipe(&ctx);
+    free(bin);
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -467,6 +489,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_file_decrypts_to_plain),
         cmocka_unit_test(test_smarty_frame),
+        cmocka_unit_test(test_independent_seed),
         cmocka_unit_test(test_smarty_bit_flips),
         cmocka_unit_test(test_smarty_no_key_capture),
         cmocka_unit_test(test_smarty_replay),
