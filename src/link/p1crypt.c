@@ -233,7 +233,7 @@ typedef struct walker {
     size_t count;
     size_t skipped;
     enum walk_state state;
-    ami_reading cur;
+    ami_reading *cur; /* out[count] while a reading is being built */
     bool has_body_time;
     ami_reading_time body_time;
 } walker;
@@ -242,10 +242,8 @@ static int finish(walker *w)
 {
     if (w->state != HAVE_VALUE)
         return AMI_OK;
-    if (w->count >= w->max)
-        return AMI_E_NOSPACE;
-    w->out[w->count++] = w->cur;
-    memset(&w->cur, 0, sizeof(w->cur));
+    w->count++; /* the reading was built in place */
+    w->cur = NULL;
     w->state = IDLE;
     return AMI_OK;
 }
@@ -264,18 +262,21 @@ static int on_leaf(walker *w, const leaf *v)
 {
     int rc;
     if (w->state == HAVE_OBIS) {
-        w->cur.kind = v->kind;
-        w->cur.mantissa = v->kind == AMI_VALUE_NUMBER ? v->num : 0;
-        w->cur.str = v->str;
-        w->cur.str_len = v->str_len;
+        w->cur->kind = v->kind;
+        w->cur->mantissa = v->kind == AMI_VALUE_NUMBER ? v->num : 0;
+        w->cur->str = v->str;
+        w->cur->str_len = v->str_len;
         w->state = HAVE_VALUE;
         return AMI_OK;
     }
     if ((rc = finish(w)) != 0) /* HAVE_VALUE with no scaler/unit: scale 0, no unit */
         return rc;
     if (is_obis(v)) {
-        memset(&w->cur, 0, sizeof(w->cur));
-        memcpy(w->cur.obis, v->str, 6);
+        if (w->count >= w->max)
+            return AMI_E_NOSPACE;
+        w->cur = &w->out[w->count];
+        memset(w->cur, 0, sizeof(*w->cur));
+        memcpy(w->cur->obis, v->str, 6);
         w->state = HAVE_OBIS;
     } else if (is_time(v) && w->count == 0 && !w->has_body_time) {
         decode_time(v->str, &w->body_time);
@@ -302,14 +303,14 @@ static int read_scaler_unit(ami_rd *r, walker *w)
         return AMI_E_MALFORMED;
     if ((rc = ami_rd_u8(r, &unit)) != 0)
         return rc;
-    w->cur.scale = (int8_t)scaler;
-    w->cur.dlms_unit = unit;
+    w->cur->scale = (int8_t)scaler;
+    w->cur->dlms_unit = unit;
     const char *text = ami_dlms_unit_text(unit);
     size_t n = text ? strlen(text) : 0;
-    if (n >= sizeof(w->cur.unit))
-        n = sizeof(w->cur.unit) - 1; /* cannot happen with the static table */
-    memcpy(w->cur.unit, text ? text : "", n);
-    w->cur.unit[n] = '\0';
+    if (n >= sizeof(w->cur->unit))
+        n = sizeof(w->cur->unit) - 1; /* cannot happen with the static table */
+    memcpy(w->cur->unit, text ? text : "", n);
+    w->cur->unit[n] = '\0';
     return finish(w);
 }
 
