@@ -20,5 +20,6 @@
 #include "ami/mbus.h"
 #include "ami/reading.h"
 #include "ami/p1crypt.h"
+#include "ami/hdlc.h"
 
 #endif
