@@ -236,8 +236,10 @@ static int output_i(ami_hdlc_conn *c, uint64_t now, uint8_t *out, size_t cap)
     bool last_of_apdu = off + len == c->tx_len;
     /* P/F on the last frame we can send now: the window is full or nothing more is ready. */
     uint8_t after = mod8(ns + 1);
-    bool more = after != c->vs || (c->tx_sent + (fresh ? len : 0) < c->tx_len &&
-                                   mod8(after - c->va) < c->neg.window_tx);
+    uint8_t vs_after = fresh ? after : c->vs;
+    size_t sent_after = c->tx_sent + (fresh ? len : 0);
+    bool more =
+        after != vs_after || (sent_after < c->tx_len && mod8(after - c->va) < c->neg.window_tx);
     bool pf = !more;
     int rc = emit(c, out, cap, (uint8_t)ami_hdlc_control(AMI_HDLC_I, ns, c->vr, pf), !last_of_apdu,
                   c->cfg.tx_buf + off, len);
@@ -590,10 +592,11 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
         }
     }
 
-    /* Client. */
+    /* Client. A frame with F ends the wait for the answer to our poll (6.4.4.4.2). */
     if (f->pf) {
         c->awaiting_f = false;
         c->deadline = UINT64_MAX;
+        c->retries = 0;
     }
     switch (f->type) {
     case AMI_HDLC_UA:
