@@ -21,5 +21,6 @@
 #include "ami/reading.h"
 #include "ami/p1crypt.h"
 #include "ami/hdlc.h"
+#include "ami/wrapper.h"
 
 #endif
