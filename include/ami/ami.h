@@ -25,5 +25,6 @@
 #include "ami/p1crypt.h"
 #include "ami/hdlc.h"
 #include "ami/wrapper.h"
+#include "ami/iec21.h"
 
 #endif
