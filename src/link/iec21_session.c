@@ -329,6 +329,7 @@ int ami_iec21_input(ami_iec21 *s, const void *p, size_t n, uint64_t now)
         } else {
             s->err = AMI_E_TOO_LARGE;
             s->state = S_FAILED;
+            s->qn = 0;
             set_why(s, "iec21: receive buffer full (%zu bytes) without a complete message",
                     s->rxcap);
             return AMI_E_TOO_LARGE;
