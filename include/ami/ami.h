@@ -12,6 +12,7 @@
 #include "ami/arena.h"
 #include "ami/obis.h"
 #include "ami/datetime.h"
+#include "ami/p1.h"
 #include "ami/axdr.h"
 #include "ami/view.h"
 #include "ami/acse.h"
