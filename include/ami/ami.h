@@ -27,5 +27,6 @@
 #include "ami/hdlc.h"
 #include "ami/wrapper.h"
 #include "ami/iec21.h"
+#include "ami/metrology.h"
 
 #endif
