@@ -180,8 +180,6 @@ static int decode(const uint8_t *b, size_t n, ami_datetime *dt)
         (void)ami_rd_u8(&r, &t.status);
         t.deviation = (int16_t)(dev >= 0x8000u ? (int32_t)dev - 0x10000 : (int32_t)dev);
     }
-    if (ami_rd_left(&r) != 0)
-        return AMI_E_INTERNAL;
     if (!fields_ok(&t))
         return AMI_E_RANGE;
     *dt = t;
