@@ -49,8 +49,7 @@ static const char *bcc_name(enum ami_iec21_bcc_status b)
 }
 
 /* Writes the data sets of a block; returns 0 or the iterator's error. */
-static int datasets_json(ami_jw *w, const uint8_t *d, size_t n, unsigned lenient,
-                         unsigned *dev)
+static int datasets_json(ami_jw *w, const uint8_t *d, size_t n, unsigned lenient, unsigned *dev)
 {
     ami_iec21_dsiter it;
     ami_iec21_dataset ds;
@@ -608,8 +607,8 @@ static void msg_text(const ami_iec21_msg *m, size_t at, unsigned lenient, int *d
         ident_text(stdout, &m->ident);
         return;
     case AMI_IEC21_MSG_OPTION:
-        printf("option select: protocol %c, baud '%c', %s\n", m->option.protocol,
-               m->option.baud, option_mode_name(m->option.mode));
+        printf("option select: protocol %c, baud '%c', %s\n", m->option.protocol, m->option.baud,
+               option_mode_name(m->option.mode));
         return;
     case AMI_IEC21_MSG_ACK:
         printf("ACK\n");
@@ -709,7 +708,7 @@ static int cmd_decode(struct ami_cli *cli, int argc, char **argv)
 
 /* ---------------------------------------------------------------- meter */
 
-#define METER_REGS 64
+#define METER_REGS  64
 #define METER_VALUE 64
 
 struct meter_conf {
@@ -894,17 +893,16 @@ static void new_operand(struct meter_conf *m)
 
 static void meter_help(FILE *out)
 {
-    fprintf(out,
-            "Usage: ami iec21 meter (PORT | --pty) --config FILE [--ready-file F] [--echo]\n\n"
-            "Answers as a meter (IEC 62056-21 tariff device) on PORT, or on a new\n"
-            "pseudo-terminal whose slave path is written to --ready-file (and stdout). Runs\n"
-            "until killed; one line per event on stdout (session, write, bad-password,\n"
-            "tamper, handover).\n\n"
-            "  --config FILE   meter configuration (keys in docs/iec21.md)\n"
-            "  --pty           create a pseudo-terminal pair and serve its master side\n"
-            "  --ready-file F  write the port path to F once the meter listens\n"
-            "  --echo          echo every byte received, as a half-duplex probe does\n"
-            "  -h, --help      this help\n");
+    fprintf(out, "Usage: ami iec21 meter (PORT | --pty) --config FILE [--ready-file F] [--echo]\n\n"
+                 "Answers as a meter (IEC 62056-21 tariff device) on PORT, or on a new\n"
+                 "pseudo-terminal whose slave path is written to --ready-file (and stdout). Runs\n"
+                 "until killed; one line per event on stdout (session, write, bad-password,\n"
+                 "tamper, handover).\n\n"
+                 "  --config FILE   meter configuration (keys in docs/iec21.md)\n"
+                 "  --pty           create a pseudo-terminal pair and serve its master side\n"
+                 "  --ready-file F  write the port path to F once the meter listens\n"
+                 "  --echo          echo every byte received, as a half-duplex probe does\n"
+                 "  -h, --help      this help\n");
 }
 
 static volatile sig_atomic_t meter_stop;
@@ -919,9 +917,12 @@ static int cmd_meter(struct ami_cli *cli, int argc, char **argv)
 {
     (void)cli;
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"pty", no_argument, NULL, 'p'},
-        {"ready-file", required_argument, NULL, 'r'}, {"echo", no_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"pty", no_argument, NULL, 'p'},
+        {"ready-file", required_argument, NULL, 'r'},
+        {"echo", no_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *conf = NULL, *ready = NULL;
     bool pty = false, echo = false;
@@ -1087,6 +1088,7 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     return cli_dispatch(cli, argc, argv, "ami iec21 COMMAND [OPTIONS]", table);
 }
 
-const struct ami_command ami_cmd_iec21 = {"iec21", "IEC 62056-21 optical port: read, program, "
-                                                   "decode, simulate a meter",
+const struct ami_command ami_cmd_iec21 = {"iec21",
+                                          "IEC 62056-21 optical port: read, program, "
+                                          "decode, simulate a meter",
                                           run};

@@ -35,21 +35,21 @@ extern "C" {
 
 /* ---------------------------------------------------------------- characters and limits */
 
-#define AMI_IEC21_SOH 0x01
-#define AMI_IEC21_STX 0x02
-#define AMI_IEC21_ETX 0x03
-#define AMI_IEC21_EOT 0x04 /* ends a partial block instead of ETX (6.3.4) */
-#define AMI_IEC21_ACK 0x06
-#define AMI_IEC21_NAK 0x15
+#define AMI_IEC21_SOH            0x01
+#define AMI_IEC21_STX            0x02
+#define AMI_IEC21_ETX            0x03
+#define AMI_IEC21_EOT            0x04 /* ends a partial block instead of ETX (6.3.4) */
+#define AMI_IEC21_ACK            0x06
+#define AMI_IEC21_NAK            0x15
 
-#define AMI_IEC21_MAX_ADDRESS 32   /* device address in a request: 32 characters (6.3.1) */
-#define AMI_IEC21_MAX_IDENT 16     /* identification text: 16 characters (6.3.2) */
-#define AMI_IEC21_MAX_IDENT_LONG 64 /* with AMI_IEC21_LENIENT_LONG_IDENT */
-#define AMI_IEC21_MAX_ENHANCED 4   /* "\W" sequences kept from an identification */
-#define AMI_IEC21_MAX_DS_ADDRESS 32 /* data-set address (16 in 6.5; OBIS "1-0:1.8.0*255" is 13) */
-#define AMI_IEC21_MAX_VALUE 128    /* data-set value (32 in 6.5; load profiles are longer) */
-#define AMI_IEC21_MAX_UNIT 16      /* data-set unit (16 in 6.5) */
-#define AMI_IEC21_MAX_REPEAT 3     /* NAK / repeat attempts (6.3.14) */
+#define AMI_IEC21_MAX_ADDRESS    32  /* device address in a request: 32 characters (6.3.1) */
+#define AMI_IEC21_MAX_IDENT      16  /* identification text: 16 characters (6.3.2) */
+#define AMI_IEC21_MAX_IDENT_LONG 64  /* with AMI_IEC21_LENIENT_LONG_IDENT */
+#define AMI_IEC21_MAX_ENHANCED   4   /* "\W" sequences kept from an identification */
+#define AMI_IEC21_MAX_DS_ADDRESS 32  /* data-set address (16 in 6.5; OBIS "1-0:1.8.0*255" is 13) */
+#define AMI_IEC21_MAX_VALUE      128 /* data-set value (32 in 6.5; load profiles are longer) */
+#define AMI_IEC21_MAX_UNIT       16  /* data-set unit (16 in 6.5) */
+#define AMI_IEC21_MAX_REPEAT     3   /* NAK / repeat attempts (6.3.14) */
 
 /* ---------------------------------------------------------------- leniency */
 
@@ -133,12 +133,12 @@ enum ami_iec21_dir {
 
 /* The identification message, clause 6.3.2. Views point into the parsed buffer. */
 typedef struct ami_iec21_ident {
-    char manufacturer[4];          /* the three letters, NUL-terminated */
-    bool fast;                     /* third letter lower case: 20 ms minimum reaction time */
-    char baud_char;                /* Z */
+    char manufacturer[4]; /* the three letters, NUL-terminated */
+    bool fast;            /* third letter lower case: 20 ms minimum reaction time */
+    char baud_char;       /* Z */
     char enhanced[AMI_IEC21_MAX_ENHANCED + 1]; /* the W of each "\W", NUL-terminated */
-    bool mode_e;                   /* "\2" present: mode E (HDLC) capable */
-    const char *text;              /* identification text (not NUL-terminated) */
+    bool mode_e;                               /* "\2" present: mode E (HDLC) capable */
+    const char *text;                          /* identification text (not NUL-terminated) */
     size_t text_len;
 } ami_iec21_ident;
 
@@ -146,7 +146,7 @@ typedef struct ami_iec21_ident {
 typedef struct ami_iec21_option {
     char protocol; /* V: '0' normal, '1' secondary, '2' HDLC (mode E) */
     char baud;     /* Z: baud-rate character of mode C/E */
-    char mode;     /* Y: '0' data readout, '1' programming, '2' binary (HDLC), '6'..'9' manufacturer */
+    char mode; /* Y: '0' data readout, '1' programming, '2' binary (HDLC), '6'..'9' manufacturer */
 } ami_iec21_option;
 
 enum ami_iec21_bcc_status {
@@ -297,8 +297,7 @@ typedef int (*ami_iec21_p2_fn)(void *user, const char *secret, size_t secret_len
  * ami_iec21_p2_fn with `user` unused.
  */
 AMI_EXTERN int ami_iec21_p2_example(void *user, const char *secret, size_t secret_len,
-                                    const char *operand, size_t operand_len, char *out,
-                                    size_t cap);
+                                    const char *operand, size_t operand_len, char *out, size_t cap);
 
 /* ---------------------------------------------------------------- session engine */
 
@@ -325,7 +324,7 @@ typedef struct ami_iec21_client_cfg {
     const char *secret;       /* P2: secret given to `p2` with the P0 operand; NULL when not used */
     ami_iec21_p2_fn p2;       /* NULL: ami_iec21_p2_example */
     void *p2_user;
-    unsigned lenient;         /* AMI_IEC21_LENIENT_* */
+    unsigned lenient; /* AMI_IEC21_LENIENT_* */
     ami_iec21_timing timing;
 } ami_iec21_client_cfg;
 
@@ -348,21 +347,21 @@ typedef struct ami_iec21_register {
  * P1 password; 3 after a right P2 result; 4 level 2 or 3 plus the sealable button flag set.
  */
 typedef struct ami_iec21_meter_cfg {
-    enum ami_iec21_mode mode;    /* A, B, C, D or E (E: C with "\2" and the HDLC hand-over) */
-    const char *manufacturer;    /* three letters; lower-case third letter = 20 ms reaction */
-    const char *ident;           /* identification text */
-    uint32_t max_baud;           /* highest rate offered (B, C, E); 0: 9600 */
-    const char *address;         /* answer only "/?address!" and "/?!"; NULL: any address */
-    ami_iec21_register *regs;    /* caller-owned, outlives the engine */
+    enum ami_iec21_mode mode; /* A, B, C, D or E (E: C with "\2" and the HDLC hand-over) */
+    const char *manufacturer; /* three letters; lower-case third letter = 20 ms reaction */
+    const char *ident;        /* identification text */
+    uint32_t max_baud;        /* highest rate offered (B, C, E); 0: 9600 */
+    const char *address;      /* answer only "/?address!" and "/?!"; NULL: any address */
+    ami_iec21_register *regs; /* caller-owned, outlives the engine */
     size_t nregs;
-    const char *password;        /* P1; NULL: P1 refused */
-    const char *secret;          /* P2; NULL: P2 refused */
-    ami_iec21_p2_fn p2;          /* NULL: ami_iec21_p2_example */
+    const char *password; /* P1; NULL: P1 refused */
+    const char *secret;   /* P2; NULL: P2 refused */
+    ami_iec21_p2_fn p2;   /* NULL: ami_iec21_p2_example */
     void *p2_user;
-    const char *operand;         /* P0 operand (a fresh random text per session is best) */
-    const bool *button;          /* level-4 flag, read at each command; NULL: never set */
-    unsigned max_bad_passwords;  /* lock the port after this many wrong passwords; 0: 3 */
-    uint32_t lock_ms;            /* lock period; 0: 60000 */
+    const char *operand;        /* P0 operand (a fresh random text per session is best) */
+    const bool *button;         /* level-4 flag, read at each command; NULL: never set */
+    unsigned max_bad_passwords; /* lock the port after this many wrong passwords; 0: 3 */
+    uint32_t lock_ms;           /* lock period; 0: 60000 */
     unsigned lenient;
     ami_iec21_timing timing;
 } ami_iec21_meter_cfg;
@@ -400,13 +399,13 @@ typedef struct ami_iec21_action {
     enum ami_iec21_action_kind kind;
     const uint8_t *data; /* SEND: bytes in the engine's tx buffer, valid until the next call */
     size_t len;
-    uint32_t baud;       /* BAUD, EV_HANDOVER */
+    uint32_t baud; /* BAUD, EV_HANDOVER */
     enum ami_iec21_format format;
-    uint64_t until;      /* WAIT: deadline on the caller's clock; UINT64_MAX: none */
+    uint64_t until; /* WAIT: deadline on the caller's clock; UINT64_MAX: none */
     enum ami_iec21_event event;
     const ami_iec21_msg *msg; /* EVENT: valid until the next call */
     enum ami_iec21_answer answer;
-    int reg;             /* meter events: index in cfg->regs, or -1 */
+    int reg; /* meter events: index in cfg->regs, or -1 */
     unsigned count;
 } ami_iec21_action;
 
@@ -419,9 +418,9 @@ typedef struct ami_iec21__op {
     uint8_t event;
     uint8_t answer;
     bool has_msg;
-    size_t off, len;     /* SEND: range in tx */
-    uint64_t at;         /* not before (0: none) */
-    uint32_t delay;      /* ms after the previous step */
+    size_t off, len; /* SEND: range in tx */
+    uint64_t at;     /* not before (0: none) */
+    uint32_t delay;  /* ms after the previous step */
     uint32_t baud;
     int reg, err;
     unsigned count;

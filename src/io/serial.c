@@ -70,8 +70,8 @@ static int speed_of(uint32_t baud, speed_t *sp)
     static const struct {
         uint32_t b;
         speed_t s;
-    } t[] = {{300, B300},     {600, B600},       {1200, B1200},     {2400, B2400},
-             {4800, B4800},   {9600, B9600},     {19200, B19200},   {38400, B38400},
+    } t[] = {{300, B300},     {600, B600},       {1200, B1200},    {2400, B2400},
+             {4800, B4800},   {9600, B9600},     {19200, B19200},  {38400, B38400},
              {57600, B57600}, {115200, B115200}, {230400, B230400}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (t[i].b == baud) {
@@ -88,8 +88,8 @@ static int apply(ami_serial *s, uint32_t baud, enum ami_serial_format f)
     if (rc < 0)
         return rc;
     bool seven = f == AMI_SERIAL_7E1 || f == AMI_SERIAL_7O1;
-    bool soft = s->parity == AMI_SERIAL_PARITY_SOFT ||
-                (s->parity == AMI_SERIAL_PARITY_AUTO && s->pty);
+    bool soft =
+        s->parity == AMI_SERIAL_PARITY_SOFT || (s->parity == AMI_SERIAL_PARITY_AUTO && s->pty);
     struct termios tio;
     if (tcgetattr(s->fd, &tio) != 0)
         return AMI_E_IO;

@@ -35,11 +35,11 @@ enum ami_serial_parity_mode {
 };
 
 typedef struct ami_serial_opts {
-    uint32_t baud;                       /* 300 .. 230400; 0: 9600 */
+    uint32_t baud; /* 300 .. 230400; 0: 9600 */
     enum ami_serial_format format;
-    enum ami_serial_parity_mode parity;  /* how 7-bit formats get their parity */
-    bool drop_echo;                      /* drop the bytes we wrote when they come back */
-    bool keep_parity_errors;             /* pass bytes with a bad soft parity on (counted) */
+    enum ami_serial_parity_mode parity; /* how 7-bit formats get their parity */
+    bool drop_echo;                     /* drop the bytes we wrote when they come back */
+    bool keep_parity_errors;            /* pass bytes with a bad soft parity on (counted) */
 } ami_serial_opts;
 
 typedef struct ami_serial ami_serial;

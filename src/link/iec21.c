@@ -129,8 +129,8 @@ int ami_iec21_ident_parse(const char *p, size_t n, unsigned lenient, ami_iec21_i
     size_t tl = n - k;
     if (tl == 0)
         return AMI_E_MALFORMED;
-    size_t limit = (lenient & AMI_IEC21_LENIENT_LONG_IDENT) ? AMI_IEC21_MAX_IDENT_LONG
-                                                              : AMI_IEC21_MAX_IDENT;
+    size_t limit =
+        (lenient & AMI_IEC21_LENIENT_LONG_IDENT) ? AMI_IEC21_MAX_IDENT_LONG : AMI_IEC21_MAX_IDENT;
     if (tl > limit)
         return AMI_E_TOO_LARGE;
     for (size_t i = k; i < n; i++)
@@ -294,8 +294,8 @@ int ami_iec21_msg_parse(const uint8_t *p, size_t n, enum ami_iec21_dir dir, unsi
     case AMI_IEC21_ACK: {
         bool option = dir == AMI_IEC21_FROM_CLIENT;
         if (dir == AMI_IEC21_FROM_ANY)
-            option = n - i >= 6 && is_digit(p[i + 1]) && is_print(p[i + 2]) &&
-                     is_print(p[i + 3]) && p[i + 4] == '\r' && p[i + 5] == '\n';
+            option = n - i >= 6 && is_digit(p[i + 1]) && is_print(p[i + 2]) && is_print(p[i + 3]) &&
+                     p[i + 4] == '\r' && p[i + 5] == '\n';
         if (!option) {
             m->kind = AMI_IEC21_MSG_ACK;
             m->len = 1;
@@ -304,8 +304,8 @@ int ami_iec21_msg_parse(const uint8_t *p, size_t n, enum ami_iec21_dir dir, unsi
         /* option select ACK V Z Y CR LF (6.3.3) */
         if (n - i < 6)
             return AMI_E_AGAIN;
-        if (!is_digit(p[i + 1]) || !is_text(p[i + 2]) || !is_text(p[i + 3]) ||
-            p[i + 4] != '\r' || p[i + 5] != '\n')
+        if (!is_digit(p[i + 1]) || !is_text(p[i + 2]) || !is_text(p[i + 3]) || p[i + 4] != '\r' ||
+            p[i + 5] != '\n')
             return AMI_E_MALFORMED;
         m->kind = AMI_IEC21_MSG_OPTION;
         m->option.protocol = (char)p[i + 1];
@@ -466,8 +466,8 @@ static void put_bcc_block(ami_wr *w, size_t from)
     ami_wr_u8(w, bcc);
 }
 
-int ami_iec21_command_encode(char cmd, char type, const char *data, size_t data_len,
-                             uint8_t *out, size_t cap)
+int ami_iec21_command_encode(char cmd, char type, const char *data, size_t data_len, uint8_t *out,
+                             size_t cap)
 {
     if (!strchr("PWREB", cmd) || cmd == 0 || !is_digit((uint8_t)type) ||
         (data && !block_text_ok(data, data_len)))

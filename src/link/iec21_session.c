@@ -177,14 +177,12 @@ static int fail_now(ami_iec21 *s, int err, ami_iec21_action *a)
     return err;
 }
 
-static void q_command(ami_iec21 *s, char cmd, char type, const char *data, size_t len,
-                      uint64_t at)
+static void q_command(ami_iec21 *s, char cmd, char type, const char *data, size_t len, uint64_t at)
 {
     uint8_t *out = s->tx + (s->qn ? s->txlen : 0);
     if (s->qn == 0)
         s->txlen = 0;
-    q_send_encoded(s, ami_iec21_command_encode(cmd, type, data, len, out, s->txcap - s->txlen),
-                   at);
+    q_send_encoded(s, ami_iec21_command_encode(cmd, type, data, len, out, s->txcap - s->txlen), at);
 }
 
 static void q_data(ami_iec21 *s, const char *data, size_t len, uint64_t at)
@@ -521,8 +519,7 @@ static int client_message(ami_iec21 *s, const ami_iec21_msg *m, uint64_t now)
             return AMI_OK;
         }
         if (m->kind == AMI_IEC21_MSG_ACK) {
-            ami_iec21__op *op =
-                q_event(s, pw ? AMI_IEC21_EV_PROG_READY : AMI_IEC21_EV_ANSWER, m);
+            ami_iec21__op *op = q_event(s, pw ? AMI_IEC21_EV_PROG_READY : AMI_IEC21_EV_ANSWER, m);
             if (op)
                 op->answer = AMI_IEC21_ANS_ACK;
             s->state = CS_READY;
@@ -608,8 +605,7 @@ static void q_ident(ami_iec21 *s, uint64_t at)
 {
     const ami_iec21_meter_cfg *c = s->mcfg;
     char z = '0';
-    if (c->mode == AMI_IEC21_MODE_B || c->mode == AMI_IEC21_MODE_C ||
-        c->mode == AMI_IEC21_MODE_E)
+    if (c->mode == AMI_IEC21_MODE_B || c->mode == AMI_IEC21_MODE_C || c->mode == AMI_IEC21_MODE_E)
         z = ami_iec21_baud_char(c->mode, c->max_baud ? c->max_baud : 9600);
     else if (c->mode == AMI_IEC21_MODE_D)
         z = '3'; /* 2400 Bd */
@@ -777,9 +773,8 @@ static void meter_command(ami_iec21 *s, const ami_iec21_msg *m, uint64_t now)
             ami_wr w = tx_begin(s);
             ami_wr_u8(&w, AMI_IEC21_ACK);
             q_send(s, &w, at, 0);
-            ami_iec21__op *op = q_event(s, m->cmd == 'W' ? AMI_IEC21_EV_WRITTEN
-                                                         : AMI_IEC21_EV_EXECUTED,
-                                        m);
+            ami_iec21__op *op =
+                q_event(s, m->cmd == 'W' ? AMI_IEC21_EV_WRITTEN : AMI_IEC21_EV_EXECUTED, m);
             if (op)
                 op->reg = reg;
         }
@@ -819,9 +814,10 @@ static void meter_message(ami_iec21 *s, const ami_iec21_msg *m, uint64_t now)
             meter_idle(s);
             break;
         case AMI_IEC21_MODE_B:
-            q_baud(s, ami_iec21_baud_of(AMI_IEC21_MODE_B,
-                                        ami_iec21_baud_char(AMI_IEC21_MODE_B,
-                                                            c->max_baud ? c->max_baud : 9600)),
+            q_baud(s,
+                   ami_iec21_baud_of(
+                       AMI_IEC21_MODE_B,
+                       ami_iec21_baud_char(AMI_IEC21_MODE_B, c->max_baud ? c->max_baud : 9600)),
                    AMI_IEC21_7E1);
             q_readout(s, 0, tr(s));
             q_baud(s, 300, AMI_IEC21_7E1);

@@ -219,8 +219,8 @@ void ami_metro_sample_at(const ami_metro_load *p, int64_t t, ami_metro_sample *o
          * (P / 1150, mV for mW) and 0.02 ohm for a commercial connection. Export raises U.
          */
         int64_t drop = ph->p_mw / (p->kind == AMI_LOAD_COMMERCIAL ? 11500 : 1150);
-        int64_t u = 230000 + p->u_offset_mv[k] + feeder - drop +
-                    (int64_t)((hv >> (k * 16)) % 801) - 400;
+        int64_t u =
+            230000 + p->u_offset_mv[k] + feeder - drop + (int64_t)((hv >> (k * 16)) % 801) - 400;
         /* EN 50160 supply limits, 230 V +/- 10 %. */
         if (u < 207000)
             u = 207000;

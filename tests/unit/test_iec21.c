@@ -40,8 +40,8 @@ struct want_ds {
     const char *address, *value, *raw, *unit; /* unit NULL: no "*" */
 };
 
-static void assert_datasets(const uint8_t *d, size_t n, unsigned lenient,
-                            const struct want_ds *w, size_t count, bool bang)
+static void assert_datasets(const uint8_t *d, size_t n, unsigned lenient, const struct want_ds *w,
+                            size_t count, bool bang)
 {
     ami_iec21_dsiter it;
     ami_iec21_dataset ds;
@@ -173,11 +173,23 @@ static void test_commands(void **state)
         struct want_ds ds;
     } t[] = {
         {"protocol_break_command_b0.bin", 'B', '0', 0x71, NULL, {0}},
-        {"protocol_password_operand_p0_from_meter.bin", 'P', '0', 0x50, "(1234567)",
+        {"protocol_password_operand_p0_from_meter.bin",
+         'P',
+         '0',
+         0x50,
+         "(1234567)",
          {"", "1234567", NULL, NULL}},
-        {"protocol_read_command_r1_1.8.0.bin", 'R', '1', 0x6B, "1.8.0(1)",
+        {"protocol_read_command_r1_1.8.0.bin",
+         'R',
+         '1',
+         0x6B,
+         "1.8.0(1)",
          {"1.8.0", "1", NULL, NULL}},
-        {"protocol_write_command_w2_c003.bin", 'W', '2', 0x1B, "C003(910324092239)",
+        {"protocol_write_command_w2_c003.bin",
+         'W',
+         '2',
+         0x1B,
+         "C003(910324092239)",
          {"C003", "910324092239", NULL, NULL}},
     };
     for (size_t i = 0; i < AMI_COUNTOF(t); i++) {
@@ -205,8 +217,7 @@ static void test_commands(void **state)
         assert_int_equal(n, (int)len);
         assert_memory_equal(out, b, len);
         for (size_t k = 0; k < len; k++)
-            assert_int_equal(ami_iec21_msg_parse(g, k, AMI_IEC21_FROM_ANY, 0, &m),
-                             AMI_E_AGAIN);
+            assert_int_equal(ami_iec21_msg_parse(g, k, AMI_IEC21_FROM_ANY, 0, &m), AMI_E_AGAIN);
         tu_guard_free(g, len);
         free(b);
     }
@@ -286,10 +297,10 @@ static void test_ace3000_bad_bcc(void **state)
 }
 
 static const struct want_ds zmd120[] = {
-    {"F.F", "00000000", NULL, NULL},        {"0.0.0", "20000", " 20000", NULL},
-    {"1.8.1", "001846.0", NULL, "kWh"},     {"1.8.2", "000000.0", NULL, "kWh"},
-    {"2.8.1", "004329.6", NULL, "kWh"},     {"2.8.2", "000000.0", NULL, "kWh"},
-    {"1.8.0", "001846.0", NULL, "kWh"},     {"2.8.0", "004329.6", NULL, "kWh"},
+    {"F.F", "00000000", NULL, NULL},    {"0.0.0", "20000", " 20000", NULL},
+    {"1.8.1", "001846.0", NULL, "kWh"}, {"1.8.2", "000000.0", NULL, "kWh"},
+    {"2.8.1", "004329.6", NULL, "kWh"}, {"2.8.2", "000000.0", NULL, "kWh"},
+    {"1.8.0", "001846.0", NULL, "kWh"}, {"2.8.0", "004329.6", NULL, "kWh"},
 };
 
 static void test_zmd120_bare_readout(void **state)
@@ -330,9 +341,9 @@ static void test_hager_lf_only(void **state)
     assert_false(m.ident.fast);
     assert_view(m.ident.text, m.ident.text_len, "eHZ010C_EHZ1vA02");
     /* bare and "!" LF: both deviations must be named */
-    assert_int_equal(ami_iec21_msg_parse(b + off, len - off, AMI_IEC21_FROM_METER,
-                                         AMI_IEC21_LENIENT_BARE, &m),
-                     AMI_E_MALFORMED);
+    assert_int_equal(
+        ami_iec21_msg_parse(b + off, len - off, AMI_IEC21_FROM_METER, AMI_IEC21_LENIENT_BARE, &m),
+        AMI_E_MALFORMED);
     unsigned lenient = AMI_IEC21_LENIENT_BARE | AMI_IEC21_LENIENT_LF;
     next_msg(b, len, &off, AMI_IEC21_FROM_METER, lenient, &m);
     assert_int_equal(m.kind, AMI_IEC21_MSG_BARE);
@@ -369,8 +380,8 @@ static void test_dataset_rules(void **state)
     assert_true(it.bang);
 
     /* hostile: unterminated set, control character, over-long fields, text after "!" */
-    static const char *bad[] = {"1.8.0(12", "1.8.0(1\x01)", "1.8.0(1)\r", "1.8.0\r\n(1)",
-                                "!\r\nX", "1.8.0(1(2)"};
+    static const char *bad[] = {"1.8.0(12",     "1.8.0(1\x01)", "1.8.0(1)\r",
+                                "1.8.0\r\n(1)", "!\r\nX",       "1.8.0(1(2)"};
     for (size_t i = 0; i < AMI_COUNTOF(bad); i++) {
         ami_iec21_ds_begin(&it, (const uint8_t *)bad[i], strlen(bad[i]), 0);
         int rc;
@@ -400,10 +411,17 @@ static void test_value_number(void **state)
     (void)state;
     static const struct {
         const char *in, *out; /* out NULL: not a number */
-    } t[] = {{"013925.5", "13925.5"}, {"000000.0", "0.0"},     {"00000000", "0"},
-             {"20000", "20000"},       {"-0012.50", "-12.50"}, {"1.", NULL},
-             {".5", NULL},             {"12a", NULL},          {"", NULL},
-             {"1126120053322353", NULL}, {"123456789012345", "123456789012345"},
+    } t[] = {{"013925.5", "13925.5"},
+             {"000000.0", "0.0"},
+             {"00000000", "0"},
+             {"20000", "20000"},
+             {"-0012.50", "-12.50"},
+             {"1.", NULL},
+             {".5", NULL},
+             {"12a", NULL},
+             {"", NULL},
+             {"1126120053322353", NULL},
+             {"123456789012345", "123456789012345"},
              {"2024-01-01", NULL}};
     for (size_t i = 0; i < AMI_COUNTOF(t); i++) {
         char out[64];
@@ -421,8 +439,8 @@ static void test_hostile_messages(void **state)
 {
     (void)state;
     ami_iec21_msg m;
-    static const char *bad[] = {"/?ab/cd!\r\n", "/AB\r\n", "/ABC5\r\n", "\x01X1\x03\x00",
-                                "/?!\rX", "/ABC5\\"};
+    static const char *bad[] = {"/?ab/cd!\r\n",   "/AB\r\n", "/ABC5\r\n",
+                                "\x01X1\x03\x00", "/?!\rX",  "/ABC5\\"};
     for (size_t i = 0; i < AMI_COUNTOF(bad); i++) {
         int rc = ami_iec21_msg_parse((const uint8_t *)bad[i], strlen(bad[i]) + (i == 3),
                                      AMI_IEC21_FROM_ANY, 0, &m);
@@ -677,12 +695,12 @@ static void sim_init(struct sim *s, const ami_iec21_client_cfg *c, const ami_iec
 {
     memset(s, 0, sizeof *s);
     s->now = 1000;
-    assert_int_equal(ami_iec21_client_init(&s->cl.e, c, s->cl.rx, sizeof s->cl.rx, s->cl.tx,
-                                           sizeof s->cl.tx),
-                     AMI_OK);
-    assert_int_equal(ami_iec21_meter_init(&s->mt.e, m, s->mt.rx, sizeof s->mt.rx, s->mt.tx,
-                                          sizeof s->mt.tx),
-                     AMI_OK);
+    assert_int_equal(
+        ami_iec21_client_init(&s->cl.e, c, s->cl.rx, sizeof s->cl.rx, s->cl.tx, sizeof s->cl.tx),
+        AMI_OK);
+    assert_int_equal(
+        ami_iec21_meter_init(&s->mt.e, m, s->mt.rx, sizeof s->mt.rx, s->mt.tx, sizeof s->mt.tx),
+        AMI_OK);
     s->cl.baud = s->mt.baud = 300;
     s->cl.until = s->mt.until = UINT64_MAX;
 }
@@ -691,9 +709,9 @@ static void sim_init(struct sim *s, const ami_iec21_client_cfg *c, const ami_iec
 static void sim_reconnect(struct sim *s, const ami_iec21_client_cfg *c)
 {
     memset(&s->cl, 0, sizeof s->cl);
-    assert_int_equal(ami_iec21_client_init(&s->cl.e, c, s->cl.rx, sizeof s->cl.rx, s->cl.tx,
-                                           sizeof s->cl.tx),
-                     AMI_OK);
+    assert_int_equal(
+        ami_iec21_client_init(&s->cl.e, c, s->cl.rx, sizeof s->cl.rx, s->cl.tx, sizeof s->cl.tx),
+        AMI_OK);
     s->cl.baud = 300;
     s->cl.until = UINT64_MAX;
     s->next = s->nanswers = 0;
@@ -818,14 +836,14 @@ static void test_session_password_p1_levels(void **state)
     (void)state;
     ami_iec21_meter_cfg m;
     meter_cfg(&m, AMI_IEC21_MODE_C);
-    ami_iec21_client_cfg c = {.mode = AMI_IEC21_MODE_C, .programming = true,
-                              .password = "00000000"};
+    ami_iec21_client_cfg c = {
+        .mode = AMI_IEC21_MODE_C, .programming = true, .password = "00000000"};
     static const struct cmd cmds[] = {
-        {'R', '1', "0.9.1", NULL},       /* level 2: allowed */
-        {'W', '1', "0.9.1", "130000"},   /* write level 2: allowed */
-        {'W', '1', "C.1.0", "20.0"},     /* write level 3: refused at level 2 */
-        {'R', '1', "C.99", NULL},        /* read level 3: refused */
-        {'R', '1', "9.9.9", NULL},       /* unknown address */
+        {'R', '1', "0.9.1", NULL},     /* level 2: allowed */
+        {'W', '1', "0.9.1", "130000"}, /* write level 2: allowed */
+        {'W', '1', "C.1.0", "20.0"},   /* write level 3: refused at level 2 */
+        {'R', '1', "C.99", NULL},      /* read level 3: refused */
+        {'R', '1', "9.9.9", NULL},     /* unknown address */
     };
     static struct sim s;
     sim_init(&s, &c, &m);
@@ -860,8 +878,7 @@ static void test_session_p2_and_button(void **state)
     (void)state;
     ami_iec21_meter_cfg m;
     meter_cfg(&m, AMI_IEC21_MODE_C);
-    ami_iec21_client_cfg c = {.mode = AMI_IEC21_MODE_C, .programming = true,
-                              .secret = "S3CRET"};
+    ami_iec21_client_cfg c = {.mode = AMI_IEC21_MODE_C, .programming = true, .secret = "S3CRET"};
     static const struct cmd cmds[] = {
         {'W', '2', "C.1.0", "20.0"}, /* level 3: allowed */
         {'W', '1', "C.99", "43"},    /* level 4 needs the button */
@@ -905,8 +922,8 @@ static void test_session_lockout(void **state)
     (void)state;
     ami_iec21_meter_cfg m;
     meter_cfg(&m, AMI_IEC21_MODE_C);
-    ami_iec21_client_cfg bad = {.mode = AMI_IEC21_MODE_C, .programming = true,
-                                .password = "11111111"};
+    ami_iec21_client_cfg bad = {
+        .mode = AMI_IEC21_MODE_C, .programming = true, .password = "11111111"};
     ami_iec21_client_cfg good = bad;
     good.password = "00000000";
     static struct sim s;
@@ -944,8 +961,8 @@ static void test_session_nak_repeat(void **state)
     (void)state;
     ami_iec21_meter_cfg m;
     meter_cfg(&m, AMI_IEC21_MODE_C);
-    ami_iec21_client_cfg c = {.mode = AMI_IEC21_MODE_C, .programming = true,
-                              .password = "00000000"};
+    ami_iec21_client_cfg c = {
+        .mode = AMI_IEC21_MODE_C, .programming = true, .password = "00000000"};
     static const struct cmd cmds[] = {{'R', '1', "1.8.0", NULL}};
     static struct sim s;
     sim_init(&s, &c, &m);
@@ -1013,7 +1030,10 @@ static void test_session_timeouts_and_timing(void **state)
         assert_int_equal(a.until, 300 + t[i].wait);
         assert_int_equal(ami_iec21_poll(&e, 300 + t[i].wait, &a), AMI_OK);
         assert_int_equal(a.kind, AMI_IEC21_ACT_SEND);
-        assert_memory_equal(a.data, "\x06" "050\r\n", 6);
+        assert_memory_equal(a.data,
+                            "\x06"
+                            "050\r\n",
+                            6);
         assert_int_equal(ami_iec21_poll(&e, 300 + t[i].wait, &a), AMI_OK);
         assert_int_equal(a.kind, AMI_IEC21_ACT_BAUD); /* switch after the ACK is sent */
         assert_int_equal(a.baud, 9600);
