@@ -23,11 +23,15 @@ int main(void)
 }
 C
 
+# Consumers of a sanitizer build need the same compiler and the sanitizer runtime.
+cc=${AMI_CC:-cc}
+san=${AMI_SANITIZE:+-fsanitize=$AMI_SANITIZE}
+
 libdir=$(find "$tmp/prefix" -name ami.pc -printf '%h\n' | head -n1)
 test -n "$libdir" || { echo "install: no ami.pc installed" >&2; exit 1; }
 export PKG_CONFIG_PATH="$libdir"
 # shellcheck disable=SC2046
-cc -o "$tmp/pc_consumer" "$tmp/consumer.c" $(pkg-config --cflags --libs ami) \
+"$cc" $san -o "$tmp/pc_consumer" "$tmp/consumer.c" $(pkg-config --cflags --libs ami) \
     -Wl,-rpath,"$(pkg-config --variable=libdir ami)"
 test "$("$tmp/pc_consumer")" = "input truncated"
 
@@ -40,7 +44,8 @@ find_package(openami REQUIRED)
 add_executable(consumer consumer.c)
 target_link_libraries(consumer PRIVATE openami::ami)
 CM
-cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 cmake --build "$tmp/cm/build" >/dev/null
 test "$(LD_LIBRARY_PATH="$libdir/.." "$tmp/cm/build/consumer")" = "input truncated"
 echo "install: pkg-config and CMake consumers built and ran"
