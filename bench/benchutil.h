@@ -5,8 +5,8 @@
  * are shared and noisy, so absolute figures would not reproduce).
  *
  * Typical use:
- *     double base = bench_run(memcpy_op, &ctx, BENCH_MS);
- *     double dec = bench_run(decode_op, &ctx, BENCH_MS);
+ *     double base = bench_run(memcpy_op, &ctx, bench_ms());
+ *     double dec = bench_run(decode_op, &ctx, bench_ms());
  *     bench_report("a-xdr decode", dec, "memcpy", base, bytes_per_op);
  *
  * The run time per figure defaults to 300 ms and can be set with the BENCH_MS environment

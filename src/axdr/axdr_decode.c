@@ -394,11 +394,9 @@ static int read_contents(struct walker *w, uint8_t t, ami_axdr_value *v)
     } x;
     size_t n;
     const uint8_t *p;
-    ami_axdr_value tmp;
-    if (!v) {
-        memset(&tmp, 0, sizeof tmp);
-        v = &tmp;
-    }
+    ami_axdr_value scratch; /* skip: written, never read */
+    if (!v)
+        v = &scratch;
     switch (t) {
     case AMI_AXDR_NULL_DATA:
     case AMI_AXDR_DONT_CARE:

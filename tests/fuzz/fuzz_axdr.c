@@ -1,7 +1,8 @@
 /*
  * Fuzz target: A-XDR Data decode and skip. Properties: only the documented errors occur;
  * decode and skip agree on the result and on the bytes consumed; nothing reads past the input
- * (ASan); the limits hold (the nesting depth of the tree never exceeds max_depth).
+ * (ASan); the limits hold (the nesting depth of the tree never exceeds max_depth); every
+ * decoded tree renders as text and as JSON (JSON may only hit the writer's nesting limit).
  * The first input byte picks the limits so that small limits are exercised too.
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -13,6 +14,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t arena_buf[4u << 20];
+
+static int null_sink(void *user, const char *s, size_t n)
+{
+    (void)user;
+    (void)s;
+    (void)n;
+    return AMI_OK;
+}
 
 /* Nesting depth of the containers of a tree, walked with a stack of sibling cursors. */
 static unsigned depth_of(const ami_axdr_value *v)
@@ -75,6 +84,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc2 != AMI_OK || s.pos != used || !v)
             abort();
         if (depth_of(v) > lim.max_depth)
+            abort();
+        if (ami_axdr_format_text(v, null_sink, NULL) != AMI_OK)
+            abort();
+        ami_jw w;
+        ami_jw_init(&w, null_sink, NULL);
+        ami_axdr_to_json(v, &w);
+        if (ami_jw_error(&w) != AMI_OK &&
+            !(ami_jw_error(&w) == AMI_E_TOO_DEEP && 2 * depth_of(v) + 1 > AMI_JW_MAX_DEPTH))
             abort();
         break;
     case AMI_E_NOMEM:

@@ -972,6 +972,240 @@ static void test_type_names(void **state)
     }
 }
 
+/* ---------------------------------------------------------------- rendering */
+
+struct capture {
+    char *p;
+    size_t len, cap;
+    int fail_after; /* fail the n-th write (0: never) */
+    int writes;
+};
+
+static int capture_sink(void *user, const char *s, size_t n)
+{
+    struct capture *c = user;
+    if (c->fail_after && ++c->writes >= c->fail_after)
+        return AMI_E_IO;
+    if (c->len + n + 1 > c->cap) {
+        c->cap = (c->len + n + 1) * 2;
+        c->p = realloc(c->p, c->cap);
+        assert_non_null(c->p);
+    }
+    memcpy(c->p + c->len, s, n);
+    c->len += n;
+    c->p[c->len] = 0;
+    return AMI_OK;
+}
+
+static ami_axdr_value *decode_hex(ami_arena *a, const char *hex, uint8_t **keep)
+{
+    size_t len;
+    *keep = tu_hex(hex, &len);
+    ami_rd r;
+    ami_rd_init(&r, *keep, len);
+    ami_axdr_value *v;
+    assert_int_equal(ami_axdr_decode(&r, a, NULL, &v), AMI_OK);
+    assert_int_equal(r.pos, len);
+    return v;
+}
+
+static void expect_text(const char *hex, const char *want)
+{
+    ami_arena a;
+    ami_arena_init(&a, arena_buf, sizeof arena_buf);
+    uint8_t *b;
+    ami_axdr_value *v = decode_hex(&a, hex, &b);
+    struct capture c = {0};
+    assert_int_equal(ami_axdr_format_text(v, capture_sink, &c), AMI_OK);
+    if (strcmp(c.p, want) != 0)
+        fail_msg("%s:\n got:\n%s\n want:\n%s", hex, c.p, want);
+    free(c.p);
+    free(b);
+}
+
+static void expect_json(const char *hex, const char *want)
+{
+    ami_arena a;
+    ami_arena_init(&a, arena_buf, sizeof arena_buf);
+    uint8_t *b;
+    ami_axdr_value *v = decode_hex(&a, hex, &b);
+    struct capture c = {0};
+    ami_jw w;
+    ami_jw_init(&w, capture_sink, &c);
+    ami_axdr_to_json(v, &w);
+    assert_int_equal(ami_jw_error(&w), AMI_OK);
+    if (strcmp(c.p, want) != 0)
+        fail_msg("%s:\n got  %s\n want %s", hex, c.p, want);
+    free(c.p);
+    free(b);
+}
+
+static void test_text_rendering(void **state)
+{
+    (void)state;
+    /* a COSEM object list entry (Gurux association view): OBIS interpretation */
+    expect_text("020412000809060000010000FF0F02120000", "structure[4]\n"
+                                                        "  long-unsigned 8\n"
+                                                        "  octet-string[6] 0000010000FF "
+                                                        "(0-0:1.0.0.255)\n"
+                                                        "  integer 2\n"
+                                                        "  long-unsigned 0\n");
+    /* the clock value of the Gurux session: a date-time carried in an octet-string */
+    expect_text("090C07EA0B160703073A00000000",
+                "octet-string[12] 07EA0B160703073A00000000 (date-time 2026-11-22 Sun "
+                "03:07:58.00 dev=0 status=00)\n");
+    /* every scalar form */
+    expect_text("0210 00 03FF 0300 0409FF80 05FFFFFFFE 0600000005 0A03414243 0C02C3A9 0D12 "
+                "0F80 10FFFF 1105 12FFFF 14FFFFFFFFFFFFFFFE 16 03 FF",
+                "structure[16]\n"
+                "  null-data\n"
+                "  boolean true (0xFF)\n"
+                "  boolean false\n"
+                "  bit-string[9] 111111111\n"
+                "  double-long -2\n"
+                "  double-long-unsigned 5\n"
+                "  visible-string[3] \"ABC\"\n"
+                "  utf8-string[2] \"\xC3\xA9\"\n"
+                "  bcd 0x12\n"
+                "  integer -128\n"
+                "  long -1\n"
+                "  unsigned 5\n"
+                "  long-unsigned 65535\n"
+                "  long64 -2\n"
+                "  enum 3\n"
+                "  dont-care\n");
+    expect_text("0203 173FC00000 18C004000000000000 177F800001",
+                "structure[3]\n  float32 1.5\n  float64 -2.5\n  float32 nan (7F800001)\n");
+    expect_text("0203 0A04410A225C 0C02C328 0903414243",
+                "structure[3]\n  visible-string[4] \"A\\x0A\\\"\\\\\"\n"
+                "  utf8-string[2] \"\\xC3(\"\n  octet-string[3] 414243 \"ABC\"\n");
+    expect_text("1907E8031F070A1E00FF800080",
+                "date-time 07E8031F070A1E00FF800080 (2024-03-31 Sun 10:30:00.* dev=* status=80 "
+                "(DST))\n");
+    expect_text("1907E8021E070A1E00FF800080", "date-time 07E8021E070A1E00FF800080 (invalid)\n");
+    expect_text("1301000210 08 0001FFFF00020003", "compact-array[2] of array[2] of long\n"
+                                                  "  array[2]\n"
+                                                  "    long 1\n"
+                                                  "    long -1\n"
+                                                  "  array[2]\n"
+                                                  "    long 2\n"
+                                                  "    long 3\n");
+    expect_text("13020201000011110201 02", "compact-array[2] of structure{array[0] of unsigned, "
+                                           "unsigned}\n"
+                                           "  structure[2]\n"
+                                           "    array[0]\n"
+                                           "    unsigned 1\n"
+                                           "  structure[2]\n"
+                                           "    array[0]\n"
+                                           "    unsigned 2\n");
+    expect_text("13 0200 00", "compact-array[0] of structure{}\n");
+}
+
+static void test_json_rendering(void **state)
+{
+    (void)state;
+    expect_json("020412000809060000010000FF0F02120000",
+                "{\"type\":\"structure\",\"value\":[{\"type\":\"long-unsigned\",\"value\":8},"
+                "{\"type\":\"octet-string\",\"value\":\"0000010000FF\",\"obis\":\"0-0:1.0.0.255\"},"
+                "{\"type\":\"integer\",\"value\":2},{\"type\":\"long-unsigned\",\"value\":0}]}");
+    expect_json("090C07EA0B160703073A00000000",
+                "{\"type\":\"octet-string\",\"value\":\"07EA0B160703073A00000000\","
+                "\"date_time\":\"2026-11-22T03:07:58+00:00\"}");
+    expect_json("1907EA0B160703073A00FFC400",
+                "{\"type\":\"date-time\",\"value\":\"2026-11-22T03:07:58+01:00\",\"text\":"
+                "\"2026-11-22 Sun 03:07:58.00 dev=-60 status=00\",\"hex\":"
+                "\"07EA0B160703073A00FFC400\"}");
+    expect_json(
+        "0206 03FF 0300 0409FF80 173FC00000 15FFFFFFFFFFFFFFFF 0A02C3A9",
+        "{\"type\":\"structure\",\"value\":[{\"type\":\"boolean\",\"value\":true,\"raw\":255},"
+        "{\"type\":\"boolean\",\"value\":false},"
+        "{\"type\":\"bit-string\",\"bits\":9,\"value\":\"FF80\"},"
+        "{\"type\":\"float32\",\"value\":1.5,\"hex\":\"3FC00000\"},"
+        "{\"type\":\"long64-unsigned\",\"value\":18446744073709551615},"
+        "{\"type\":\"visible-string\",\"value\":\"\xC3\xA9\",\"hex\":\"C3A9\"}]}");
+    expect_json("1301000210 08 0001FFFF00020003",
+                "{\"type\":\"compact-array\",\"description\":{\"type\":\"array\",\"count\":2,"
+                "\"element\":{\"type\":\"long\"}},\"value\":[{\"type\":\"array\",\"value\":["
+                "{\"type\":\"long\",\"value\":1},{\"type\":\"long\",\"value\":-1}]},"
+                "{\"type\":\"array\",\"value\":[{\"type\":\"long\",\"value\":2},"
+                "{\"type\":\"long\",\"value\":3}]}]}");
+    expect_json("1302021109 00", "{\"type\":\"compact-array\",\"description\":{\"type\":"
+                                 "\"structure\",\"fields\":[{\"type\":\"unsigned\"},{\"type\":"
+                                 "\"octet-string\"}]},\"value\":[]}");
+    expect_json("0100", "{\"type\":\"array\",\"value\":[]}");
+    expect_json("00", "{\"type\":\"null-data\",\"value\":null}");
+}
+
+/* Every vector renders; sink errors and inconsistent trees are reported, never ignored. */
+static void test_rendering_errors(void **state)
+{
+    (void)state;
+    struct vec *vs;
+    size_t n = load_vectors(tu_testsdir("vectors/axdr.txt"), &vs);
+    ami_arena a;
+    for (size_t i = 0; i < n; i++) {
+        ami_arena_init(&a, arena_buf, sizeof arena_buf);
+        ami_rd r;
+        ami_rd_init(&r, vs[i].bytes, vs[i].len);
+        ami_axdr_value *v;
+        assert_int_equal(ami_axdr_decode(&r, &a, NULL, &v), AMI_OK);
+        struct capture c = {0};
+        assert_int_equal(ami_axdr_format_text(v, capture_sink, &c), AMI_OK);
+        assert_non_null(strchr(c.p, '\n'));
+        size_t full = c.len;
+        free(c.p);
+        struct capture j = {0};
+        ami_jw w;
+        ami_jw_init(&w, capture_sink, &j);
+        ami_axdr_to_json(v, &w);
+        assert_int_equal(ami_jw_error(&w), AMI_OK);
+        free(j.p);
+        if (i % 16 == 0) { /* a failing sink: its error comes back */
+            struct capture f = {.fail_after = 1};
+            assert_int_equal(ami_axdr_format_text(v, capture_sink, &f), AMI_E_IO);
+            free(f.p);
+            (void)full;
+        }
+    }
+    free_vectors(vs, n);
+
+    ami_arena_init(&a, arena_buf, sizeof arena_buf);
+    ami_axdr_value *s = ami_axdr_new(&a, AMI_AXDR_STRUCTURE);
+    ami_axdr_append(s, ami_axdr_new_uint(&a, AMI_AXDR_UNSIGNED, 1));
+    s->count = 2; /* says 2, holds 1 */
+    struct capture c = {0};
+    assert_int_equal(ami_axdr_format_text(s, capture_sink, &c), AMI_E_INVAL);
+    free(c.p);
+    ami_jw w;
+    struct capture j = {0};
+    ami_jw_init(&w, capture_sink, &j);
+    ami_axdr_to_json(s, &w);
+    assert_int_equal(ami_jw_error(&w), AMI_E_INVAL);
+    free(j.p);
+    assert_int_equal(ami_axdr_format_text(NULL, capture_sink, &c), AMI_E_INVAL);
+    ami_axdr_value bad = {.type = 8};
+    memset(&c, 0, sizeof c);
+    assert_int_equal(ami_axdr_format_text(&bad, capture_sink, &c), AMI_E_INVAL);
+    free(c.p);
+
+    /* deeper than AMI_AXDR_MAX_DEPTH: refused, not recursed */
+    ami_axdr_value *root = ami_axdr_new(&a, AMI_AXDR_ARRAY), *cur = root;
+    for (int i = 0; i < AMI_AXDR_MAX_DEPTH + 5; i++) {
+        ami_axdr_value *k = ami_axdr_new(&a, AMI_AXDR_ARRAY);
+        ami_axdr_append(cur, k);
+        cur = k;
+    }
+    memset(&c, 0, sizeof c);
+    assert_int_equal(ami_axdr_format_text(root, capture_sink, &c), AMI_E_TOO_DEEP);
+    free(c.p);
+    /* JSON nests two levels per container: past AMI_JW_MAX_DEPTH the writer reports it */
+    memset(&j, 0, sizeof j);
+    ami_jw_init(&w, capture_sink, &j);
+    ami_axdr_to_json(root, &w);
+    assert_int_equal(ami_jw_error(&w), AMI_E_TOO_DEEP);
+    free(j.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -987,6 +1221,9 @@ int main(void)
         cmocka_unit_test(test_random_round_trips),
         cmocka_unit_test(test_float32_bits),
         cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_text_rendering),
+        cmocka_unit_test(test_json_rendering),
+        cmocka_unit_test(test_rendering_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
