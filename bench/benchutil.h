@@ -33,9 +33,9 @@ extern volatile uint64_t bench_sink;
 
 /*
  * Calls op(ctx) repeatedly for at least min_ms milliseconds, in batches sized so that one batch
- * takes about a tenth of that time, and returns the best (lowest) nanoseconds per operation seen
- * over the batches: the least disturbed estimate on a shared machine. If op is slower than
- * min_ms, it still runs at least 3 times.
+ * takes about a tenth of that time but at most 1 ms, and returns the best (lowest) nanoseconds
+ * per operation seen over the batches: the least disturbed estimate on a shared machine. If op
+ * is slower than a batch, it still runs at least 3 times.
  */
 double bench_run(bench_op op, void *ctx, unsigned min_ms);
 

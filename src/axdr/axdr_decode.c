@@ -21,6 +21,7 @@
  * so no element can read beyond them.
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdalign.h>
 #include <string.h>
 
 #include "axdr/axdr_internal.h"
@@ -239,6 +240,22 @@ struct walker {
     struct frame st[AMI_AXDR_MAX_DEPTH];
 };
 
+/*
+ * ami_arena_alloc for one node, with the common case inline: when the next free byte is already
+ * aligned for a node, take it directly (sizeof(ami_axdr_value) keeps it aligned for the next).
+ */
+static inline ami_axdr_value *node_alloc(ami_arena *a)
+{
+    if (a->cap - a->used >= sizeof(ami_axdr_value)) {
+        uint8_t *p = a->buf + a->used;
+        if ((uintptr_t)p % alignof(max_align_t) == 0) {
+            a->used += sizeof(ami_axdr_value);
+            return memset(p, 0, sizeof(ami_axdr_value));
+        }
+    }
+    return ami_arena_alloc(a, sizeof(ami_axdr_value));
+}
+
 static int new_node(struct walker *w, uint8_t type, ami_axdr_value **out)
 {
     *out = NULL;
@@ -246,7 +263,7 @@ static int new_node(struct walker *w, uint8_t type, ami_axdr_value **out)
         return AMI_E_TOO_LARGE;
     w->nodes++;
     if (w->a) {
-        ami_axdr_value *v = ami_arena_alloc(w->a, sizeof *v);
+        ami_axdr_value *v = node_alloc(w->a);
         if (!v)
             return AMI_E_NOMEM;
         v->type = type;
