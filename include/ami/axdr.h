@@ -54,12 +54,16 @@ enum ami_axdr_type {
  *    TRUE for any other byte: A-XDR encodes BOOLEAN like BER (X.690 8.2.2, TRUE is any non-zero
  *    octet at the sender's option) and real servers send values such as 0x03, so test
  *    `v.u != 0`; keeping the byte makes decode -> encode byte-exact;
- *  - FLOAT32/FLOAT64: v.f;
  *  - OCTET/VISIBLE/UTF8_STRING: v.bytes, `count` bytes; BIT_STRING: v.bytes, `count` bits
  *    ((count + 7) / 8 bytes, first bit in the MSB); DATE_TIME/DATE/TIME: v.bytes, 12/5/4 bytes;
  *  - ARRAY/STRUCTURE: `count` elements, first at `child`, linked by `next`;
- *  - COMPACT_ARRAY: decoded into `count` elements like an ARRAY; `type_desc` points at the
- *    element type description (a tree of values whose `type` fields give the types).
+ *  - FLOAT32/FLOAT64: v.f (a float32 NaN keeps its payload bit for bit through decode and
+ *    encode, signalling NaNs included);
+ *  - COMPACT_ARRAY: decoded into `count` elements like an ARRAY (each element an ordinary value
+ *    tree of the described type); `type_desc` points at the element type description, a tree
+ *    of values whose `type` fields give the types: an ARRAY description has `count` = number of
+ *    elements and one `child`, the element description; a STRUCTURE description has `count`
+ *    fields as children; any other description is a simple type.
  */
 typedef struct ami_axdr_value ami_axdr_value;
 struct ami_axdr_value {
@@ -174,16 +178,29 @@ AMI_EXTERN int ami_axdr_get_bytes(const ami_axdr_value *v, uint8_t type, const u
 AMI_EXTERN const ami_axdr_value *ami_axdr_child(const ami_axdr_value *v, uint32_t index);
 
 /*
- * Renders a value as readable indented text (one element per line, type names, integers in
- * decimal, octet-strings in hex with printable text and OBIS/date-time interpretation where
- * they fit) through a sink. Returns AMI_OK or the sink's error.
+ * Renders a value as readable indented text through a sink (used by `ami axdr`, `ami decode`
+ * and --trace): one element per line, indented two spaces per level, "type value" with the
+ * Green Book type names, integers in decimal, containers as "structure[4]", compact-arrays as
+ * "compact-array[96] of structure{...}". Octet-strings are shown in hex followed by a reading
+ * where one fits: a 12-byte valid date-time, a 6-byte OBIS-looking code (group A 0..15) or
+ * printable text; date-time/date/time values in hex and as ami_datetime_format shows them.
+ * Output is buffered (512 bytes) and written in a few sink calls.
+ * Returns AMI_OK, the sink's first error, AMI_E_INVAL (NULL argument, unknown type, counts that
+ * disagree with the elements) or AMI_E_TOO_DEEP (a tree nested deeper than AMI_AXDR_MAX_DEPTH).
+ * Iterative; thread-safe for distinct arguments.
  */
 AMI_EXTERN int ami_axdr_format_text(const ami_axdr_value *v, ami_jw_sink sink, void *user);
 
 /*
- * Renders a value as JSON, losslessly: {"type":"long-unsigned","value":230} for scalars,
- * "value" a list for containers, octet-strings as hex strings, date-times as ISO 8601 where
- * fully specified (with a "hex" member always).
+ * Renders a value as one JSON object, losslessly: {"type":"long-unsigned","value":230} for
+ * scalars; "value" a list for containers; octet-strings as hex with an optional "date_time",
+ * "obis" or "text" reading; date-time/date/time with "value" ISO 8601 where fully specified
+ * (else null), "text" (readable) and "hex" always; floats with their "hex" bits; booleans with
+ * a "raw" byte when not 0/1; compact-arrays with their "description". docs/axdr.md has the
+ * full shape. Errors go to the writer's sticky error: AMI_E_INVAL (as for format_text),
+ * AMI_E_TOO_DEEP (each container takes two JSON levels: AMI_JW_MAX_DEPTH allows 15 nested
+ * containers at the top level), or the sink's error. Iterative; thread-safe for distinct
+ * arguments.
  */
 AMI_EXTERN void ami_axdr_to_json(const ami_axdr_value *v, ami_jw *w);
 
