@@ -53,6 +53,11 @@ typedef struct ctx {
     bool lenient;
     ami_arena scratch;
     const char *what; /* names the input in errors */
+    /* HDLC reassembly, kept across stdin lines so a trace's segments join up: one buffer per
+     * direction (0: unmarked, 1: TX, 2: RX; -1 while decoding the arguments). */
+    int dir;
+    uint8_t *reasm[3];
+    size_t have[3];
 } ctx;
 
 static int out_sink(void *user, const char *s, size_t n)
@@ -93,10 +98,12 @@ static int show_apdu(ctx *c, ami_jw *jw, const uint8_t *p, size_t n, unsigned in
 /* A run of HDLC frames; I/UI information fields are reassembled while segmented. */
 static int show_hdlc(ctx *c, ami_jw *jw, const uint8_t *p, size_t n)
 {
-    uint8_t *apdu = malloc(MAX_INPUT);
-    if (!apdu)
+    if (c->dir < 0)
+        c->dir = 0;
+    if (!c->reasm[c->dir] && !(c->reasm[c->dir] = malloc(MAX_INPUT)))
         return cli_fail("decode", c->what, NULL, "out of memory");
-    size_t have = 0;
+    uint8_t *apdu = c->reasm[c->dir];
+    size_t have = c->have[c->dir];
     int status = AMI_EXIT_OK;
     unsigned index = 0;
     if (jw) {
@@ -104,14 +111,10 @@ static int show_hdlc(ctx *c, ami_jw *jw, const uint8_t *p, size_t n)
         ami_jw_arr_begin(jw);
     }
     while (n && status == AMI_EXIT_OK) {
-        /* The 11-bit length field counts the bytes between the flags. */
-        size_t flen = n >= 3 ? (size_t)(((p[1] & 0x07u) << 8) | p[2]) + 2 : n;
-        if (flen > n)
-            flen = n;
         ami_hdlc_frame f;
-        int rc = ami_hdlc_frame_decode(p, flen, 0, &f);
+        int rc = ami_hdlc_frame_decode(p, n, 0, &f);
         index++;
-        if (rc != AMI_OK) {
+        if (rc < 0) {
             status = cli_fail("decode", c->what, "hdlc", "frame %u: %s", index, ami_strerror(rc));
             break;
         }
@@ -165,15 +168,16 @@ static int show_hdlc(ctx *c, ami_jw *jw, const uint8_t *p, size_t n)
         }
         if (jw)
             ami_jw_obj_end(jw);
-        p += flen;
-        n -= flen;
+        size_t used = (size_t)rc;
+        /* Frames in a row may share one flag: the closing flag then opens the next frame. */
+        if (used < n && p[used] != 0x7E && p[used - 1] == 0x7E)
+            used--;
+        p += used;
+        n -= used;
     }
     if (jw)
         ami_jw_arr_end(jw);
-    if (status == AMI_EXIT_OK && have)
-        status = cli_fail("decode", c->what, "hdlc",
-                          "the last frame is segmented: %zu APDU bytes without their end", have);
-    free(apdu);
+    c->have[c->dir] = status == AMI_EXIT_OK ? have : 0;
     return status;
 }
 
@@ -235,13 +239,13 @@ static int decode_one(ctx *c, const char *hex, size_t hexlen)
     if (!buf)
         return cli_fail("decode", c->what, NULL, "out of memory");
     int n = ami_hex_decode(hex, hexlen, buf, hexlen / 2 + 1);
-    if (n < 0) {
+    if (n <= 0) {
         free(buf);
-        return cli_usage("decode", "%s: not hex: %s", c->what, ami_strerror(n));
-    }
-    if (n == 0) {
-        free(buf);
-        return cli_usage("decode", "%s: no bytes", c->what);
+        const char *why = n < 0 ? ami_strerror(n) : "no bytes";
+        /* A bad argument is a usage error; a bad line of input is a data error. */
+        if (c->dir < 0)
+            return cli_usage("decode", "%s: not hex: %s", c->what, why);
+        return cli_fail("decode", c->what, "hex", "%s", why);
     }
     ami_jw jw;
     ami_jw *j = NULL;
@@ -330,6 +334,7 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         }
         hex[at] = 0;
         c.what = "argument";
+        c.dir = -1;
         status = decode_one(&c, hex, at);
         free(hex);
     } else {
@@ -345,8 +350,11 @@ static int run(struct ami_cli *cli, int argc, char **argv)
                 s++;
             if (*s == '#' || *s == '\n' || *s == '\r' || *s == 0)
                 continue;
-            if ((!strncmp(s, "TX", 2) || !strncmp(s, "RX", 2)) && (s[2] == ' ' || s[2] == '\t'))
+            c.dir = 0;
+            if ((!strncmp(s, "TX", 2) || !strncmp(s, "RX", 2)) && (s[2] == ' ' || s[2] == '\t')) {
+                c.dir = s[0] == 'T' ? 1 : 2;
                 s += 3;
+            }
             char *semi = strchr(s, ';'); /* trace annotations after ';' */
             if (semi)
                 *semi = 0;
@@ -357,6 +365,13 @@ static int run(struct ami_cli *cli, int argc, char **argv)
                 status = st;
         }
         free(line);
+    }
+    for (int d = 0; d < 3; d++) {
+        if (c.have[d] && status == AMI_EXIT_OK)
+            status = cli_fail("decode", c.what, "hdlc",
+                              "the last frame is segmented: %zu APDU bytes without their end",
+                              c.have[d]);
+        free(c.reasm[d]);
     }
     free(scratch);
     return status;
