@@ -373,8 +373,8 @@ typedef struct ami_action_response {
 
 /* ---------------------------------------------------------------- notifications, GBT */
 
-/* Data-Notification: long-invoke-id-and-priority, date-time (OCTET STRING, empty or 12 bytes),
- * notification-body (one Data). */
+/* Data-Notification: long-invoke-id-and-priority, date-time (OCTET STRING: empty, or the
+ * 12-byte COSEM date-time; other lengths are passed through), notification-body (one Data). */
 typedef struct ami_data_notification {
     uint32_t long_iip;
     ami_view date_time; /* empty when absent */
@@ -564,7 +564,7 @@ AMI_EXTERN int ami_apdu_decode(const uint8_t *buf, size_t len, ami_arena *arena,
  * Encodes an APDU (any tag ami_apdu_decode accepts). Data views are copied as given (they must
  * hold one encoded Data each; they are not re-validated). Returns AMI_OK, AMI_E_INVAL (NULL
  * argument, unknown tag or choice, a list with a NULL array, a field out of range such as a
- * date-time that is neither empty nor 12 bytes, a GBT window above 63) or AMI_E_NOSPACE from the
+ * GBT window above 63 or ciphered content shorter than SC + IC) or AMI_E_NOSPACE from the
  * writer. Deterministic: encode(decode(x)) == x for every APDU in its shortest-length form.
  */
 AMI_EXTERN int ami_apdu_encode(ami_wr *w, const ami_apdu *apdu);

@@ -428,8 +428,6 @@ static int encode_apdu(ami_wr *w, const ami_apdu *a)
         break;
     case AMI_APDU_DATA_NOTIFICATION: {
         const ami_data_notification *n = &a->u.data_notification;
-        if (n->date_time.len != 0 && n->date_time.len != 12)
-            return AMI_E_INVAL;
         ami_wr_u8(w, a->tag);
         ami_wr_u32be(w, n->long_iip);
         ami__put_octets(w, n->date_time);
