@@ -466,7 +466,7 @@ static void test_vectors(void **state)
         count++;
     }
     free(text);
-    assert_int_equal(count, 68);
+    assert_int_equal(count, 72);
 }
 
 /* APDUs accepted only with AMI_APDU_LENIENT_TRAILING (see that flag). */
@@ -963,6 +963,101 @@ static void test_names(void **state)
     assert_false(ami_apdu_is_ciphered(0xC4));
 }
 
+typedef struct membuf {
+    char s[16384];
+    size_t n;
+    int fail_after; /* sink fails once this many bytes were written (0: never) */
+} membuf;
+
+static int mem_sink(void *user, const char *s, size_t n)
+{
+    membuf *m = user;
+    if (m->fail_after && m->n + n > (size_t)m->fail_after)
+        return AMI_E_IO;
+    if (m->n + n >= sizeof m->s)
+        return AMI_E_NOSPACE;
+    memcpy(m->s + m->n, s, n);
+    m->n += n;
+    m->s[m->n] = 0;
+    return AMI_OK;
+}
+
+static void decode_vector(const char *label, uint8_t **bytes, size_t *n, ami_apdu *a)
+{
+    size_t len;
+    char *text = (char *)tu_read_file(tu_testsdir("vectors/apdu.txt"), &len);
+    char *at = strstr(text, label);
+    assert_non_null(at);
+    at += strlen(label) + 1;
+    *strchr(at, ' ') = 0;
+    *bytes = tu_hex(at, n);
+    free(text);
+    ami_arena_init(&arena, arena_buf, sizeof arena_buf);
+    assert_int_equal(ami_apdu_decode(*bytes, *n, &arena, NULL, a), AMI_OK);
+}
+
+/* Every optional ACSE field, and the renderings (text and JSON carry the same facts). */
+static void test_acse_fields_and_rendering(void **state)
+{
+    (void)state;
+    uint8_t *bytes;
+    size_t n;
+    ami_apdu a;
+    decode_vector("\naarq-every-field", &bytes, &n, &a);
+    const ami_aarq *q = &a.u.aarq;
+    assert_memory_equal(q->called_ap_title.p, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+    assert_int_equal(q->called_ae_qualifier.len, 2);
+    assert_true(q->has_called_ap_invocation_id);
+    assert_int_equal(q->called_ap_invocation_id, 5);
+    assert_int_equal(q->called_ae_invocation_id, 256);
+    assert_int_equal(q->c.ae_qualifier.p[0], 0xEE);
+    assert_int_equal(q->c.ap_invocation_id, 127);
+    assert_int_equal(q->c.ae_invocation_id, -128);
+    assert_int_equal(q->c.auth_kind, AMI_ACSE_AUTH_BITSTRING);
+    assert_memory_equal(q->c.implementation_info.p, "ABC", 3);
+
+    static uint8_t scratch_buf[1 << 16];
+    ami_arena scratch;
+    ami_arena_init(&scratch, scratch_buf, sizeof scratch_buf);
+    static membuf m;
+    m = (membuf){0};
+    assert_int_equal(ami_apdu_format_text(&a, &scratch, 0, mem_sink, &m), AMI_OK);
+    assert_non_null(strstr(m.s, "AARQ (0x60)\n  application-context: LN (1)\n"));
+    assert_non_null(strstr(m.s, "  mechanism: HLS-ECDSA (7)\n"));
+    assert_non_null(strstr(m.s, "  calling-AP-title: (8 bytes) 4D4D4D0000BC614E\n"));
+    assert_non_null(strstr(m.s, "  AE-invocation-id: -128\n"));
+    assert_non_null(strstr(m.s, "      initiate-request (0x01)\n"));
+    m = (membuf){0};
+    ami_jw jw;
+    ami_jw_init(&jw, mem_sink, &m);
+    ami_apdu_to_json(&a, &scratch, &jw);
+    assert_int_equal(ami_jw_error(&jw), AMI_OK);
+    assert_non_null(strstr(m.s, "{\"apdu\":\"AARQ\",\"tag\":96,"));
+    assert_non_null(strstr(m.s, "\"mechanism\":{\"code\":7,\"name\":\"HLS-ECDSA\"}"));
+    assert_non_null(strstr(m.s, "\"apdu\":{\"apdu\":\"initiate-request\""));
+    assert_non_null(strstr(m.s, "\"bits\":[\"priority-mgmt-supported\""));
+    /* A failing sink's error comes back, and nothing is written after it. */
+    m = (membuf){.fail_after = 40};
+    assert_int_equal(ami_apdu_format_text(&a, &scratch, 0, mem_sink, &m), AMI_E_IO);
+    assert_true(m.n <= 40);
+    free(bytes);
+
+    decode_vector("\naare-every-field", &bytes, &n, &a);
+    assert_true(a.u.aare.c.has_protocol_version);
+    assert_int_equal(a.u.aare.c.ap_invocation_id, 128);
+    assert_int_equal(a.u.aare.c.ae_invocation_id, -129);
+    assert_int_equal(a.u.aare.c.auth_kind, AMI_ACSE_AUTH_CHARSTRING);
+    free(bytes);
+
+    /* A GET-response with a list renders every element and names its data-access-result. */
+    decode_vector("\nget-response-with-list", &bytes, &n, &a);
+    m = (membuf){0};
+    assert_int_equal(ami_apdu_format_text(&a, &scratch, 2, mem_sink, &m), AMI_OK);
+    assert_non_null(strstr(m.s, "  get-response (0xC4)\n    type: with-list\n"));
+    assert_non_null(strstr(m.s, "data-access-result: object-undefined (4)"));
+    free(bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -974,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_encode_from_scratch),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_acse_fields_and_rendering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
