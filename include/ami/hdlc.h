@@ -254,8 +254,9 @@ typedef struct ami_hdlc_deframer_stats {
  */
 typedef struct ami_hdlc_deframer {
     unsigned flags; /* AMI_HDLC_LENIENT_* passed to the frame decoder */
-    size_t have;    /* bytes in buf */
-    size_t drop;    /* bytes of the last returned frame, dropped on the next call */
+    size_t start;   /* first unconsumed byte in buf */
+    size_t have;    /* end of the buffered bytes; invariant start <= have <= sizeof buf */
+    size_t drop;    /* bytes of the last returned frame, consumed on the next call */
     ami_hdlc_deframer_stats stats;
     uint8_t buf[AMI_HDLC_MAX_FRAME_BYTES + 1];
 } ami_hdlc_deframer;

@@ -380,19 +380,10 @@ void ami_hdlc_params_encode(ami_wr *w, const ami_hdlc_params *p)
 void ami_hdlc_deframer_init(ami_hdlc_deframer *d, unsigned flags)
 {
     d->flags = flags;
+    d->start = 0;
     d->have = 0;
     d->drop = 0;
     d->stats = (ami_hdlc_deframer_stats){0};
-}
-
-static void shift(ami_hdlc_deframer *d, size_t n)
-{
-    if (n >= d->have) {
-        d->have = 0;
-        return;
-    }
-    memmove(d->buf, d->buf + n, d->have - n);
-    d->have -= n;
 }
 
 /*
@@ -427,9 +418,18 @@ static bool header_plausible(const uint8_t *buf, size_t have)
 int ami_hdlc_deframer_next(ami_hdlc_deframer *d, const uint8_t *in, size_t n, size_t *consumed,
                            ami_hdlc_frame *f)
 {
-    if (d->drop) {
-        shift(d, d->drop);
-        d->drop = 0;
+    /*
+     * Consumed bytes only advance `start`; the buffer is compacted when new input needs the
+     * room, so a burst of small frames costs no memmove per frame.
+     */
+    d->start += d->drop;
+    d->drop = 0;
+    if (d->start == d->have) {
+        d->start = d->have = 0;
+    } else if (n > sizeof d->buf - d->have && d->start > 0) {
+        memmove(d->buf, d->buf + d->start, d->have - d->start);
+        d->have -= d->start;
+        d->start = 0;
     }
     size_t take = sizeof d->buf - d->have;
     if (take > n)
@@ -440,19 +440,18 @@ int ami_hdlc_deframer_next(ami_hdlc_deframer *d, const uint8_t *in, size_t n, si
     *consumed = take;
 
     /* Skip to the first flag. */
-    size_t i = 0;
-    while (i < d->have && d->buf[i] != AMI_HDLC_FLAG)
-        i++;
-    d->stats.garbage_bytes += i;
-    shift(d, i);
+    const uint8_t *flag = memchr(d->buf + d->start, AMI_HDLC_FLAG, d->have - d->start);
+    size_t at = flag ? (size_t)(flag - d->buf) : d->have;
+    d->stats.garbage_bytes += at - d->start;
+    d->start = at;
     /* Inter-frame fill: of several flags in a row keep the last one. */
-    i = 0;
-    while (i + 1 < d->have && d->buf[i + 1] == AMI_HDLC_FLAG)
-        i++;
-    shift(d, i);
-    if (d->have < 3)
+    while (d->start + 1 < d->have && d->buf[d->start + 1] == AMI_HDLC_FLAG)
+        d->start++;
+    const uint8_t *p = d->buf + d->start;
+    size_t avail = d->have - d->start;
+    if (avail < 3)
         return AMI_E_AGAIN;
-    int rc = ami_hdlc_frame_decode(d->buf, d->have, d->flags, f);
+    int rc = ami_hdlc_frame_decode(p, avail, d->flags, f);
     if (rc > 0) {
         /* Keep the closing flag: it may also open the next frame (shared flag). */
         size_t used = (size_t)rc;
@@ -460,7 +459,7 @@ int ami_hdlc_deframer_next(ami_hdlc_deframer *d, const uint8_t *in, size_t n, si
         d->stats.frames++;
         return AMI_OK;
     }
-    if (rc == AMI_E_TRUNCATED && header_plausible(d->buf, d->have))
+    if (rc == AMI_E_TRUNCATED && header_plausible(p, avail))
         return AMI_E_AGAIN;
     /*
      * Not a frame at this flag: drop the flag only and hunt again from the next byte, so a real
@@ -468,7 +467,7 @@ int ami_hdlc_deframer_next(ami_hdlc_deframer *d, const uint8_t *in, size_t n, si
      * recursion.
      */
     d->stats.bad_frames++;
-    shift(d, 1);
+    d->start++;
     return rc == AMI_E_TRUNCATED ? AMI_E_MALFORMED : rc;
 }
 
