@@ -455,8 +455,11 @@ AMI_EXTERN int ami_hdlc_conn_output(ami_hdlc_conn *c, uint64_t now, uint8_t *out
  * *consumed tells how much input was used (pass the rest again). *ev receives the event
  * (type NONE when none). Views in *ev stay valid until the next call on this engine.
  * Returns AMI_OK (also for frames that were rejected and counted: bad checksum, foreign address,
- * out-of-sequence I-frame); AMI_E_TOO_LARGE when a reassembled APDU exceeded rx_cap (the APDU
- * is dropped, the link stays up).
+ * out-of-sequence I-frame); AMI_E_TOO_LARGE when a reassembled APDU exceeded rx_cap, or
+ * AMI_E_MALFORMED when it lacks the LLC header of its direction (unless
+ * AMI_HDLC_CONN_LENIENT_NO_LLC): the APDU is dropped, the link stays up, no event is given.
+ * Remote outcomes (DM, FRMR, a UA with unusable parameters) come as DISCONNECTED events with
+ * AMI_OK.
  */
 AMI_EXTERN int ami_hdlc_conn_recv(ami_hdlc_conn *c, const uint8_t *in, size_t n, uint64_t now,
                                   size_t *consumed, ami_hdlc_event *ev);

@@ -603,8 +603,9 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
         if (c->state == AMI_HDLC_ST_CONNECTING) {
             ami_hdlc_params u;
             if (ami_hdlc_params_decode(f->info, f->info_len, &u) != AMI_OK) {
+                ami__log(AMI_LOG_WARN, "hdlc: UA with malformed parameters: link refused");
                 went_down(c, ev, AMI_HDLC_REASON_PROTOCOL);
-                return AMI_E_MALFORMED;
+                return AMI_OK;
             }
             const ami_hdlc_params *mine = &c->cfg.params;
             /* The UA carries the server's view: its receive limit is our transmit limit. */

@@ -12,7 +12,13 @@
 #include "hdlc_testlib.h"
 #include "ami/ami.h"
 
-/* Decodes one frame from a guard-page copy and re-encodes it; returns the decode. */
+/*
+ * Decodes one frame from a guard-page copy and re-encodes it; returns the decode. With
+ * prefixes, every prefix is also decoded against the guard page (slow under ASan: used for the
+ * frames of hdlc_frames.txt, not for every session frame).
+ */
+static bool check_prefixes = true;
+
 static ami_hdlc_frame decode_reencode(const uint8_t *bytes, size_t n)
 {
     uint8_t *g = tu_guard_copy(bytes, n);
@@ -20,7 +26,7 @@ static ami_hdlc_frame decode_reencode(const uint8_t *bytes, size_t n)
     int rc = ami_hdlc_frame_decode(g, n, 0, &f);
     assert_int_equal(rc, (int)n);
     /* Every prefix is TRUNCATED, never an over-read (the guard page would fault). */
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; check_prefixes && k < n; k++) {
         uint8_t *gk = tu_guard_copy(bytes, k);
         ami_hdlc_frame t;
         int r = ami_hdlc_frame_decode(gk, k, 0, &t);
@@ -388,6 +394,7 @@ static void test_deframer_sessions(void **state)
     static uint8_t stream[65536];
     static uint8_t out[200][600];
     size_t lens[200];
+    check_prefixes = false;
     for (size_t fi = 0; fi < AMI_COUNTOF(files); fi++) {
         size_t count;
         hdlc_record *r = hdlc_load(tu_testdata(files[fi]), &count);
@@ -410,6 +417,7 @@ static void test_deframer_sessions(void **state)
         }
         hdlc_free(r, count);
     }
+    check_prefixes = true;
 }
 
 static void test_deframer_resync(void **state)

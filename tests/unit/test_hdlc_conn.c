@@ -756,6 +756,146 @@ static void test_lenient_addr_size_and_ui(void **state)
     hdlc_free(r, count);
 }
 
+/* SNRM with a non-default proposal carries the parameter field (layout of the test data's UA). */
+static void test_snrm_params(void **state)
+{
+    (void)state;
+    static ami_hdlc_conn c;
+    ami_hdlc_conn_config cc;
+    base_config(&cc, AMI_HDLC_CLIENT, 0);
+    ami_hdlc_server_addr(&cc.server, 1, 17, 2);
+    cc.params = (ami_hdlc_params){0x9A, 0x9A, 1, 1};
+    assert_int_equal(ami_hdlc_conn_init(&c, &cc), AMI_OK);
+    assert_int_equal(ami_hdlc_conn_connect(&c, 0), AMI_OK);
+    uint8_t out[64];
+    int n = ami_hdlc_conn_output(&c, 0, out, sizeof out);
+    ami_hdlc_frame f;
+    assert_int_equal(ami_hdlc_frame_decode(out, (size_t)n, 0, &f), n);
+    assert_int_equal(f.type, AMI_HDLC_SNRM);
+    size_t pn;
+    uint8_t *want = tu_hex("81801205019A06019A070400000001080400000001", &pn);
+    assert_int_equal(f.info_len, pn);
+    assert_memory_equal(f.info, want, pn);
+    free(want);
+    /* The server's UA (test data, 0x9A both ways) completes it; the proposal is kept. */
+    size_t un;
+    uint8_t *ua = tu_hex("7EA01F21022373E6C781801205019A06019A070400000001080400000001CCA27E", &un);
+    ami_hdlc_event ev[2];
+    int err;
+    assert_int_equal(feed(&c, ua, un, 5, ev, 2, &err), 1);
+    assert_int_equal(ev[0].type, AMI_HDLC_EV_CONNECTED);
+    assert_int_equal(ami_hdlc_conn_params(&c)->max_info_tx, 0x9A);
+    assert_int_equal(ami_hdlc_conn_params(&c)->max_info_rx, 0x9A);
+    free(ua);
+    /* Defaults with snrm_always_params: the field is sent anyway. */
+    cc.params = (ami_hdlc_params){128, 128, 1, 1};
+    cc.snrm_always_params = true;
+    assert_int_equal(ami_hdlc_conn_init(&c, &cc), AMI_OK);
+    assert_int_equal(ami_hdlc_conn_connect(&c, 0), AMI_OK);
+    n = ami_hdlc_conn_output(&c, 0, out, sizeof out);
+    assert_int_equal(ami_hdlc_frame_decode(out, (size_t)n, 0, &f), n);
+    assert_int_equal(f.info_len, pn);
+}
+
+/* RNR from the server: no I-frames while it is busy; the client polls with RR after the timer. */
+static void test_rnr(void **state)
+{
+    (void)state;
+    static ami_hdlc_conn c;
+    ami_hdlc_conn_config cc;
+    base_config(&cc, AMI_HDLC_CLIENT, 0);
+    cc.params.max_info_tx = 8;
+    assert_int_equal(ami_hdlc_conn_init(&c, &cc), AMI_OK);
+    assert_int_equal(ami_hdlc_conn_connect(&c, 0), AMI_OK);
+    uint8_t out[64];
+    assert_true(ami_hdlc_conn_output(&c, 0, out, sizeof out) > 0);
+    size_t un;
+    uint8_t *ua = tu_hex("7EA00721037301407E", &un);
+    ami_hdlc_event ev[2];
+    int err;
+    assert_int_equal(feed(&c, ua, un, 0, ev, 2, &err), 1);
+    free(ua);
+    /* 13 APDU bytes + LLC = 16 = two 8-byte segments, window 1. */
+    assert_int_equal(ami_hdlc_conn_send_apdu(&c, (const uint8_t *)"0123456789ABC", 13, 0), AMI_OK);
+    int n = ami_hdlc_conn_output(&c, 0, out, sizeof out);
+    ami_hdlc_frame f;
+    assert_int_equal(ami_hdlc_frame_decode(out, (size_t)n, 0, &f), n);
+    assert_true(f.segmented);
+    assert_true(f.pf);
+    assert_int_equal(ami_hdlc_conn_output(&c, 0, out, sizeof out), 0);
+    /* RNR N(R)=1 F: segment 0 acknowledged, peer busy. */
+    ami_hdlc_frame r = {.control = (uint8_t)ami_hdlc_control(AMI_HDLC_RNR, 0, 1, true)};
+    r.dest = cc.client;
+    r.src = cc.server;
+    uint8_t fr[32];
+    ami_wr w;
+    ami_wr_init(&w, fr, sizeof fr);
+    assert_int_equal(ami_hdlc_frame_encode(&w, &r), AMI_OK);
+    assert_int_equal(feed(&c, fr, w.len, 10, ev, 2, &err), 0);
+    assert_int_equal(ami_hdlc_conn_output(&c, 10, out, sizeof out), 0);
+    assert_int_equal(ami_hdlc_conn_deadline(&c), 110);
+    ami_hdlc_event t;
+    ami_hdlc_conn_tick(&c, 110, &t);
+    n = ami_hdlc_conn_output(&c, 110, out, sizeof out);
+    assert_int_equal(ami_hdlc_frame_decode(out, (size_t)n, 0, &f), n);
+    assert_int_equal(f.type, AMI_HDLC_RR);
+    assert_true(f.pf);
+    /* RR N(R)=1 F: ready again; the second segment goes out with N(S)=1, not segmented. */
+    r.control = (uint8_t)ami_hdlc_control(AMI_HDLC_RR, 0, 1, true);
+    ami_wr_init(&w, fr, sizeof fr);
+    assert_int_equal(ami_hdlc_frame_encode(&w, &r), AMI_OK);
+    assert_int_equal(feed(&c, fr, w.len, 120, ev, 2, &err), 0);
+    n = ami_hdlc_conn_output(&c, 120, out, sizeof out);
+    assert_int_equal(ami_hdlc_frame_decode(out, (size_t)n, 0, &f), n);
+    assert_int_equal(f.type, AMI_HDLC_I);
+    assert_int_equal(f.ns, 1);
+    assert_false(f.segmented);
+    assert_int_equal(f.info_len, 8);
+    assert_memory_equal(f.info, "56789ABC", 8);
+}
+
+/* An I-frame without the LLC header: dropped with AMI_E_MALFORMED, or delivered when lenient. */
+static void test_llc(void **state)
+{
+    (void)state;
+    static ami_hdlc_conn c;
+    ami_hdlc_conn_config cc;
+    base_config(&cc, AMI_HDLC_CLIENT, 0);
+    size_t un;
+    uint8_t *ua = tu_hex("7EA00721037301407E", &un);
+    ami_hdlc_frame r = {.control = (uint8_t)ami_hdlc_control(AMI_HDLC_I, 0, 0, true),
+                        .info = (const uint8_t *)"\xC4\x01",
+                        .info_len = 2};
+    r.dest = cc.client;
+    r.src = cc.server;
+    uint8_t fr[32], out[64];
+    ami_wr w;
+    ami_wr_init(&w, fr, sizeof fr);
+    assert_int_equal(ami_hdlc_frame_encode(&w, &r), AMI_OK);
+    for (int lenient = 0; lenient < 2; lenient++) {
+        cc.lenient = lenient ? AMI_HDLC_CONN_LENIENT_NO_LLC : 0;
+        assert_int_equal(ami_hdlc_conn_init(&c, &cc), AMI_OK);
+        assert_int_equal(ami_hdlc_conn_connect(&c, 0), AMI_OK);
+        assert_true(ami_hdlc_conn_output(&c, 0, out, sizeof out) > 0);
+        ami_hdlc_event ev[2];
+        int err;
+        assert_int_equal(feed(&c, ua, un, 0, ev, 2, &err), 1);
+        size_t ne = feed(&c, fr, w.len, 0, ev, 2, &err);
+        if (lenient) {
+            assert_int_equal(err, AMI_OK);
+            assert_int_equal(ne, 1);
+            assert_int_equal(ev[0].type, AMI_HDLC_EV_APDU);
+            assert_int_equal(ev[0].len, 2);
+            assert_memory_equal(ev[0].data, "\xC4\x01", 2);
+        } else {
+            assert_int_equal(err, AMI_E_MALFORMED);
+            assert_int_equal(ne, 0);
+            assert_int_equal(ami_hdlc_conn_state(&c), AMI_HDLC_ST_CONNECTED);
+        }
+    }
+    free(ua);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -767,6 +907,9 @@ int main(void)
         cmocka_unit_test(test_too_large_and_busy),
         cmocka_unit_test(test_dm_frmr_timeouts),
         cmocka_unit_test(test_lenient_addr_size_and_ui),
+        cmocka_unit_test(test_snrm_params),
+        cmocka_unit_test(test_rnr),
+        cmocka_unit_test(test_llc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
