@@ -401,9 +401,11 @@ typedef struct ami_hdlc_conn {
 
 /*
  * Initialises an engine in the disconnected state. Copies *cfg (buffers stay caller-owned).
- * Returns AMI_OK; AMI_E_CONFIG for a bad address (client not 1 byte, server size not 1/2/4),
- * parameters out of range (info 1..2032, window 1..7), or buffers smaller than the negotiated
- * information length + 3 (rx) / 3 (tx). Not thread-safe per engine.
+ * Returns AMI_OK; AMI_E_CONFIG for an unknown role, a bad address (client not 1 byte, server
+ * size not 1/2/4 or values out of range), parameters out of range (info 1..2032, window 1..7),
+ * or a missing buffer or one below 4 bytes (the LLC header plus one byte).
+ * Every ami_hdlc_conn_* function works on one engine and is not thread-safe for that engine;
+ * distinct engines are independent.
  */
 AMI_EXTERN int ami_hdlc_conn_init(ami_hdlc_conn *c, const ami_hdlc_conn_config *cfg);
 
