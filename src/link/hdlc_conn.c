@@ -311,7 +311,6 @@ int ami_hdlc_conn_output(ami_hdlc_conn *c, uint64_t now, uint8_t *out, size_t ca
                   w.len);
         if (rc > 0) {
             c->pending &= (uint8_t)~PEND_UA;
-            c->poll_held = false;
         }
         return rc;
     }
@@ -319,7 +318,6 @@ int ami_hdlc_conn_output(ami_hdlc_conn *c, uint64_t now, uint8_t *out, size_t ca
         rc = emit(c, out, cap, (uint8_t)ami_hdlc_control(AMI_HDLC_DM, 0, 0, true), false, NULL, 0);
         if (rc > 0) {
             c->pending &= (uint8_t)~PEND_DM;
-            c->poll_held = false;
         }
         return rc;
     }
@@ -328,7 +326,6 @@ int ami_hdlc_conn_output(ami_hdlc_conn *c, uint64_t now, uint8_t *out, size_t ca
                   c->frmr_info, sizeof c->frmr_info);
         if (rc > 0) {
             c->pending &= (uint8_t)~PEND_FRMR;
-            c->poll_held = false;
         }
         return rc;
     }
@@ -497,6 +494,14 @@ static int on_i(ami_hdlc_conn *c, const ami_hdlc_frame *f, ami_hdlc_event *ev)
     return rc;
 }
 
+/* Client: the F bit answering our last P arrived. */
+static void got_final(ami_hdlc_conn *c)
+{
+    c->awaiting_f = false;
+    c->deadline = UINT64_MAX;
+    c->retries = 0;
+}
+
 static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami_hdlc_event *ev)
 {
     bool client = c->cfg.role == AMI_HDLC_CLIENT;
@@ -522,8 +527,10 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
     }
 
     if (!client) {
-        if (f->pf && f->type != AMI_HDLC_UI)
-            c->poll_held = true;
+        /*
+         * Mode-setting commands (SNRM, DISC) are answered by UA/DM/FRMR at once; the poll that
+         * gates I and RR responses comes only from I/RR/RNR commands (one F per P).
+         */
         switch (f->type) {
         case AMI_HDLC_SNRM: {
             ami_hdlc_params p;
@@ -533,7 +540,6 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
             }
             bool was = c->state == AMI_HDLC_ST_CONNECTED;
             reset_link(c);
-            c->poll_held = true;
             const ami_hdlc_params *mine = &c->cfg.params;
             /* 6.4.4.4.3.2: each side takes the smaller of its own limit and the peer's. */
             c->neg.max_info_tx =
@@ -569,8 +575,10 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
                 server_frmr(c, ev, f, 0x08); /* Z: invalid N(R) */
                 return AMI_OK;
             }
-            if (f->pf)
+            if (f->pf) {
+                c->poll_held = true;
                 c->nxt = c->va; /* checkpoint: resend what N(R) did not acknowledge */
+            }
             c->peer_busy = f->type == AMI_HDLC_RNR;
             if (f->type == AMI_HDLC_I) {
                 if (f->info_len > c->neg.max_info_rx) {
@@ -592,15 +600,14 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
         }
     }
 
-    /* Client. A frame with F ends the wait for the answer to our poll (6.4.4.4.2). */
-    if (f->pf) {
-        c->awaiting_f = false;
-        c->deadline = UINT64_MAX;
-        c->retries = 0;
-    }
+    /*
+     * Client. A frame with F that answers what we sent ends the wait for it (a stray UA or DM
+     * in the wrong state does not): the timer stops and the retry count restarts.
+     */
     switch (f->type) {
     case AMI_HDLC_UA:
         if (c->state == AMI_HDLC_ST_CONNECTING) {
+            got_final(c);
             ami_hdlc_params u;
             if (ami_hdlc_params_decode(f->info, f->info_len, &u) != AMI_OK) {
                 ami__log(AMI_LOG_WARN, "hdlc: UA with malformed parameters: link refused");
@@ -623,7 +630,7 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
             went_down(c, ev, AMI_HDLC_REASON_LOCAL);
             return AMI_OK;
         }
-        c->stats.ignored++;
+        c->stats.ignored++; /* e.g. the answer to a duplicated SNRM */
         return AMI_OK;
     case AMI_HDLC_DM:
         if (c->state == AMI_HDLC_ST_DISCONNECTED) {
@@ -658,6 +665,8 @@ static int on_frame(ami_hdlc_conn *c, const ami_hdlc_frame *f, uint64_t now, ami
             ami__log(AMI_LOG_WARN, "hdlc: N(R)=%u outside the window, frame ignored", f->nr);
             return AMI_OK;
         }
+        if (f->pf)
+            got_final(c);
         c->peer_busy = f->type == AMI_HDLC_RNR;
         int rc = f->type == AMI_HDLC_I ? on_i(c, f, ev) : AMI_OK;
         if (f->pf) {

@@ -91,7 +91,14 @@ static size_t feed(ami_hdlc_conn *c, const uint8_t *b, size_t n, uint64_t now, a
         if (rc)
             *err = rc;
         if (ev.type != AMI_HDLC_EV_NONE) {
-            assert_true(got < max);
+            /* Views last until the next call: keep a copy for the caller. */
+            static uint8_t copies[16][8192];
+            static size_t slot;
+            assert_true(got < max && ev.len <= sizeof copies[0]);
+            uint8_t *keep = copies[slot++ % 16];
+            if (ev.len)
+                memcpy(keep, ev.data, ev.len);
+            ev.data = keep;
             evs[got++] = ev;
             continue;
         }
