@@ -89,9 +89,13 @@ static double run_ours(enum which w, ami_sec_ctx *ctx, const uint8_t *frame, siz
             if (rc == AMI_OK)
                 rc = ami_sec_apdu_decrypt(ctx, &a, NULL, out, 4096, &out_len);
         } else {
+            static uint8_t arena_buf[AMI_P1_NOTIFY_ARENA];
+            ami_arena arena;
+            ami_arena_init(&arena, arena_buf, sizeof arena_buf);
+            ami_p1_dlms c = {ctx, NULL, out, 4096, &arena};
             ami_reading rd[32];
             ami_p1_notification info;
-            rc = ami_p1_dlms_readings(ctx, NULL, frame, len, out, 4096, rd, 32, &info, NULL);
+            rc = ami_p1_dlms_readings(&c, frame, len, rd, 32, &info, NULL);
         }
         if (rc) {
             fprintf(stderr, "bench: decrypt failed: %s\n", ami_strerror(rc));

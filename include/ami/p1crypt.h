@@ -31,7 +31,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ami/arena.h"
 #include "ami/common.h"
+#include "ami/datetime.h"
 #include "ami/reading.h"
 #include "ami/security.h"
 
@@ -73,46 +75,63 @@ AMI_EXTERN int ami_p1_smarty_decrypt(ami_sec_ctx *ctx, ami_replay *replay, const
 typedef struct ami_p1_notification {
     uint32_t invoke_id; /* long-invoke-id-and-priority */
     bool has_time;      /* the APDU's date-time was present (12 bytes) */
-    ami_reading_time time;
+    ami_datetime time;
     size_t count;   /* readings written */
     size_t skipped; /* body elements not attached to an OBIS code (e.g. a meter number) */
 } ami_p1_notification;
 
-/* Limits of the strict data-notification parse. */
+/* Nesting allowed in a notification body (pushes seen in the field use 1 or 2 levels). */
 #define AMI_P1_NOTIFY_MAX_DEPTH 8
+
+/* Arena bytes that hold the A-XDR tree of any push seen in the field (EVN: 58 nodes). */
+#define AMI_P1_NOTIFY_ARENA 16384
 
 /*
  * Parses a plaintext DLMS data-notification (tag 0x0F):
  *   0F, long-invoke-id-and-priority (4), date-time (A-XDR OCTET STRING of 0 or 12 bytes),
- *   notification-body (one A-XDR Data, normally a structure).
+ *   notification-body (one A-XDR Data, normally a structure; decoded with ami/axdr.h).
  * The body is walked in order: an octet-string of 6 bytes names an OBIS code, the next
  * element is its value, and a following structure {integer scaler, enum unit} gives its
- * scaler and unit (Blue Book 4.3.2). A 12-byte octet-string before any OBIS code is taken as
- * the capture time of all readings. Other elements not attached to an OBIS code are counted
- * in info->skipped. Readings get the APDU date-time, else the body's capture time.
- * String values point into `apdu`.
- * Returns AMI_OK; AMI_E_PROTOCOL (not 0x0F); AMI_E_TRUNCATED; AMI_E_MALFORMED (bad length,
- * an OBIS code with no value, a scaler/unit structure of the wrong shape, trailing bytes);
- * AMI_E_TYPE (a structure or array where a value is expected); AMI_E_UNSUPPORTED (floating
- * point, bit-string, BCD, compact-array); AMI_E_TOO_DEEP; AMI_E_RANGE (an unsigned 64-bit
- * value above INT64_MAX); AMI_E_NOSPACE (more readings than max); AMI_E_INVAL.
+ * scaler and unit (Blue Book 4.3.2). A 12-byte octet-string or date-time before any OBIS code
+ * is taken as the capture time of all readings. Other elements not attached to an OBIS code
+ * are counted in info->skipped. Readings get the APDU date-time, else the body's capture
+ * time. String values point into `apdu`.
+ * arena: caller-owned memory for the temporary A-XDR tree (AMI_P1_NOTIFY_ARENA bytes are
+ * plenty); it is left as it was on return.
+ * Returns AMI_OK; AMI_E_PROTOCOL (not 0x0F); AMI_E_TRUNCATED; AMI_E_MALFORMED (bad length or
+ * tag, an OBIS code with no value, a scaler/unit structure of the wrong shape, trailing
+ * bytes); AMI_E_RANGE (a date-time field out of range, an unsigned 64-bit value above
+ * INT64_MAX); AMI_E_TYPE (a structure or array where a value is expected);
+ * AMI_E_UNSUPPORTED (floating point, bit-string, BCD, compact-array values); AMI_E_TOO_DEEP;
+ * AMI_E_TOO_LARGE (the arena is too small); AMI_E_NOSPACE (more readings than max);
+ * AMI_E_INVAL.
  */
-AMI_EXTERN int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_reading *readings,
-                                         size_t max, ami_p1_notification *info);
+AMI_EXTERN int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_arena *arena,
+                                         ami_reading *readings, size_t max,
+                                         ami_p1_notification *info);
+
+/* What the Austrian path needs besides the frame: keys, guard and working memory. */
+typedef struct ami_p1_dlms {
+    ami_sec_ctx *sec;   /* keys; accept must include AMI_SEC_ACCEPT_ENC for encryption-only
+                           meters (a named opt-in: such frames have no integrity) */
+    ami_replay *replay; /* optional (NULL: no replay check) */
+    uint8_t *work;      /* plaintext buffer; string readings point into it */
+    size_t work_cap;    /* >= the APDU length */
+    ami_arena *arena;   /* for the A-XDR tree (see ami_p1_notification_parse) */
+} ami_p1_dlms;
 
 /*
  * The whole Austrian path for one reassembled APDU (from ami_mbus_dlms_push): parses the
- * general-glo-ciphering APDU, checks the replay guard, decrypts into work (capacity >= len),
- * parses the data-notification into readings (string values point into work), and records
- * the frame counter. ctx->accept must include AMI_SEC_ACCEPT_ENC for encryption-only meters
- * (a named opt-in: such frames have no integrity). frame (may be NULL) receives the header.
+ * general-glo-ciphering APDU, checks the replay guard, decrypts into c->work, parses the
+ * data-notification into readings, and only then records the frame counter.
+ * frame (may be NULL) receives the header fields.
  * Returns AMI_OK, the errors of ami_sec_apdu_parse(), ami_sec_apdu_decrypt(),
- * ami_replay_check() and ami_p1_notification_parse(), or AMI_E_PROTOCOL (not 0xDB).
- * On failure nothing is recorded and work holds no plaintext.
+ * ami_replay_check() and ami_p1_notification_parse(), AMI_E_PROTOCOL (not 0xDB) or
+ * AMI_E_MALFORMED (bytes after the APDU). On failure nothing is recorded and c->work holds no
+ * plaintext.
  */
-AMI_EXTERN int ami_p1_dlms_readings(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *apdu,
-                                    size_t len, uint8_t *work, size_t cap, ami_reading *readings,
-                                    size_t max, ami_p1_notification *info,
+AMI_EXTERN int ami_p1_dlms_readings(const ami_p1_dlms *c, const uint8_t *apdu, size_t len,
+                                    ami_reading *readings, size_t max, ami_p1_notification *info,
                                     ami_p1_frame_info *frame);
 
 #ifdef __cplusplus

@@ -14,25 +14,12 @@
 #include <stdint.h>
 
 #include "ami/common.h"
+#include "ami/datetime.h"
+#include "ami/obis.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/*
- * A calendar time as a meter reports it (COSEM date-time, Blue Book 4.1.6.1, or a DSMR
- * YYMMDDhhmmssX timestamp). Fields a meter leaves unspecified hold their "not specified"
- * value: 0xFFFF (year), 0xFF (others); deviation AMI_TIME_DEVIATION_UNSPECIFIED.
- */
-typedef struct ami_reading_time {
-    uint16_t year;
-    uint8_t month, day, hour, minute, second, hundredths;
-    int16_t deviation;    /* minutes, as sent (Blue Book 4.1.6.1); see the constant below */
-    uint8_t clock_status; /* Blue Book 4.1.6.1; bit 7 (0x80) = daylight saving active */
-} ami_reading_time;
-
-#define AMI_TIME_DEVIATION_UNSPECIFIED INT16_MIN /* 0x8000 on the wire */
-#define AMI_TIME_CLOCK_STATUS_DST      0x80u
 
 enum ami_value_kind {
     AMI_VALUE_NONE = 0,   /* no value (DLMS null-data, an empty DSMR field) */
@@ -41,7 +28,7 @@ enum ami_value_kind {
 };
 
 typedef struct ami_reading {
-    uint8_t obis[6]; /* A B C D E F (IEC 62056-6-1); F = 255 when not given */
+    ami_obis obis; /* F = 255 when not given */
     enum ami_value_kind kind;
     int64_t mantissa;
     int8_t scale;
@@ -50,7 +37,7 @@ typedef struct ami_reading {
     char unit[16];     /* "Wh", "kWh", "V", ...; "" when dimensionless or unknown */
     uint8_t dlms_unit; /* DLMS unit enum (Blue Book 4.3.2) when known, 0 otherwise */
     bool has_time;
-    ami_reading_time time; /* capture time, when has_time */
+    ami_datetime time; /* capture time as the meter sent it, when has_time */
 } ami_reading;
 
 /*

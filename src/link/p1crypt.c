@@ -3,14 +3,14 @@
  * over M-Bus (ami/p1crypt.h). Ciphering is src/security's; this file adds the P1 policies and
  * the strict data-notification walk.
  *
- * The data-notification body is read with a small strict A-XDR reader limited to the types
- * such pushes use (Green Book 9.5 Data; IEC 61334-6 A-XDR). It walks the body iteratively
- * with an explicit, bounded stack: no recursion, nothing sized by a declared count.
+ * The data-notification body is decoded with the A-XDR codec (ami/axdr.h) into a temporary
+ * tree in the caller's arena, then walked iteratively with an explicit, bounded stack.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <inttypes.h>
 #include <limits.h>
 
+#include "ami/axdr.h"
 #include "ami/bytes.h"
 #include "ami/p1crypt.h"
 #include "core/internal.h"
@@ -98,133 +98,6 @@ int ami_p1_smarty_decrypt(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *f
 
 /* ---------------------------------------------------------------- data-notification */
 
-/* Reads an A-XDR length (strict: minimal, at most 4 bytes; bounded by the bytes left). */
-static int rd_len(ami_rd *r, size_t *out)
-{
-    uint8_t b;
-    int rc = ami_rd_u8(r, &b);
-    if (rc)
-        return rc;
-    if (b < 0x80) {
-        *out = b;
-    } else {
-        unsigned n = b & 0x7Fu;
-        const uint8_t *p;
-        if (n == 0 || n > 4)
-            return AMI_E_MALFORMED;
-        if ((rc = ami_rd_view(r, n, &p)) != 0)
-            return rc;
-        uint32_t v = 0;
-        for (unsigned i = 0; i < n; i++)
-            v = v << 8 | p[i];
-        if (p[0] == 0 || v < 0x80)
-            return AMI_E_MALFORMED;
-        *out = v;
-    }
-    return AMI_OK;
-}
-
-/* COSEM date-time (Blue Book 4.1.6.1): year(2) month day dow hour min sec hundredths dev(2) st */
-static void decode_time(const uint8_t *p, ami_reading_time *t)
-{
-    t->year = ami_dec16be(p);
-    t->month = p[2];
-    t->day = p[3];
-    t->hour = p[5];
-    t->minute = p[6];
-    t->second = p[7];
-    t->hundredths = p[8];
-    t->deviation = (int16_t)ami_dec16be(p + 9);
-    t->clock_status = p[11];
-}
-
-/* One decoded simple value. */
-typedef struct leaf {
-    uint8_t tag;
-    enum ami_value_kind kind;
-    int64_t num;
-    const uint8_t *str;
-    size_t str_len;
-} leaf;
-
-static int read_leaf(ami_rd *r, uint8_t tag, leaf *v)
-{
-    uint8_t u8;
-    uint16_t u16;
-    uint32_t u32;
-    uint64_t u64;
-    size_t n;
-    int rc = AMI_OK;
-    memset(v, 0, sizeof(*v));
-    v->tag = tag;
-    v->kind = AMI_VALUE_NUMBER;
-    switch (tag) {
-    case T_NULL:
-        v->kind = AMI_VALUE_NONE;
-        break;
-    case T_BOOLEAN:
-        if ((rc = ami_rd_u8(r, &u8)) == 0)
-            v->num = u8 != 0;
-        break;
-    case T_INTEGER:
-        if ((rc = ami_rd_u8(r, &u8)) == 0)
-            v->num = (int8_t)u8;
-        break;
-    case T_UNSIGNED:
-    case T_ENUM:
-        if ((rc = ami_rd_u8(r, &u8)) == 0)
-            v->num = u8;
-        break;
-    case T_LONG:
-        if ((rc = ami_rd_u16be(r, &u16)) == 0)
-            v->num = (int16_t)u16;
-        break;
-    case T_LONG_UNSIGNED:
-        if ((rc = ami_rd_u16be(r, &u16)) == 0)
-            v->num = u16;
-        break;
-    case T_DOUBLE_LONG:
-        if ((rc = ami_rd_u32be(r, &u32)) == 0)
-            v->num = (int32_t)u32;
-        break;
-    case T_DOUBLE_LONG_UNSIGNED:
-        if ((rc = ami_rd_u32be(r, &u32)) == 0)
-            v->num = u32;
-        break;
-    case T_LONG64:
-        if ((rc = ami_rd_u64be(r, &u64)) == 0)
-            v->num = (int64_t)u64;
-        break;
-    case T_LONG64_UNSIGNED:
-        if ((rc = ami_rd_u64be(r, &u64)) == 0) {
-            if (u64 > INT64_MAX)
-                return AMI_E_RANGE;
-            v->num = (int64_t)u64;
-        }
-        break;
-    case T_OCTET_STRING:
-    case T_VISIBLE_STRING:
-    case T_UTF8_STRING:
-        v->kind = AMI_VALUE_STRING;
-        if ((rc = rd_len(r, &n)) == 0)
-            rc = ami_rd_view(r, n, &v->str);
-        v->str_len = n;
-        break;
-    case T_DATE_TIME:
-    case T_DATE:
-    case T_TIME:
-        /* Fixed-size COSEM date and time types (Blue Book 4.1.6.1): kept as their bytes. */
-        v->kind = AMI_VALUE_STRING;
-        v->str_len = tag == T_DATE_TIME ? 12 : tag == T_DATE ? 5 : 4;
-        rc = ami_rd_view(r, v->str_len, &v->str);
-        break;
-    default:
-        /* bit-string, BCD, compact-array, floating point, reserved tags */
-        return AMI_E_UNSUPPORTED;
-    }
-    return rc;
-}
-
 enum walk_state { IDLE, HAVE_OBIS, HAVE_VALUE };
 
 typedef struct walker {
@@ -235,51 +108,90 @@ typedef struct walker {
     enum walk_state state;
     ami_reading *cur; /* out[count] while a reading is being built */
     bool has_body_time;
-    ami_reading_time body_time;
+    ami_datetime body_time;
 } walker;
 
-static int finish(walker *w)
+static void finish(walker *w)
 {
     if (w->state != HAVE_VALUE)
-        return AMI_OK;
+        return;
     w->count++; /* the reading was built in place */
     w->cur = NULL;
     w->state = IDLE;
-    return AMI_OK;
 }
 
-static bool is_obis(const leaf *v)
+/* Sets the value of the reading being built from a simple A-XDR value. */
+static int set_value(ami_reading *r, const ami_axdr_value *v)
 {
-    return v->tag == T_OCTET_STRING && v->str_len == 6;
+    switch (v->type) {
+    case AMI_AXDR_NULL_DATA:
+        r->kind = AMI_VALUE_NONE;
+        return AMI_OK;
+    case AMI_AXDR_BOOLEAN:
+    case AMI_AXDR_UNSIGNED:
+    case AMI_AXDR_LONG_UNSIGNED:
+    case AMI_AXDR_DOUBLE_LONG_UNSIGNED:
+    case AMI_AXDR_LONG64_UNSIGNED:
+    case AMI_AXDR_ENUM:
+        if (v->v.u > INT64_MAX)
+            return AMI_E_RANGE;
+        r->kind = AMI_VALUE_NUMBER;
+        r->mantissa = (int64_t)v->v.u;
+        return AMI_OK;
+    case AMI_AXDR_INTEGER:
+    case AMI_AXDR_LONG:
+    case AMI_AXDR_DOUBLE_LONG:
+    case AMI_AXDR_LONG64:
+        r->kind = AMI_VALUE_NUMBER;
+        r->mantissa = v->v.i;
+        return AMI_OK;
+    case AMI_AXDR_OCTET_STRING:
+    case AMI_AXDR_VISIBLE_STRING:
+    case AMI_AXDR_UTF8_STRING:
+        r->kind = AMI_VALUE_STRING;
+        r->str = v->v.bytes;
+        r->str_len = v->count;
+        return AMI_OK;
+    case AMI_AXDR_DATE_TIME:
+    case AMI_AXDR_DATE:
+    case AMI_AXDR_TIME:
+        /* Fixed-size COSEM date and time types (Blue Book 4.1.6.1): kept as their bytes. */
+        r->kind = AMI_VALUE_STRING;
+        r->str = v->v.bytes;
+        r->str_len = v->type == AMI_AXDR_DATE_TIME ? 12 : v->type == AMI_AXDR_DATE ? 5 : 4;
+        return AMI_OK;
+    case AMI_AXDR_ARRAY:
+    case AMI_AXDR_STRUCTURE:
+    case AMI_AXDR_COMPACT_ARRAY:
+        return AMI_E_TYPE;
+    default:
+        /* bit-string, BCD, floating point, don't-care: no exact decimal reading */
+        return AMI_E_UNSUPPORTED;
+    }
 }
 
-static bool is_time(const leaf *v)
+static int on_leaf(walker *w, const ami_axdr_value *v)
 {
-    return (v->tag == T_OCTET_STRING || v->tag == T_DATE_TIME) && v->str_len == COSEM_DATE_TIME_LEN;
-}
-
-static int on_leaf(walker *w, const leaf *v)
-{
-    int rc;
     if (w->state == HAVE_OBIS) {
-        w->cur->kind = v->kind;
-        w->cur->mantissa = v->kind == AMI_VALUE_NUMBER ? v->num : 0;
-        w->cur->str = v->str;
-        w->cur->str_len = v->str_len;
+        int rc = set_value(w->cur, v);
+        if (rc)
+            return rc;
         w->state = HAVE_VALUE;
         return AMI_OK;
     }
-    if ((rc = finish(w)) != 0) /* HAVE_VALUE with no scaler/unit: scale 0, no unit */
-        return rc;
-    if (is_obis(v)) {
+    finish(w); /* HAVE_VALUE with no scaler/unit: scale 0, no unit */
+    if (v->type == AMI_AXDR_OCTET_STRING && v->count == 6) {
         if (w->count >= w->max)
             return AMI_E_NOSPACE;
         w->cur = &w->out[w->count];
         memset(w->cur, 0, sizeof(*w->cur));
-        memcpy(w->cur->obis, v->str, 6);
+        memcpy(w->cur->obis.v, v->v.bytes, 6);
         w->state = HAVE_OBIS;
-    } else if (is_time(v) && w->count == 0 && !w->has_body_time) {
-        decode_time(v->str, &w->body_time);
+    } else if ((v->type == AMI_AXDR_OCTET_STRING || v->type == AMI_AXDR_DATE_TIME) &&
+               v->count == COSEM_DATE_TIME_LEN && w->count == 0 && !w->has_body_time) {
+        int rc = ami_datetime_decode(v->v.bytes, &w->body_time);
+        if (rc)
+            return rc;
         w->has_body_time = true;
     } else {
         w->skipped++;
@@ -287,86 +199,73 @@ static int on_leaf(walker *w, const leaf *v)
     return AMI_OK;
 }
 
-/*
- * After a value, a structure {integer scaler, enum unit} (Blue Book 4.3.2 scal_unit_type).
- * Called with the structure's count already read and the next tag being T_INTEGER.
- */
-static int read_scaler_unit(ami_rd *r, walker *w)
+/* After a value, a structure {integer scaler, enum unit} (Blue Book 4.3.2 scal_unit_type). */
+static void set_scaler_unit(walker *w, const ami_axdr_value *scaler, const ami_axdr_value *unit)
 {
-    uint8_t tag, scaler, unit;
-    int rc;
-    if ((rc = ami_rd_u8(r, &tag)) || (rc = ami_rd_u8(r, &scaler)))
-        return rc;
-    if ((rc = ami_rd_u8(r, &tag)) != 0)
-        return rc;
-    if (tag != T_ENUM)
-        return AMI_E_MALFORMED;
-    if ((rc = ami_rd_u8(r, &unit)) != 0)
-        return rc;
-    w->cur->scale = (int8_t)scaler;
-    w->cur->dlms_unit = unit;
-    const char *text = ami_dlms_unit_text(unit);
+    w->cur->scale = (int8_t)scaler->v.i;
+    w->cur->dlms_unit = (uint8_t)unit->v.u;
+    const char *text = ami_dlms_unit_text(w->cur->dlms_unit);
     size_t n = text ? strlen(text) : 0;
     if (n >= sizeof(w->cur->unit))
         n = sizeof(w->cur->unit) - 1; /* cannot happen with the static table */
-    memcpy(w->cur->unit, text ? text : "", n);
+    if (n)
+        memcpy(w->cur->unit, text, n);
     w->cur->unit[n] = '\0';
-    return finish(w);
+    finish(w);
 }
 
-static int walk_body(ami_rd *r, walker *w)
+/* Pre-order walk of the body tree; siblings still to visit are kept on a bounded stack. */
+static int walk_body(const ami_axdr_value *body, walker *w)
 {
-    /* stack[i] = elements still to read at nesting level i; level 0 is the body itself. */
-    size_t stack[AMI_P1_NOTIFY_MAX_DEPTH + 1];
-    size_t depth = 1;
-    stack[0] = 1;
+    const ami_axdr_value *stack[AMI_P1_NOTIFY_MAX_DEPTH + 2];
+    size_t depth = 0;
+    const ami_axdr_value *v = body;
     int rc;
-    while (depth > 0) {
-        if (stack[depth - 1] == 0) {
-            depth--;
+    for (;;) {
+        while (!v) {
+            if (depth == 0)
+                goto done;
+            v = stack[--depth];
+        }
+        bool container = v->type == AMI_AXDR_ARRAY || v->type == AMI_AXDR_STRUCTURE;
+        if (!container) {
+            if ((rc = on_leaf(w, v)) != 0)
+                return rc;
+            v = v->next;
             continue;
         }
-        stack[depth - 1]--;
-        uint8_t tag;
-        if ((rc = ami_rd_u8(r, &tag)) != 0)
-            return rc;
-        if (tag == T_ARRAY || tag == T_STRUCTURE) {
-            size_t n;
-            if ((rc = rd_len(r, &n)) != 0)
-                return rc;
-            if (n > ami_rd_left(r)) /* every element takes at least one byte */
-                return AMI_E_TRUNCATED;
-            if (w->state == HAVE_OBIS)
-                return AMI_E_TYPE;
-            uint8_t next;
-            if (w->state == HAVE_VALUE && tag == T_STRUCTURE && n == 2 &&
-                ami_rd_peek_u8(r, &next) == AMI_OK && next == T_INTEGER) {
-                if ((rc = read_scaler_unit(r, w)) != 0)
-                    return rc;
-                continue;
-            }
-            if ((rc = finish(w)) != 0)
-                return rc;
-            if (depth > AMI_P1_NOTIFY_MAX_DEPTH)
-                return AMI_E_TOO_DEEP;
-            stack[depth++] = n;
+        if (w->state == HAVE_OBIS)
+            return AMI_E_TYPE;
+        const ami_axdr_value *c0 = v->child;
+        if (w->state == HAVE_VALUE && v->type == AMI_AXDR_STRUCTURE && v->count == 2 &&
+            c0->type == AMI_AXDR_INTEGER) {
+            if (c0->next->type != AMI_AXDR_ENUM)
+                return AMI_E_MALFORMED; /* {integer, not enum}: not a scaler_unit */
+            set_scaler_unit(w, c0, c0->next);
+            v = v->next;
             continue;
         }
-        leaf v;
-        if ((rc = read_leaf(r, tag, &v)) != 0)
-            return rc;
-        if ((rc = on_leaf(w, &v)) != 0)
-            return rc;
+        finish(w);
+        if (!c0) { /* empty container */
+            v = v->next;
+            continue;
+        }
+        if (depth >= AMI_COUNTOF(stack))
+            return AMI_E_TOO_DEEP; /* cannot happen: the decoder's depth limit is lower */
+        stack[depth++] = v->next;
+        v = c0;
     }
+done:
     if (w->state == HAVE_OBIS)
         return AMI_E_MALFORMED; /* an OBIS code with no value */
-    return finish(w);
+    finish(w);
+    return AMI_OK;
 }
 
-int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_reading *readings, size_t max,
-                              ami_p1_notification *info)
+int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_arena *arena,
+                              ami_reading *readings, size_t max, ami_p1_notification *info)
 {
-    if (!info || (!apdu && len) || (!readings && max))
+    if (!info || !arena || (!apdu && len) || (!readings && max))
         return AMI_E_INVAL;
     memset(info, 0, sizeof(*info));
     ami_rd r;
@@ -379,28 +278,37 @@ int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_reading *read
         return AMI_E_PROTOCOL;
     size_t n;
     const uint8_t *dt = NULL;
-    if ((rc = ami_rd_u32be(&r, &info->invoke_id)) || (rc = rd_len(&r, &n)))
+    if ((rc = ami_rd_u32be(&r, &info->invoke_id)) || (rc = ami_axdr_get_length(&r, &n)))
         return rc;
     if (n != 0 && n != COSEM_DATE_TIME_LEN)
         return AMI_E_MALFORMED;
     if ((rc = ami_rd_view(&r, n, &dt)) != 0)
         return rc;
     if (n) {
-        decode_time(dt, &info->time);
+        if ((rc = ami_datetime_decode(dt, &info->time)) != 0)
+            return rc;
         info->has_time = true;
     }
+    ami_axdr_limits lim;
+    ami_axdr_limits_default(&lim);
+    lim.max_depth = AMI_P1_NOTIFY_MAX_DEPTH;
+    size_t mark = arena->used;
+    ami_axdr_value *body = NULL;
+    rc = ami_axdr_decode(&r, arena, &lim, &body);
+    if (rc == AMI_E_NOMEM)
+        rc = AMI_E_TOO_LARGE; /* the caller's arena, not the system, ran out */
+    if (rc == AMI_OK && ami_rd_left(&r) != 0)
+        rc = AMI_E_MALFORMED; /* trailing bytes after the body */
     walker w;
     memset(&w, 0, sizeof(w));
     w.out = readings;
     w.max = max;
-    rc = walk_body(&r, &w);
-    if (rc == AMI_OK && ami_rd_left(&r) != 0)
-        rc = AMI_E_MALFORMED; /* trailing bytes after the body */
+    if (rc == AMI_OK)
+        rc = walk_body(body, &w);
+    arena->used = mark; /* the tree is not needed any more: readings point into apdu */
     if (rc)
         return rc;
-    const ami_reading_time *t = info->has_time    ? &info->time
-                                : w.has_body_time ? &w.body_time
-                                                  : NULL;
+    const ami_datetime *t = info->has_time ? &info->time : w.has_body_time ? &w.body_time : NULL;
     for (size_t i = 0; t && i < w.count; i++) {
         readings[i].has_time = true;
         readings[i].time = *t;
@@ -410,11 +318,11 @@ int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_reading *read
     return AMI_OK;
 }
 
-int ami_p1_dlms_readings(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *apdu, size_t len,
-                         uint8_t *work, size_t cap, ami_reading *readings, size_t max,
-                         ami_p1_notification *info, ami_p1_frame_info *frame)
+int ami_p1_dlms_readings(const ami_p1_dlms *c, const uint8_t *apdu, size_t len,
+                         ami_reading *readings, size_t max, ami_p1_notification *info,
+                         ami_p1_frame_info *frame)
 {
-    if (!ctx || !info || (!apdu && len))
+    if (!c || !c->sec || !info || (!apdu && len))
         return AMI_E_INVAL;
     memset(info, 0, sizeof(*info));
     if (len && apdu[0] != AMI_SEC_TAG_GENERAL_GLO)
@@ -426,16 +334,16 @@ int ami_p1_dlms_readings(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *ap
         return rc;
     if (used != len)
         return AMI_E_MALFORMED; /* the segments carried more than the APDU */
-    if (replay && (rc = ami_replay_check(replay, a.system_title, a.ic)) != 0)
+    if (c->replay && (rc = ami_replay_check(c->replay, a.system_title, a.ic)) != 0)
         return rc;
-    if ((rc = ami_sec_apdu_decrypt(ctx, &a, NULL, work, cap, &plain_len)) != 0)
+    if ((rc = ami_sec_apdu_decrypt(c->sec, &a, NULL, c->work, c->work_cap, &plain_len)) != 0)
         return rc;
-    rc = ami_p1_notification_parse(work, plain_len, readings, max, info);
+    rc = ami_p1_notification_parse(c->work, plain_len, c->arena, readings, max, info);
     if (rc) {
-        ami_wipe(work, plain_len);
+        ami_wipe(c->work, plain_len);
         return rc;
     }
-    record_counter(replay, a.system_title, a.ic);
+    record_counter(c->replay, a.system_title, a.ic);
     fill_info(frame, &a);
     return AMI_OK;
 }

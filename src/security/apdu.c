@@ -7,12 +7,13 @@
  *       tag, ciphered-content OCTET STRING
  *   ciphered-content = security header (SC, IC) || payload || tag (when SC has A)
  *
- * OCTET STRING here is A-XDR: a length (one byte below 0x80, else 0x80 + n followed by n
- * length bytes, big-endian) and the bytes (IEC 61334-6 A-XDR, 8.2 "length of the value").
+ * OCTET STRING here is A-XDR: a length (ami/axdr.h: one byte below 0x80, else 0x80 + n
+ * followed by n length bytes, big-endian, shortest form) and the bytes.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <limits.h>
 
+#include "ami/axdr.h"
 #include "ami/security.h"
 
 bool ami_sec_is_ciphered_tag(uint8_t tag)
@@ -60,54 +61,13 @@ bool ami_sec_is_ciphered_tag(uint8_t tag)
     }
 }
 
-/*
- * Reads an A-XDR length. Strict: the long form must be minimal (no leading zero byte, and not
- * used for a value below 0x80), at most 4 bytes; values above INT32_MAX are refused.
- */
+/* An A-XDR length (ami_axdr_get_length: strict, shortest form) no larger than INT32_MAX. */
 static int rd_len(ami_rd *r, size_t *out)
 {
-    uint8_t b;
-    int rc = ami_rd_u8(r, &b);
-    if (rc)
-        return rc;
-    if (b < 0x80) {
-        *out = b;
-        return AMI_OK;
-    }
-    unsigned n = b & 0x7Fu;
-    if (n == 0 || n > 4)
-        return AMI_E_MALFORMED;
-    const uint8_t *p;
-    rc = ami_rd_view(r, n, &p);
-    if (rc)
-        return rc;
-    if (p[0] == 0)
-        return AMI_E_MALFORMED;
-    uint32_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    if (v < 0x80)
-        return AMI_E_MALFORMED;
-    if (v > INT32_MAX)
+    int rc = ami_axdr_get_length(r, out);
+    if (rc == AMI_OK && *out > INT32_MAX)
         return AMI_E_TOO_LARGE;
-    *out = v;
-    return AMI_OK;
-}
-
-static void wr_len(ami_wr *w, size_t n)
-{
-    if (n < 0x80) {
-        ami_wr_u8(w, (uint8_t)n);
-    } else if (n <= 0xFF) {
-        ami_wr_u8(w, 0x81);
-        ami_wr_u8(w, (uint8_t)n);
-    } else if (n <= 0xFFFF) {
-        ami_wr_u8(w, 0x82);
-        ami_wr_u16be(w, (uint16_t)n);
-    } else {
-        ami_wr_u8(w, 0x84);
-        ami_wr_u32be(w, (uint32_t)n);
-    }
+    return rc;
 }
 
 int ami_sec_apdu_parse(const uint8_t *buf, size_t len, ami_sec_apdu *apdu, size_t *consumed)
@@ -191,10 +151,10 @@ int ami_sec_apdu_build(ami_sec_ctx *ctx, ami_wr *w, uint8_t tag, const uint8_t s
     size_t content = AMI_SEC_HEADER_LEN + n + (a ? AMI_SEC_TAG_LEN : 0);
     ami_wr_u8(w, tag);
     if (tag == AMI_SEC_TAG_GENERAL_GLO || tag == AMI_SEC_TAG_GENERAL_DED) {
-        wr_len(w, AMI_SEC_SYSTEM_TITLE_LEN);
+        ami_axdr_put_length(w, AMI_SEC_SYSTEM_TITLE_LEN);
         ami_wr_bytes(w, system_title, AMI_SEC_SYSTEM_TITLE_LEN);
     }
-    wr_len(w, content);
+    ami_axdr_put_length(w, content);
     ami_wr_u8(w, sc);
     ami_wr_u32be(w, ic);
     bool measuring = w->p == NULL;

@@ -50,9 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == AMI_OK) {
             if (n > sizeof buf)
                 abort();
+            static uint8_t arena_buf[AMI_P1_NOTIFY_ARENA];
+            ami_arena arena;
+            ami_arena_init(&arena, arena_buf, sizeof arena_buf);
+            ami_p1_dlms c = {&ctx, NULL, work, sizeof work, &arena};
             ami_reading rd[32];
             ami_p1_notification info;
-            (void)ami_p1_dlms_readings(&ctx, NULL, apdu, n, work, sizeof work, rd, 32, &info, NULL);
+            (void)ami_p1_dlms_readings(&c, apdu, n, rd, 32, &info, NULL);
         }
     }
     return 0;

@@ -39,13 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == AMI_OK && (used > size || out_len > size))
         abort();
 
+    static uint8_t arena_buf[AMI_P1_NOTIFY_ARENA];
+    ami_arena arena;
+    ami_arena_init(&arena, arena_buf, sizeof arena_buf);
+    ami_p1_dlms c = {&evn, NULL, out, size, &arena};
     ami_reading rd[64];
     ami_p1_notification n;
-    rc = ami_p1_dlms_readings(&evn, NULL, data, size, out, size, rd, 64, &n, &info);
-    if (rc == AMI_OK && n.count > 64)
+    rc = ami_p1_dlms_readings(&c, data, size, rd, 64, &n, &info);
+    if ((rc == AMI_OK && n.count > 64) || arena.used != 0)
         abort();
 
-    rc = ami_p1_notification_parse(data, size, rd, 64, &n);
+    rc = ami_p1_notification_parse(data, size, &arena, rd, 64, &n);
     if (rc == AMI_OK) {
         char buf[200];
         for (size_t i = 0; i < n.count; i++) {

@@ -290,10 +290,10 @@ static void test_smarty_replay(void **state)
     free(bin);
 }
 
-static void expect_reading(const ami_reading *r, const uint8_t obis[6], int64_t mantissa, int scale,
+static void expect_reading(const ami_reading *r, ami_obis obis, int64_t mantissa, int scale,
                            const char *unit, uint8_t dlms_unit)
 {
-    assert_memory_equal(r->obis, obis, 6);
+    assert_true(ami_obis_equal(&r->obis, &obis));
     assert_int_equal(r->kind, AMI_VALUE_NUMBER);
     assert_int_equal(r->mantissa, mantissa);
     assert_int_equal(r->scale, scale);
@@ -308,7 +308,7 @@ static void expect_reading(const ami_reading *r, const uint8_t obis[6], int64_t 
     assert_int_equal(r->time.second, 15);
 }
 
-#define OBIS(c, d) ((const uint8_t[6]){1, 0, c, d, 0, 255})
+#define OBIS(c, d) AMI_OBIS(1, 0, c, d, 0, 255)
 
 static void test_evn_readings(void **state)
 {
@@ -322,16 +322,18 @@ static void test_evn_readings(void **state)
     ami_reading rd[16];
     ami_p1_notification info;
     ami_p1_frame_info fi;
+    static uint8_t arena_buf[AMI_P1_NOTIFY_ARENA];
+    ami_arena arena;
+    ami_arena_init(&arena, arena_buf, sizeof arena_buf);
+    ami_p1_dlms c = {&ctx, NULL, work, sizeof work, &arena};
     /* Encryption-only is refused until named. */
-    assert_int_equal(
-        ami_p1_dlms_readings(&ctx, NULL, apdu, alen, work, sizeof work, rd, 16, &info, &fi),
-        AMI_E_ACCESS);
+    assert_int_equal(ami_p1_dlms_readings(&c, apdu, alen, rd, 16, &info, &fi), AMI_E_ACCESS);
     ctx.accept |= AMI_SEC_ACCEPT_ENC;
     ami_replay_entry slots[1];
     ami_replay rp;
     assert_int_equal(ami_replay_init(&rp, slots, 1, NULL), AMI_OK);
-    assert_int_equal(
-        ami_p1_dlms_readings(&ctx, &rp, apdu, alen, work, sizeof work, rd, 16, &info, &fi), AMI_OK);
+    c.replay = &rp;
+    assert_int_equal(ami_p1_dlms_readings(&c, apdu, alen, rd, 16, &info, &fi), AMI_OK);
     assert_memory_equal(fi.system_title, "KFMgP\x00\x00\x09", 8);
     assert_int_equal(fi.frame_counter, 0x23);
     assert_int_equal(fi.security_control, 0x20);
@@ -339,7 +341,9 @@ static void test_evn_readings(void **state)
     assert_true(info.has_time);
     assert_int_equal(info.time.year, 2021);
     assert_int_equal(info.time.deviation, -120);
-    assert_int_equal(info.time.clock_status, 0x80);
+    assert_int_equal(info.time.status, 0x80);
+    assert_int_equal(info.time.weekday, 1);
+    assert_int_equal(arena.used, 0); /* the A-XDR tree was temporary */
     assert_int_equal(info.count, 11);
     assert_int_equal(info.skipped, 1); /* the meter number, not tied to an OBIS code */
     expect_reading(&rd[0], OBIS(1, 8), 12937, 0, "Wh", 30);
@@ -359,29 +363,21 @@ static void test_evn_readings(void **state)
     assert_int_equal(ami_reading_format_value(&rd[10], txt, sizeof txt), 5);
     assert_string_equal(txt, "1.000");
     /* Replayed push refused; nothing recorded on a failed parse. */
-    assert_int_equal(
-        ami_p1_dlms_readings(&ctx, &rp, apdu, alen, work, sizeof work, rd, 16, &info, &fi),
-        AMI_E_REPLAY);
+    assert_int_equal(ami_p1_dlms_readings(&c, apdu, alen, rd, 16, &info, &fi), AMI_E_REPLAY);
     /* Too few reading slots. */
     assert_int_equal(ami_replay_init(&rp, slots, 1, NULL), AMI_OK);
-    assert_int_equal(
-        ami_p1_dlms_readings(&ctx, &rp, apdu, alen, work, sizeof work, rd, 10, &info, &fi),
-        AMI_E_NOSPACE);
+    assert_int_equal(ami_p1_dlms_readings(&c, apdu, alen, rd, 10, &info, &fi), AMI_E_NOSPACE);
     assert_true(all_zero(work, 243)); /* no plaintext left behind */
     assert_int_equal(ami_replay_check(&rp, fi.system_title, 0x23), AMI_OK); /* not recorded */
     /* Without authentication a flipped bit is caught only where it breaks the structure:
      * here the data-notification tag (first plaintext byte, APDU offset 16). */
     apdu[16] ^= 0x01;
-    assert_int_equal(
-        ami_p1_dlms_readings(&ctx, &rp, apdu, alen, work, sizeof work, rd, 16, &info, &fi),
-        AMI_E_PROTOCOL);
+    assert_int_equal(ami_p1_dlms_readings(&c, apdu, alen, rd, 16, &info, &fi), AMI_E_PROTOCOL);
     apdu[16] ^= 0x01;
     /* ... and here the body's structure count (plaintext offset 19: 0x23 -> 0x22): the body
      * then ends before the APDU does. */
     apdu[16 + 19] ^= 0x01;
-    assert_int_equal(
-        ami_p1_dlms_readings(&ctx, &rp, apdu, alen, work, sizeof work, rd, 16, &info, &fi),
-        AMI_E_MALFORMED);
+    assert_int_equal(ami_p1_dlms_readings(&c, apdu, alen, rd, 16, &info, &fi), AMI_E_MALFORMED);
     ami_sec_ctx_wipe(&ctx);
     free(bin);
 }
@@ -389,6 +385,9 @@ static void test_evn_readings(void **state)
 static void test_notification_strict(void **state)
 {
     (void)state;
+    static uint8_t arena_buf[AMI_P1_NOTIFY_ARENA];
+    ami_arena arena;
+    ami_arena_init(&arena, arena_buf, sizeof arena_buf);
     ami_reading rd[4];
     ami_p1_notification info;
     struct {
@@ -414,12 +413,15 @@ static void test_notification_strict(void **state)
          AMI_E_TOO_DEEP, 0},
         {"0F 00000001 00 02 02 09 06 0100010800FF 15 8000000000000000", AMI_E_RANGE, 0},
         {"0F 00000001 00 01 05 11 01 11 02 11 03 11 04 11 05", AMI_OK, 0}, /* 5 skipped */
+        {"0F 00000001 0C 07E50D1B01092F0F00FF8880 00", AMI_E_RANGE, 0},    /* month 13 */
+        {"0F 00000001 00 02 02 0C 07E5091B01092F0F00FF8880 09 06 0100010800FF", AMI_E_MALFORMED,
+         0}, /* a body date-time, then an OBIS code without value */
     };
     for (size_t i = 0; i < AMI_COUNTOF(cases); i++) {
         size_t n;
         uint8_t *b = tu_hex(cases[i].hex, &n);
         uint8_t *g = tu_guard_copy(b, n);
-        int rc = ami_p1_notification_parse(g, n, rd, 4, &info);
+        int rc = ami_p1_notification_parse(g, n, &arena, rd, 4, &info);
         if (rc != cases[i].rc)
             fail_msg("case %zu: got %s, want %s", i, ami_errname(rc), ami_errname(cases[i].rc));
         if (rc == AMI_OK)
@@ -442,6 +444,33 @@ static void test_notification_strict(void **state)
         tu_guard_free(g, n);
         free(b);
     }
+}
+
+static void test_notification_small_arena(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *plain = tu_read_file(tu_testdata(DIR "austria_evn_netznoe_kaifa_mbus_dlms.plain"), &n);
+    uint8_t small[256];
+    ami_arena arena;
+    ami_arena_init(&arena, small, sizeof small);
+    ami_reading rd[16];
+    ami_p1_notification info;
+    assert_int_equal(ami_p1_notification_parse(plain, n, &arena, rd, 16, &info), AMI_E_TOO_LARGE);
+    assert_int_equal(arena.used, 0);
+    /* The whole plaintext, guarded: every prefix is refused without reading past it. */
+    static uint8_t big[AMI_P1_NOTIFY_ARENA];
+    ami_arena_init(&arena, big, sizeof big);
+    for (size_t k = 0; k < n; k++) {
+        uint8_t *g = tu_guard_copy(plain, k);
+        assert_int_not_equal(ami_p1_notification_parse(g, k, &arena, rd, 16, &info), AMI_OK);
+        tu_guard_free(g, k);
+    }
+    uint8_t *g = tu_guard_copy(plain, n);
+    assert_int_equal(ami_p1_notification_parse(g, n, &arena, rd, 16, &info), AMI_OK);
+    assert_int_equal(info.count, 11);
+    tu_guard_free(g, n);
+    free(plain);
 }
 
 static void test_format_and_units(void **state)
@@ -495,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_smarty_replay),
         cmocka_unit_test(test_evn_readings),
         cmocka_unit_test(test_notification_strict),
+        cmocka_unit_test(test_notification_small_arena),
         cmocka_unit_test(test_format_and_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
