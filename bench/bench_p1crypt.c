@@ -20,7 +20,7 @@
 #include "ami/ami.h"
 #include "benchutil.h"
 
-#define ITERS   20000
+#define ITERS   4000
 #define ENC_DIR AMI_TESTDATA "/p1/encrypted/"
 
 static int cmp_double(const void *a, const void *b)
