@@ -29,7 +29,8 @@
  *       parses the plaintext must therefore be strict (see ami/p1crypt.h).
  *
  * Keys live inside the caller-owned ami_sec_ctx; they are never logged and are overwritten by
- * ami_sec_ctx_wipe(). A context holds one OpenSSL cipher context, created by
+ * ami_sec_ctx_wipe(). A context holds one block cipher key: the caller picks the context whose
+ * key matches the key-set bit of SC (unicast GUEK or broadcast GBEK). A context holds one OpenSSL cipher context, created by
  * ami_sec_ctx_init() (the only allocation, done by OpenSSL) so that the AES key schedule is
  * computed once per key rather than once per frame.
  *
