@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "ami/common.h"
+#include "ami/error.h"
 
 #ifdef __cplusplus
 extern "C" {
