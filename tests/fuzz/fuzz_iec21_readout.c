@@ -29,9 +29,9 @@ static void walk(const uint8_t *data, size_t size, unsigned lenient)
             ami_iec21_ds_begin(&it, m.data, m.data_len, lenient);
             int guard = 0;
             while (ami_iec21_ds_next(&it, &ds) == 1) {
-                if (ds.address_len > AMI_IEC21_MAX_DS_ADDRESS ||
-                    ds.raw_len > AMI_IEC21_MAX_VALUE || ds.value_len > ds.raw_len ||
-                    (ds.unit && ds.unit_len > AMI_IEC21_MAX_UNIT) || ++guard > 100000)
+                if (ds.address_len > AMI_IEC21_MAX_DS_ADDRESS || ds.raw_len > AMI_IEC21_MAX_VALUE ||
+                    ds.value_len > ds.raw_len || (ds.unit && ds.unit_len > AMI_IEC21_MAX_UNIT) ||
+                    ++guard > 100000)
                     abort();
                 char num[AMI_IEC21_MAX_VALUE + 2];
                 size_t n = ami_iec21_value_number(ds.value, ds.value_len, num, sizeof num);

@@ -46,13 +46,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t rx[512], tx[512];
     ami_iec21 e;
-    ami_iec21_client_cfg c = {.programming = size & 1, .password = "pw",
+    ami_iec21_client_cfg c = {.programming = size & 1,
+                              .password = "pw",
                               .lenient = size & 2 ? AMI_IEC21_LENIENT_ALL : 0u};
     if (ami_iec21_client_init(&e, &c, rx, sizeof rx, tx, sizeof tx) == AMI_OK &&
         ami_iec21_start(&e, 1000) == AMI_OK)
         drive(&e, data, size);
-    ami_iec21_meter_cfg m = {.mode = AMI_IEC21_MODE_C, .manufacturer = "OAM", .ident = "F",
-                             .regs = regs, .nregs = 2, .password = "pw", .secret = "s",
+    ami_iec21_meter_cfg m = {.mode = AMI_IEC21_MODE_C,
+                             .manufacturer = "OAM",
+                             .ident = "F",
+                             .regs = regs,
+                             .nregs = 2,
+                             .password = "pw",
+                             .secret = "s",
                              .operand = "1"};
     if (ami_iec21_meter_init(&e, &m, rx, sizeof rx, tx, sizeof tx) == AMI_OK)
         drive(&e, data, size);
