@@ -11,6 +11,8 @@
 
 #include "testutil.h"
 #include "ami/ami.h"
+#include "ami/hdlc.h"
+#include "io/serial.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1077,6 +1079,172 @@ static void test_session_echo_and_leniency(void **state)
     assert_int_equal(ami_iec21_client_init(&e, &c, rx, 10, tx, sizeof tx), AMI_E_INVAL);
 }
 
+/* ---------------------------------------------------------------- mode E -> HDLC over a pty */
+
+/* Runs one IEC 62056-21 engine over its port until it waits; true once it is DONE. */
+static bool pump_iec21(ami_serial *port, ami_iec21 *e, uint32_t *handover)
+{
+    for (int guard = 0; guard < 100; guard++) {
+        ami_iec21_action a;
+        assert_int_equal(ami_iec21_poll(e, ami_now_ms(), &a), AMI_OK);
+        switch (a.kind) {
+        case AMI_IEC21_ACT_SEND:
+            assert_int_equal(ami_serial_write(port, a.data, a.len), AMI_OK);
+            break;
+        case AMI_IEC21_ACT_BAUD:
+            assert_int_equal(
+                ami_serial_set(port, a.baud,
+                               a.format == AMI_IEC21_8N1 ? AMI_SERIAL_8N1 : AMI_SERIAL_7E1),
+                AMI_OK);
+            break;
+        case AMI_IEC21_ACT_EVENT:
+            if (a.event == AMI_IEC21_EV_HANDOVER)
+                *handover = a.baud;
+            break;
+        case AMI_IEC21_ACT_WAIT: {
+            uint8_t buf[256];
+            int n = ami_serial_read(port, buf, sizeof buf, 5);
+            assert_true(n >= 0);
+            if (n > 0)
+                assert_int_equal(ami_iec21_input(e, buf, (size_t)n, ami_now_ms()), n);
+            return false;
+        }
+        case AMI_IEC21_ACT_DONE:
+            return true;
+        }
+    }
+    fail_msg("iec21 engine loops");
+    return true;
+}
+
+/* Sends what an HDLC engine has to send, then reads and feeds; returns the last event. */
+static ami_hdlc_event_type pump_hdlc(ami_serial *port, ami_hdlc_conn *c, uint8_t *apdu,
+                                     size_t *apdu_len)
+{
+    uint8_t out[AMI_HDLC_MAX_FRAME_BYTES], in[512];
+    int n;
+    uint64_t now = ami_now_ms();
+    while ((n = ami_hdlc_conn_output(c, now, out, sizeof out)) > 0)
+        assert_int_equal(ami_serial_write(port, out, (size_t)n), AMI_OK);
+    assert_true(n == 0);
+    ami_hdlc_event_type last = AMI_HDLC_EV_NONE;
+    n = ami_serial_read(port, in, sizeof in, 5);
+    assert_true(n >= 0);
+    size_t off = 0;
+    while (off < (size_t)n) {
+        size_t used = 0;
+        ami_hdlc_event ev;
+        assert_int_equal(ami_hdlc_conn_recv(c, in + off, (size_t)n - off, ami_now_ms(), &used, &ev),
+                         AMI_OK);
+        off += used;
+        if (ev.type == AMI_HDLC_EV_APDU && apdu) {
+            memcpy(apdu, ev.data, ev.len);
+            *apdu_len = ev.len;
+        }
+        if (ev.type != AMI_HDLC_EV_NONE)
+            last = ev.type;
+        if (used == 0 && ev.type == AMI_HDLC_EV_NONE)
+            break;
+    }
+    ami_hdlc_event tev;
+    ami_hdlc_conn_tick(c, ami_now_ms(), &tev);
+    return last;
+}
+
+static void test_mode_e_hdlc_over_pty(void **state)
+{
+    (void)state;
+    int master;
+    char path[64];
+    assert_int_equal(ami_pty_open(&master, path, sizeof path), AMI_OK);
+    ami_serial_opts so = {.baud = 300, .format = AMI_SERIAL_7E1};
+    ami_serial *cport, *mport;
+    assert_int_equal(ami_serial_open(&cport, path, &so), AMI_OK);
+    assert_int_equal(ami_serial_from_fd(&mport, master, true, &so), AMI_OK);
+
+    /* IEC 62056-21 mode E: "/?!", "/OAM6\2SIM100", ACK 2 6 2, both switch to 19200 8N1 */
+    ami_iec21_meter_cfg m;
+    meter_cfg(&m, AMI_IEC21_MODE_E);
+    m.max_baud = 19200;
+    m.timing.reaction_ms = 20;
+    ami_iec21_client_cfg c = {.mode = AMI_IEC21_MODE_E};
+    c.timing.reaction_ms = 20;
+    static uint8_t crx[512], ctx[512], mrx[512], mtx[2048];
+    ami_iec21 ce, me;
+    assert_int_equal(ami_iec21_client_init(&ce, &c, crx, sizeof crx, ctx, sizeof ctx), AMI_OK);
+    assert_int_equal(ami_iec21_meter_init(&me, &m, mrx, sizeof mrx, mtx, sizeof mtx), AMI_OK);
+    assert_int_equal(ami_iec21_start(&ce, ami_now_ms()), AMI_OK);
+    uint32_t chand = 0, mhand = 0;
+    bool cdone = false, mdone = false;
+    for (int i = 0; i < 2000 && !(cdone && mdone); i++) {
+        if (!cdone)
+            cdone = pump_iec21(cport, &ce, &chand);
+        if (!mdone)
+            mdone = pump_iec21(mport, &me, &mhand);
+    }
+    assert_true(cdone && mdone);
+    assert_int_equal(chand, 19200);
+    assert_int_equal(mhand, 19200);
+    assert_int_equal(ami_serial_baud(cport), 19200);
+    assert_false(ami_serial_soft_parity(cport)); /* 8N1: HDLC's bytes pass untouched */
+    assert_false(ami_serial_soft_parity(mport));
+
+    /* the same port now carries HDLC: SNRM/UA, an APDU each way, DISC/UA */
+    static uint8_t hb[4][2048];
+    ami_hdlc_conn hc, hs;
+    ami_hdlc_conn_config cc = {.role = AMI_HDLC_CLIENT};
+    ami_hdlc_client_addr(&cc.client, AMI_HDLC_ADDR_CLIENT_PUBLIC);
+    ami_hdlc_server_addr(&cc.server, 1, 17, 2);
+    ami_hdlc_params_default(&cc.params);
+    ami_hdlc_conn_config sc = cc;
+    sc.role = AMI_HDLC_SERVER;
+    cc.rx_buf = hb[0], cc.rx_cap = 2048, cc.tx_buf = hb[1], cc.tx_cap = 2048;
+    sc.rx_buf = hb[2], sc.rx_cap = 2048, sc.tx_buf = hb[3], sc.tx_cap = 2048;
+    assert_int_equal(ami_hdlc_conn_init(&hc, &cc), AMI_OK);
+    assert_int_equal(ami_hdlc_conn_init(&hs, &sc), AMI_OK);
+    assert_int_equal(ami_hdlc_conn_connect(&hc, ami_now_ms()), AMI_OK);
+    for (int i = 0; i < 400 && !(ami_hdlc_conn_state(&hc) == AMI_HDLC_ST_CONNECTED &&
+                                 ami_hdlc_conn_state(&hs) == AMI_HDLC_ST_CONNECTED);
+         i++) {
+        pump_hdlc(cport, &hc, NULL, NULL);
+        pump_hdlc(mport, &hs, NULL, NULL);
+    }
+    assert_int_equal(ami_hdlc_conn_state(&hc), AMI_HDLC_ST_CONNECTED);
+    assert_int_equal(ami_hdlc_conn_state(&hs), AMI_HDLC_ST_CONNECTED);
+
+    static const uint8_t req[] = {
+        0x60, 0x1D, 0xA1, 0x09, 0x06, 0x07, 0x60, 0x85, 0x74, 0x05, 0x08,
+        0x01, 0x01, 0xBE, 0x10, 0x04, 0x0E, 0x01, 0x00, 0x00, 0x00, 0x06,
+        0x5F, 0x1F, 0x04, 0x00, 0x00, 0x7E, 0x1F, 0x04, 0xB0}; /* an AARQ, with a 0x7E inside */
+    static const uint8_t resp[] = {0x61, 0x03, 0xA2, 0x01, 0x00};
+    uint8_t got[256];
+    size_t got_len = 0;
+    assert_int_equal(ami_hdlc_conn_send_apdu(&hc, req, sizeof req, ami_now_ms()), AMI_OK);
+    for (int i = 0; i < 400 && got_len == 0; i++) {
+        pump_hdlc(cport, &hc, NULL, NULL);
+        pump_hdlc(mport, &hs, got, &got_len);
+    }
+    assert_int_equal(got_len, sizeof req);
+    assert_memory_equal(got, req, sizeof req);
+    got_len = 0;
+    assert_int_equal(ami_hdlc_conn_send_apdu(&hs, resp, sizeof resp, ami_now_ms()), AMI_OK);
+    for (int i = 0; i < 400 && got_len == 0; i++) {
+        pump_hdlc(mport, &hs, NULL, NULL);
+        pump_hdlc(cport, &hc, got, &got_len);
+    }
+    assert_int_equal(got_len, sizeof resp);
+    assert_memory_equal(got, resp, sizeof resp);
+    assert_int_equal(ami_hdlc_conn_disconnect(&hc, ami_now_ms()), AMI_OK);
+    for (int i = 0; i < 400 && ami_hdlc_conn_state(&hc) != AMI_HDLC_ST_DISCONNECTED; i++) {
+        pump_hdlc(cport, &hc, NULL, NULL);
+        pump_hdlc(mport, &hs, NULL, NULL);
+    }
+    assert_int_equal(ami_hdlc_conn_state(&hc), AMI_HDLC_ST_DISCONNECTED);
+    assert_int_equal(ami_hdlc_conn_state(&hs), AMI_HDLC_ST_DISCONNECTED);
+    ami_serial_close(cport);
+    ami_serial_close(mport);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1105,6 +1273,7 @@ int main(void)
         cmocka_unit_test(test_session_nak_repeat),
         cmocka_unit_test(test_session_timeouts_and_timing),
         cmocka_unit_test(test_session_echo_and_leniency),
+        cmocka_unit_test(test_mode_e_hdlc_over_pty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
