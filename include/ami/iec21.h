@@ -476,9 +476,10 @@ AMI_EXTERN int ami_iec21_meter_init(ami_iec21 *s, const ami_iec21_meter_cfg *cfg
 AMI_EXTERN int ami_iec21_start(ami_iec21 *s, uint64_t now);
 
 /*
- * Feeds bytes received at `now`. Returns the number of bytes taken (n) or AMI_E_TOO_LARGE
- * when the receive buffer is full without a complete message (the session then fails), or
- * AMI_E_INVAL.
+ * Feeds bytes received at `now` (copied into the receive buffer; parsed at the next poll).
+ * Returns the number of bytes taken (n), or AMI_E_INVAL. A client whose receive buffer is full
+ * without a complete message fails with AMI_E_TOO_LARGE (returned here and by every later
+ * poll); a meter never fails on input: it drops what it holds and keeps listening.
  */
 AMI_EXTERN int ami_iec21_input(ami_iec21 *s, const void *p, size_t n, uint64_t now);
 
