@@ -41,7 +41,7 @@ extern "C" {
 
 /* ------------------------------------------------------------------ apparent power */
 
-/* How apparent power S is computed from the phases (IEC 62053-24 annex / meter makers). */
+/* How apparent power S is computed from the phases (the two definitions of IEEE Std 1459). */
 typedef enum ami_va_method {
     /* S = sum over phases of U_k * I_k, i.e. sum of |P_k + jQ_k|. */
     AMI_VA_ARITHMETIC = 0,
@@ -110,8 +110,9 @@ AMI_EXTERN void ami_metro_load_from_seed(ami_metro_load *p, uint64_t seed);
 
 /*
  * Validates a parameter set. Returns 0, or AMI_E_INVAL when p is NULL, phases is not 1 or 3, a
- * share sum is not 1000 (unused phases must be 0), kind or va_method is unknown, |utc_offset_s|
- * > 14 h or not a multiple of 60, or a power exceeds 10 MW.
+ * share sum is not 1000 (unused phases must be all 0), kind or va_method is unknown, reserved is
+ * not 0, |utc_offset_s| > 14 h or not a multiple of 60, a power exceeds 10 MW, |tan_phi| > 3000
+ * or |u_offset_mv| > 20000.
  */
 AMI_EXTERN int ami_metro_load_check(const ami_metro_load *p);
 

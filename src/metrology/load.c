@@ -20,16 +20,14 @@
 
 /* Random streams: one per kind of draw, so the draws are independent. */
 enum {
-    S_NOISE = 1,
-    S_BASE = 2,
+    S_MINUTE = 1,
+    S_SPLIT = 2,
     S_BURST = 3,
-    S_SPLIT = 4,
-    S_TAN = 5,
-    S_CLOUD = 6,
-    S_WEATHER = 7,
-    S_VOLT = 8,
-    S_FREQ = 9,
-    S_PARAM = 10
+    S_CLOUD = 4,
+    S_WEATHER = 5,
+    S_VOLT = 6,
+    S_FREQ = 7,
+    S_PARAM = 8
 };
 
 /*
@@ -56,10 +54,16 @@ static uint32_t interp(const uint16_t *tab, uint32_t minute_of_day)
     return (uint32_t)(a + (b - a) * (int32_t)m / 60);
 }
 
-/* A draw mapped to [lo, hi]. */
+/* The top 32 bits of a draw mapped to [lo, hi] by multiply-shift (no division). */
 static uint32_t uniform(uint64_t h, uint32_t lo, uint32_t hi)
 {
-    return lo + (uint32_t)((h >> 11) % (uint64_t)(hi - lo + 1));
+    return lo + (uint32_t)(((h >> 32) * (uint64_t)(hi - lo + 1)) >> 32);
+}
+
+/* 16 bits of a draw (field 0..3) mapped to [0, n). */
+static int64_t field16(uint64_t h, unsigned field, uint32_t n)
+{
+    return (int64_t)((((h >> (field * 16)) & 0xFFFF) * n) >> 16);
 }
 
 /* Time of day, weekday and season of a local minute. */
@@ -75,16 +79,13 @@ static void when_of(int64_t local_minute, when *w)
     w->day = ami__fdiv(local_minute, 1440);
     w->minute_of_day = (uint32_t)(local_minute - w->day * 1440);
     w->weekday = (unsigned)((w->day % 7 + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
-    int64_t y;
-    unsigned mo, d;
-    ami__civil_from_days(w->day, &y, &mo, &d);
-    int64_t doy = w->day - ami__days_from_civil(y, 1, 1);
-    int64_t dist = doy - 172; /* 21 June */
-    if (dist < 0)
-        dist = -dist;
-    if (dist > 183)
-        dist = 365 - dist;
-    w->summer = dist >= 183 ? 0 : (uint32_t)(1000 - dist * 1000 / 183);
+    /*
+     * Distance to the summer solstice in the mean Gregorian year (146097 / 400 = 365.2425 days),
+     * counted in 1/400 day from 21 June 2000 (day 11129): no calendar conversion per minute.
+     */
+    int64_t ph = ((w->day - 11129) % 146097 + 146097) % 146097 * 400 % 146097;
+    int64_t dist = ph < 146097 - ph ? ph : 146097 - ph; /* 0 .. 73048 (half a year) */
+    w->summer = (uint32_t)(1000 - dist * 1000 / 73048);
 }
 
 static uint32_t shape_of(const ami_metro_load *p, const when *w)
@@ -104,24 +105,28 @@ void ami__metro_pq_at(const ami_metro_load *p, int64_t minute, ami__metro_pq *ou
     int64_t local = minute + p->utc_offset_s / 60;
     when_of(local, &w);
     uint32_t shape = shape_of(p, &w);
-    out->shape = shape;
+    uint64_t key = ami__mix64(p->seed);
+    out->key = key;
+    /* Per minute: 16-bit fields of two draws (the second for three-phase meters only). */
+    uint64_t hm = ami__draw(key, S_MINUTE, minute);
+    uint64_t hs = p->phases == 3 ? ami__draw(key, S_SPLIT, minute) : 0;
 
     /* Consumption, mW. Residential meters use more in winter (light, heating). */
     uint64_t season =
         p->kind == AMI_LOAD_COMMERCIAL ? 1000 : 1150 - 300 * (uint64_t)w.summer / 1000;
-    uint64_t noise = uniform(ami__draw(p->seed, S_NOISE, minute), 850, 1150);
-    uint64_t noise_b = uniform(ami__draw(p->seed, S_BASE, minute), 950, 1050);
+    uint64_t noise = 850 + (uint64_t)field16(hm, 0, 301);
+    uint64_t noise_b = 950 + (uint64_t)field16(hm, 1, 101);
     int64_t load = (int64_t)((uint64_t)p->base_w * noise_b +
                              (uint64_t)p->peak_w * shape * season * noise / 1000000u);
 
     /* Appliance bursts: 5-minute blocks, more likely when the household is active, on one phase. */
-    uint64_t hb = ami__draw(p->seed, S_BURST, ami__fdiv(minute, 5));
+    uint64_t hb = ami__draw(key, S_BURST, ami__fdiv(minute, 5));
     int64_t burst = 0;
     unsigned burst_phase = 0;
     if ((hb & 0xFF) < 4 + shape * 16 / 1000) {
         uint32_t max_w = p->kind == AMI_LOAD_COMMERCIAL ? 8000 : 2800;
         burst = (int64_t)uniform(hb, 800, max_w) * 1000;
-        burst_phase = (unsigned)((hb >> 40) % p->phases);
+        burst_phase = (unsigned)field16(hb, 1, p->phases);
     }
 
     /* Photovoltaic production, mW: a parabola over the day, longer and higher in summer. */
@@ -133,10 +138,9 @@ void ami__metro_pq_at(const ami_metro_load *p, int64_t minute, ami__metro_pq *ou
             int64_t bell = 1000 - x * x * 1000 / (half * half);
             int64_t amp = 350 + 650 * (int64_t)w.summer / 1000;
             /* Weather is shared by every meter on a day; clouds pass per meter per quarter. */
-            int64_t clear = uniform(ami__draw(0, S_WEATHER, w.day), 200, 1000);
-            int64_t cloud = clear *
-                            uniform(ami__draw(p->seed, S_CLOUD, ami__fdiv(minute, 15)), 700, 1000) /
-                            1000;
+            int64_t clear = uniform(ami__draw(ami__mix64(0), S_WEATHER, w.day), 200, 1000);
+            int64_t cloud =
+                clear * uniform(ami__draw(key, S_CLOUD, ami__fdiv(minute, 15)), 700, 1000) / 1000;
             pv = (int64_t)p->pv_peak_w * bell * amp / 1000 * cloud / 1000;
         }
     }
@@ -147,18 +151,18 @@ void ami__metro_pq_at(const ami_metro_load *p, int64_t minute, ami__metro_pq *ou
         load_k[0] = load;
         pv_k[0] = pv;
     } else {
-        uint64_t hs = ami__draw(p->seed, S_SPLIT, minute);
         int64_t wk[3], wsum = 0;
         for (unsigned k = 0; k < 3; k++) {
-            wk[k] = (int64_t)p->share[k] * (900 + (int64_t)((hs >> (k * 16)) % 201)) / 1000;
+            wk[k] = (int64_t)p->share[k] * (900 + field16(hs, k, 201)) / 1000;
             wsum += wk[k];
         }
         if (wsum <= 0) {
             wk[0] = wk[1] = wk[2] = 1;
             wsum = 3;
         }
-        load_k[0] = load * wk[0] / wsum;
-        load_k[1] = load * wk[1] / wsum;
+        int64_t scale = (load << 16) / wsum; /* one division for the three shares */
+        load_k[0] = (wk[0] * scale) >> 16;
+        load_k[1] = (wk[1] * scale) >> 16;
         load_k[2] = load - load_k[0] - load_k[1];
         pv_k[0] = pv / 3;
         pv_k[1] = pv / 3;
@@ -166,13 +170,13 @@ void ami__metro_pq_at(const ami_metro_load *p, int64_t minute, ami__metro_pq *ou
     }
     load_k[burst_phase] += burst;
 
-    uint64_t ht = ami__draw(p->seed, S_TAN, minute);
     for (unsigned k = 0; k < AMI_METRO_MAX_PHASES; k++) {
         if (k >= p->phases) {
             out->p_mw[k] = out->q_mvar[k] = 0;
             continue;
         }
-        int64_t tan = p->tan_phi[k] + (int64_t)((ht >> (k * 16)) % 61) - 30;
+        /* tan(phi) wobbles by +/- 0.030: fields 2, 3 of the minute draw, field 3 of the split. */
+        int64_t tan = p->tan_phi[k] + (k < 2 ? field16(hm, 2 + k, 61) : field16(hs, 3, 61)) - 30;
         out->p_mw[k] = load_k[k] - pv_k[k];
         out->q_mvar[k] = load_k[k] * tan / 1000;
     }
@@ -201,26 +205,29 @@ void ami_metro_sample_at(const ami_metro_load *p, int64_t t, ami_metro_sample *o
     out->phases = p->phases;
     out->va_method = p->va_method;
     /* Grid frequency: common to every meter (seed 0), within +/- 50 mHz. */
-    out->f_mhz = 50000 - 50 + uniform(ami__draw(0, S_FREQ, minute), 0, 100);
+    out->f_mhz = 50000 - 50 + uniform(ami__draw(ami__mix64(0), S_FREQ, minute), 0, 100);
 
-    uint64_t hv = ami__draw(p->seed, S_VOLT, minute);
+    uint64_t hv = ami__draw(pq.key, S_VOLT, minute);
     /* The feeder sags by up to 3 V at the evening peak of a typical residential area. */
     when w;
     when_of(minute + p->utc_offset_s / 60, &w);
     int64_t feeder = 1000 - 3000 * (int64_t)interp(shape_res_work, w.minute_of_day) / 1000;
 
+    int64_t s_ceil = 0;
     for (unsigned k = 0; k < p->phases; k++) {
         ami_metro_phase *ph = &out->ph[k];
         ph->p_mw = pq.p_mw[k];
         ph->q_mvar = pq.q_mvar[k];
-        ph->s_mva = ami__hypot(ph->p_mw, ph->q_mvar, AMI__ROUND_NEAREST);
+        int64_t mag[3];
+        ami__hypot_all(ph->p_mw, ph->q_mvar, mag);
+        ph->s_mva = mag[AMI__ROUND_NEAREST];
+        s_ceil += mag[AMI__ROUND_CEIL];
         /*
          * Drop across the service line: P / 230 V * R, with R = 0.2 ohm for a household
          * (P / 1150, mV for mW) and 0.02 ohm for a commercial connection. Export raises U.
          */
         int64_t drop = ph->p_mw / (p->kind == AMI_LOAD_COMMERCIAL ? 11500 : 1150);
-        int64_t u =
-            230000 + p->u_offset_mv[k] + feeder - drop + (int64_t)((hv >> (k * 16)) % 801) - 400;
+        int64_t u = 230000 + p->u_offset_mv[k] + feeder - drop + field16(hv, k, 801) - 400;
         /* EN 50160 supply limits, 230 V +/- 10 %. */
         if (u < 207000)
             u = 207000;
@@ -232,8 +239,13 @@ void ami_metro_sample_at(const ami_metro_load *p, int64_t t, ami_metro_sample *o
         out->p_mw += ph->p_mw;
         out->q_mvar += ph->q_mvar;
     }
-    out->s_arith_mva = ami_va_arithmetic(pq.p_mw, pq.q_mvar, p->phases);
-    out->s_vect_mva = ami_va_vectorial(pq.p_mw, pq.q_mvar, p->phases);
+    /* The same values as ami_va_arithmetic / ami_va_vectorial, sharing the per-phase roots. */
+    if (p->phases == 1) {
+        out->s_arith_mva = out->s_vect_mva = out->ph[0].s_mva;
+    } else {
+        out->s_arith_mva = s_ceil;
+        out->s_vect_mva = ami__hypot(out->p_mw, out->q_mvar, AMI__ROUND_FLOOR);
+    }
     out->s_mva = p->va_method == AMI_VA_ARITHMETIC ? out->s_arith_mva : out->s_vect_mva;
     out->pf_milli = pf_of(out->p_mw, out->s_mva);
 }
@@ -244,7 +256,7 @@ void ami_metro_load_from_seed(ami_metro_load *p, uint64_t seed)
     p->seed = seed;
     uint64_t h[6];
     for (unsigned i = 0; i < 6; i++)
-        h[i] = ami__draw(seed, S_PARAM, (int64_t)i);
+        h[i] = ami__draw(ami__mix64(seed), S_PARAM, (int64_t)i);
     p->phases = (h[0] % 100) < 35 ? 3 : 1;
     p->kind = (h[0] >> 8) % 100 < 15 ? AMI_LOAD_COMMERCIAL : AMI_LOAD_RESIDENTIAL;
     p->va_method = AMI_VA_VECTORIAL;
@@ -282,7 +294,7 @@ int ami_metro_load_check(const ami_metro_load *p)
 {
     if (!p || (p->phases != 1 && p->phases != 3))
         return AMI_E_INVAL;
-    if (p->kind > AMI_LOAD_COMMERCIAL || p->va_method > AMI_VA_VECTORIAL)
+    if (p->kind > AMI_LOAD_COMMERCIAL || p->va_method > AMI_VA_VECTORIAL || p->reserved)
         return AMI_E_INVAL;
     if (p->utc_offset_s > 14 * 3600 || p->utc_offset_s < -14 * 3600 || p->utc_offset_s % 60)
         return AMI_E_INVAL;

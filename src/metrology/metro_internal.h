@@ -20,12 +20,13 @@ static inline uint64_t ami__mix64(uint64_t z)
 }
 
 /*
- * The random draw number `stream` of a meter (seed) for a time index: a pure function, so the
- * model needs no state and any time can be evaluated directly.
+ * A meter's random draw of kind `stream` for a time index: key is ami__mix64(seed), computed
+ * once per evaluation. A pure function, so the model needs no generator state and any time can
+ * be evaluated directly.
  */
-static inline uint64_t ami__draw(uint64_t seed, uint32_t stream, int64_t index)
+static inline uint64_t ami__draw(uint64_t key, uint32_t stream, int64_t index)
 {
-    return ami__mix64(seed ^ ami__mix64((uint64_t)index * UINT64_C(0xD1342543DE82EF95) + stream));
+    return ami__mix64(key ^ ((uint64_t)index * UINT64_C(0xD1342543DE82EF95) + stream));
 }
 
 /* floor(a / b) for b > 0 (C division truncates toward zero). */
@@ -42,12 +43,14 @@ void ami__civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 /* Rounded magnitude sqrt(a^2 + b^2) for |a|, |b| < 2^42: floor, ceil or nearest. */
 enum { AMI__ROUND_FLOOR, AMI__ROUND_CEIL, AMI__ROUND_NEAREST };
 int64_t ami__hypot(int64_t a, int64_t b, int mode);
+/* The three roundings at once, indexed by AMI__ROUND_*. */
+void ami__hypot_all(int64_t a, int64_t b, int64_t out[3]);
 
 /* Per-phase P and Q of the load model at a minute (the part the registers integrate). */
 typedef struct ami__metro_pq {
     int64_t p_mw[AMI_METRO_MAX_PHASES];
     int64_t q_mvar[AMI_METRO_MAX_PHASES];
-    uint32_t shape; /* daily shape used, 1/1000 (for the voltage model) */
+    uint64_t key; /* ami__mix64(seed) */
 } ami__metro_pq;
 
 void ami__metro_pq_at(const ami_metro_load *p, int64_t minute, ami__metro_pq *out);

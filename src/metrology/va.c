@@ -66,22 +66,23 @@ uint64_t ami_isqrt64(uint64_t x)
     return isqrt128(v);
 }
 
-int64_t ami__hypot(int64_t a, int64_t b, int mode)
+void ami__hypot_all(int64_t a, int64_t b, int64_t out[3])
 {
     uint64_t ua = uabs(a), ub = uabs(b);
     u128 x = add128(mul64(ua, ua), mul64(ub, ub));
     uint64_t r = isqrt128(x);
     u128 r2 = mul64(r, r);
-    if (mode == AMI__ROUND_CEIL) {
-        if (cmp128(r2, x) < 0)
-            r++;
-    } else if (mode == AMI__ROUND_NEAREST) {
-        /* (r + 1/2)^2 = r^2 + r + 1/4: x rounds up when x >= r^2 + r + 1. */
-        u128 half = add128(r2, (u128){0, r});
-        if (cmp128(x, half) > 0)
-            r++;
-    }
-    return (int64_t)r;
+    out[AMI__ROUND_FLOOR] = (int64_t)r;
+    out[AMI__ROUND_CEIL] = (int64_t)r + (cmp128(r2, x) < 0);
+    /* (r + 1/2)^2 = r^2 + r + 1/4: x rounds up when x >= r^2 + r + 1. */
+    out[AMI__ROUND_NEAREST] = (int64_t)r + (cmp128(x, add128(r2, (u128){0, r})) > 0);
+}
+
+int64_t ami__hypot(int64_t a, int64_t b, int mode)
+{
+    int64_t v[3];
+    ami__hypot_all(a, b, v);
+    return v[mode];
 }
 
 int64_t ami_va_arithmetic(const int64_t *p_mw, const int64_t *q_mvar, unsigned n)
