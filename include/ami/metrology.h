@@ -38,6 +38,8 @@ extern "C" {
 #define AMI_METRO_TARIFFS 4
 /* Default history a new fleet starts with (issue 6): 35 days. */
 #define AMI_METRO_HISTORY_DEFAULT_S (35 * 86400)
+/* Times accepted by the stateful functions: |t| <= 2^40 s (about 34,800 years around 1970). */
+#define AMI_METRO_TIME_MAX (INT64_C(1) << 40)
 
 /* ------------------------------------------------------------------ apparent power */
 
@@ -203,8 +205,8 @@ typedef struct ami_demand {
  *   utc_offset_s: alignment of the hour (local time = UTC + offset), |offset| <= 14 h, whole
  *               minutes.
  * Sub-periods completed before `now` count as zero energy until the window has slid past them.
- * Returns 0, or AMI_E_INVAL for a NULL d or a combination outside those lists (then *d is
- * zeroed).
+ * Returns 0, AMI_E_INVAL for a NULL d or a combination outside those lists, or AMI_E_RANGE for
+ * |now| > AMI_METRO_TIME_MAX (on error *d is zeroed).
  */
 AMI_EXTERN int ami_demand_init(ami_demand *d, unsigned window_min, unsigned sub_min,
                                int32_t utc_offset_s, int64_t now);
@@ -226,8 +228,8 @@ AMI_EXTERN int ami_demand_feed(ami_demand *d, int64_t t, int64_t energy_j, unsig
 
 /*
  * Closes sub-periods with zero energy until the running one contains t (a meter that was off),
- * with `tariff` as for ami_demand_feed. Returns 0, AMI_E_INVAL (NULL d, tariff >= 4) or
- * AMI_E_RANGE (t before the previous feed).
+ * with `tariff` as for ami_demand_feed. Constant time past one window. Returns 0, AMI_E_INVAL
+ * (NULL d, tariff >= 4) or AMI_E_RANGE (t before the previous feed, t > AMI_METRO_TIME_MAX).
  */
 AMI_EXTERN int ami_demand_skip_to(ami_demand *d, int64_t t, unsigned tariff);
 
@@ -257,7 +259,10 @@ enum {
     AMI_REG_COUNT = 4
 };
 
-/* Energy registers in mJ (active: mW*s, reactive: mvar*s). Monotonic, never reset. */
+/*
+ * Energy registers in mJ (active: mW*s, reactive: mvar*s). Monotonic, never reset; they wrap
+ * modulo 2^64 (defined behaviour) after 9.2e18 mJ: 29 years at 10 MW, 29,000 years at 10 kW.
+ */
 typedef struct ami_metro_registers {
     int64_t a_plus;                                   /* 1.8.0 */
     int64_t a_minus;                                  /* 2.8.0 */
@@ -278,7 +283,7 @@ typedef struct ami_metro_billing {
 } ami_metro_billing;
 
 /*
- * The metrology of one meter: its load model, registers and an A+ demand engine. About 700
+ * The metrology of one meter: its load model, registers and an A+ demand engine. 664
  * bytes; no pointers inside, so it may be copied or stored as is.
  */
 typedef struct ami_metro {
@@ -288,7 +293,7 @@ typedef struct ami_metro {
     int64_t cache_minute; /* minute whose totals are cached below */
     int64_t cache_p_mw;
     int64_t cache_q_mvar;
-    int64_t demand_fed_j; /* floor(a_plus / 1000) already fed to the demand engine */
+    int64_t demand_rem_mj; /* A+ energy not yet fed to the demand engine (< 1 J) */
     int64_t billing_start;
     uint32_t billing_count;
     uint32_t reserved;
@@ -300,7 +305,8 @@ typedef struct ami_metro {
  *   load: validated with ami_metro_load_check (copied).
  *   window_min, sub_min: the A+ demand configuration (see ami_demand_init); aligned with
  *   load->utc_offset_s.
- * Returns 0, AMI_E_INVAL (NULL argument, invalid load or demand configuration).
+ * Returns 0, AMI_E_INVAL (NULL argument, invalid load or demand configuration) or AMI_E_RANGE
+ * (|start| > AMI_METRO_TIME_MAX).
  */
 AMI_EXTERN int ami_metro_init(ami_metro *m, const ami_metro_load *load, unsigned window_min,
                               unsigned sub_min, int64_t start);
@@ -309,7 +315,8 @@ AMI_EXTERN int ami_metro_init(ami_metro *m, const ami_metro_load *load, unsigned
  * Integrates the registers and feeds the demand engine from m->t up to t, with `tariff` (0..3)
  * active over the whole interval (split calls at tariff switches). Power is constant within each
  * simulated minute, so the result is exact and independent of how [m->t, t] is split.
- * Returns 0 (also when t == m->t), AMI_E_INVAL (NULL m, tariff >= 4), AMI_E_RANGE (t < m->t).
+ * Returns 0 (also when t == m->t), AMI_E_INVAL (NULL m, tariff >= 4), AMI_E_RANGE (t < m->t or
+ * t > AMI_METRO_TIME_MAX).
  */
 AMI_EXTERN int ami_metro_advance(ami_metro *m, int64_t t, unsigned tariff);
 

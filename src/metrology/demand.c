@@ -121,11 +121,19 @@ int ami_demand_skip_to(ami_demand *d, int64_t t, unsigned tariff)
 {
     if (!d || d->n == 0 || tariff >= AMI_METRO_TARIFFS)
         return AMI_E_INVAL;
-    if (t < d->fed_until)
+    if (t < d->fed_until || t > AMI_METRO_TIME_MAX)
         return AMI_E_RANGE;
-    while (ami_demand_boundary(d) <= t) {
+    /* After n + 1 closings every sub-period in the window is empty: later windows are all zero
+     * and cannot raise a maximum, so jump over them instead of closing each. */
+    for (unsigned i = 0; i <= d->n && ami_demand_boundary(d) <= t; i++) {
         d->fed_until = ami_demand_boundary(d);
         close_period(d, tariff);
+    }
+    if (ami_demand_boundary(d) <= t) {
+        int64_t k = (t - d->period_start) / d->period_s;
+        d->period_start += k * d->period_s;
+        d->capture_time = d->period_start;
+        d->last_mw = 0;
     }
     d->fed_until = t;
     return 0;

@@ -28,6 +28,8 @@ int ami_metro_init(ami_metro *m, const ami_metro_load *load, unsigned window_min
     memset(m, 0, sizeof *m);
     if (ami_metro_load_check(load) != 0)
         return AMI_E_INVAL;
+    if (start > AMI_METRO_TIME_MAX || start < -AMI_METRO_TIME_MAX)
+        return AMI_E_RANGE;
     int rc = ami_demand_init(&m->demand, window_min, sub_min, load->utc_offset_s, start);
     if (rc != 0)
         return rc;
@@ -38,30 +40,34 @@ int ami_metro_init(ami_metro *m, const ami_metro_load *load, unsigned window_min
     return 0;
 }
 
-static void add_energy(ami_metro *m, int64_t p, int64_t q, int64_t dt, unsigned tariff)
+/* r += e, wrapping modulo 2^64 instead of overflowing (e >= 0 and < 2^41 per step). */
+static void acc(int64_t *r, int64_t e)
+{
+    *r = (int64_t)((uint64_t)*r + (uint64_t)e);
+}
+
+/* Adds one step (dt <= 60 s) of constant P and Q; returns the A+ energy added (mJ). */
+static int64_t add_energy(ami_metro *m, int64_t p, int64_t q, int64_t dt, unsigned tariff)
 {
     int64_t *tr = m->reg.tariff[tariff];
+    int64_t ep = (p >= 0 ? p : -p) * dt, eq = (q >= 0 ? q : -q) * dt;
     if (p >= 0) {
-        m->reg.a_plus += p * dt;
-        tr[AMI_REG_A_PLUS] += p * dt;
+        acc(&m->reg.a_plus, ep);
+        acc(&tr[AMI_REG_A_PLUS], ep);
     } else {
-        m->reg.a_minus -= p * dt;
-        tr[AMI_REG_A_MINUS] -= p * dt;
+        acc(&m->reg.a_minus, ep);
+        acc(&tr[AMI_REG_A_MINUS], ep);
     }
-    if (q >= 0) {
-        m->reg.q[p >= 0 ? 0 : 1] += q * dt;
-        tr[AMI_REG_R_PLUS] += q * dt;
-    } else {
-        m->reg.q[p >= 0 ? 3 : 2] -= q * dt;
-        tr[AMI_REG_R_MINUS] -= q * dt;
-    }
+    acc(&m->reg.q[q >= 0 ? (p >= 0 ? 0 : 1) : (p >= 0 ? 3 : 2)], eq);
+    acc(&tr[q >= 0 ? AMI_REG_R_PLUS : AMI_REG_R_MINUS], eq);
+    return p >= 0 ? ep : 0;
 }
 
 int ami_metro_advance(ami_metro *m, int64_t t, unsigned tariff)
 {
     if (!m || tariff >= AMI_METRO_TARIFFS)
         return AMI_E_INVAL;
-    if (t < m->t)
+    if (t < m->t || t > AMI_METRO_TIME_MAX)
         return AMI_E_RANGE;
     int64_t cur = m->t;
     while (cur < t) {
@@ -76,20 +82,22 @@ int ami_metro_advance(ami_metro *m, int64_t t, unsigned tariff)
             m->cache_p_mw = pq.p_mw[0] + pq.p_mw[1] + pq.p_mw[2];
             m->cache_q_mvar = pq.q_mvar[0] + pq.q_mvar[1] + pq.q_mvar[2];
         }
-        add_energy(m, m->cache_p_mw, m->cache_q_mvar, end - cur, tariff);
+        int64_t e = add_energy(m, m->cache_p_mw, m->cache_q_mvar, end - cur, tariff);
         cur = end;
         /*
-         * Demand sees the A+ register at 1 J resolution: the energy fed is the difference of
-         * floor(A+ / 1000) readings, so window sums are exact register differences. Boundaries
-         * are whole minutes (offsets are whole minutes), so a minute step never crosses one.
+         * Demand sees A+ at 1 J resolution: whole joules are fed and the rest carried, so the
+         * energy fed up to any time is floor(A+ since init / 1000) and window sums are exact
+         * register differences. Boundaries are whole minutes (offsets are whole minutes), so a
+         * minute step never crosses one.
          */
-        int64_t j = m->reg.a_plus / 1000;
-        int rc = ami_demand_feed(&m->demand, cur, j - m->demand_fed_j, tariff);
+        m->demand_rem_mj += e;
+        int64_t j = m->demand_rem_mj / 1000;
+        int rc = ami_demand_feed(&m->demand, cur, j, tariff);
         if (rc != 0) {
             m->t = cur;
             return rc;
         }
-        m->demand_fed_j = j;
+        m->demand_rem_mj -= j * 1000;
     }
     m->t = t;
     return 0;
@@ -122,7 +130,7 @@ int ami_metro_run(ami_metro *m, int64_t t, ami_metro_tariff_fn tariff, void *tct
 {
     if (!m)
         return AMI_E_INVAL;
-    if (t < m->t)
+    if (t < m->t || t > AMI_METRO_TIME_MAX)
         return AMI_E_RANGE;
     while (m->t < t) {
         int64_t month = ami_metro_next_month_start(m->t, m->load.utc_offset_s);

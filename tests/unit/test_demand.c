@@ -200,6 +200,17 @@ static void test_running_value(void **state)
     assert_int_equal(ami_demand_boundary(&d), DAY0 + 2100);
     assert_int_equal(ami_demand_maximum(&d, -1).value_mw, 60000000);
     assert_int_equal(ami_demand_maximum(&d, -1).time, DAY0 + 900);
+    /* A long outage: constant time, aligned, all zero afterwards. */
+    assert_int_equal(ami_demand_feed(&d, DAY0 + 2100, 50000 * 290, 1), 0);
+    assert_int_equal(ami_demand_skip_to(&d, DAY0 + 2100 + 86400 * INT64_C(365000) + 7, 1), 0);
+    assert_int_equal(ami_demand_boundary(&d), DAY0 + 2100 + 86400 * INT64_C(365000) + 300);
+    int64_t cap;
+    assert_int_equal(ami_demand_last_mw(&d, &cap), 0);
+    assert_int_equal(cap, DAY0 + 2100 + 86400 * INT64_C(365000));
+    assert_int_equal(ami_demand_current_mw(&d), 0);
+    assert_int_equal(ami_demand_maximum(&d, 1).value_mw, INT64_C(50000) * 290 * 1000 / 900);
+    assert_int_equal(ami_demand_maximum(&d, 1).time, DAY0 + 2100); /* ties keep the first */
+    assert_int_equal(ami_demand_skip_to(&d, AMI_METRO_TIME_MAX + 1, 0), AMI_E_RANGE);
     ami_demand_clear_max(&d);
     assert_int_equal(ami_demand_maximum(&d, -1).value_mw, 0);
     assert_int_equal(ami_demand_maximum(&d, 9).value_mw, 0);

@@ -426,6 +426,14 @@ static void test_monotonic_and_errors(void **state)
     assert_int_equal(ami_metro_init(&m, &p, 15, 4, T_START), AMI_E_INVAL);
     assert_int_equal(ami_metro_init(&m, NULL, 15, 5, T_START), AMI_E_INVAL);
     assert_int_equal(ami_metro_init(NULL, &p, 15, 5, T_START), AMI_E_INVAL);
+    assert_int_equal(ami_metro_advance(&m, AMI_METRO_TIME_MAX + 1, 0), AMI_E_RANGE);
+    assert_int_equal(ami_metro_init(&m, &p, 15, 5, -AMI_METRO_TIME_MAX - 1), AMI_E_RANGE);
+    /* Registers roll over modulo 2^64 like a meter's, without undefined behaviour. */
+    assert_int_equal(ami_metro_init(&m, &p, 15, 5, T_START), 0);
+    m.reg.a_plus = m.reg.tariff[0][AMI_REG_A_PLUS] = INT64_MAX;
+    assert_int_equal(ami_metro_advance(&m, T_START + 86400, 0), 0);
+    assert_true(m.reg.a_plus < 0);
+    assert_true(ami_demand_maximum(&m.demand, -1).value_mw > 0);
     /* Wh are truncated like a display. */
     assert_int_equal(ami_metro_wh(3599999), 0);
     assert_int_equal(ami_metro_wh(3600000), 1);
