@@ -221,8 +221,9 @@ AMI_EXTERN int64_t ami_demand_boundary(const ami_demand *d);
  * last_average_value, the maxima ([0] and [1 + tariff]) are updated when it is strictly greater
  * (so a tie keeps the earlier time), and the next sub-period starts.
  * Returns 0, AMI_E_INVAL (NULL d, energy_j < 0, tariff >= AMI_METRO_TARIFFS), AMI_E_RANGE (t
- * before the previous feed or past the boundary) or AMI_E_OVERFLOW (a 1-minute sub-period of a
- * 60-minute window above 4.29e9 J, i.e. an average above 71 MW). On error nothing changes.
+ * before the previous feed or past the boundary) or AMI_E_OVERFLOW (a sub-period's energy above
+ * 2^40 J, or above 2^32 - 1 J for the 60-minute window of 1-minute sub-periods, i.e. an average
+ * above 71 MW there). On error nothing changes.
  */
 AMI_EXTERN int ami_demand_feed(ami_demand *d, int64_t t, int64_t energy_j, unsigned tariff);
 
@@ -316,7 +317,8 @@ AMI_EXTERN int ami_metro_init(ami_metro *m, const ami_metro_load *load, unsigned
  * active over the whole interval (split calls at tariff switches). Power is constant within each
  * simulated minute, so the result is exact and independent of how [m->t, t] is split.
  * Returns 0 (also when t == m->t), AMI_E_INVAL (NULL m, tariff >= 4), AMI_E_RANGE (t < m->t or
- * t > AMI_METRO_TIME_MAX).
+ * t > AMI_METRO_TIME_MAX). (The demand engine's AMI_E_OVERFLOW needs more than 71 MW, which a
+ * load that passed ami_metro_load_check cannot draw.)
  */
 AMI_EXTERN int ami_metro_advance(ami_metro *m, int64_t t, unsigned tariff);
 
@@ -374,7 +376,7 @@ AMI_EXTERN int64_t ami_simclock_now(const ami_simclock *c, uint64_t real_ns);
 /*
  * The reference time (ns) at which simulated time reaches `sim` (the earliest real_ns with
  * ami_simclock_now(c, real_ns) >= sim): a deadline for the caller's timer. real0_ns when sim <=
- * sim0.
+ * sim0; UINT64_MAX when the reference clock would never get there.
  */
 AMI_EXTERN uint64_t ami_simclock_deadline(const ami_simclock *c, int64_t sim);
 
