@@ -1,0 +1,675 @@
+/*
+ * ami p1: read DSMR P1 telegrams from serial ports, files, stdin or TCP (ser2net), decode them,
+ * print them (table or JSON Lines) and publish them to MQTT with Home Assistant discovery.
+ * Several inputs in one process, one meter each; every input has its own framer, so a bad
+ * telegram on one never disturbs another, and reading always goes on with the next telegram.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ami/ami.h"
+#include "cli.h"
+#include "p1_app.h"
+
+#define MAX_INPUTS  16
+#define MAX_OBJECTS 512
+#define MAX_GROUPS  2048
+#define READ_CHUNK  4096
+#define BACKOFF_MIN 1000u
+#define BACKOFF_MAX 60000u
+
+enum in_kind { IN_FILE, IN_STDIN, IN_DEVICE, IN_TCP };
+
+struct input {
+    char name[300];
+    enum in_kind kind;
+    char host[256], port[16];
+    int fd;
+    bool done, connecting;
+    unsigned backoff_ms;
+    unsigned long long next_try_ms;
+    ami_p1_framer f;
+    uint8_t *tbuf;
+    uint8_t rbuf[READ_CHUNK];
+    unsigned long long frames; /* frames seen, good or bad (numbering in messages) */
+    unsigned long long parse_errors, io_errors;
+    char meter[64];
+};
+
+struct p1_run {
+    const char *cmd; /* "p1 read" / "p1 decode" */
+    bool json, table, stats;
+    unsigned lenient;
+    ami_p1_options popt;
+    size_t max_telegram;
+    struct input in[MAX_INPUTS];
+    int nin;
+    const char *meters[MAX_INPUTS];
+    int nmeters;
+    struct p1_mqtt *mqtt;
+    bool any_error;
+    ami_p1_object *objs;
+    ami_p1_group *grps;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static unsigned long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
+/* ---------------------------------------------------------------- telegrams */
+
+static void telegram_error(struct p1_run *r, struct input *in, const char *layer, const char *fmt,
+                           ...) __attribute__((format(printf, 4, 5)));
+static void telegram_error(struct p1_run *r, struct input *in, const char *layer, const char *fmt,
+                           ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    (void)cli_fail(r->cmd, in->name, layer, "telegram %llu: %s", in->frames, msg);
+    r->any_error = true;
+}
+
+static void on_frame(struct p1_run *r, struct input *in, int rc, const ami_p1_frame *fr)
+{
+    in->frames++;
+    switch (rc) {
+    case AMI_OK:
+        break;
+    case AMI_E_CHECKSUM:
+        telegram_error(r, in, "crc", "CRC %04X expected, %04X received", fr->crc_computed,
+                       fr->crc_given);
+        return;
+    case AMI_E_TOO_LARGE:
+        telegram_error(r, in, "framing", "longer than %zu bytes (oversized), skipped",
+                       r->max_telegram);
+        return;
+    case AMI_E_TRUNCATED:
+        telegram_error(r, in, "framing", "truncated after %zu bytes (cut off)", fr->len);
+        return;
+    default:
+        telegram_error(r, in, "framing", "bad end line after '!' (%s)", ami_strerror(rc));
+        return;
+    }
+    ami_p1_telegram t;
+    ami_p1_telegram_init(&t, r->objs, MAX_OBJECTS, r->grps, MAX_GROUPS);
+    int prc = ami_p1_parse(fr->data, fr->len, &r->popt, &t);
+    if (prc != AMI_OK) {
+        in->parse_errors++;
+        telegram_error(r, in, "parse", "%s at byte %zu", t.error ? t.error : ami_strerror(prc),
+                       t.error_offset);
+        return;
+    }
+    if (!in->meter[0])
+        p1_meter_id(&t, in->meter, sizeof in->meter);
+    if (r->json) {
+        ami_jw w;
+        ami_jw_init_file(&w, stdout);
+        p1_json_telegram(&w, &t, fr, in->name, in->meter);
+        fputc('\n', stdout);
+        fflush(stdout);
+    } else if (r->table) {
+        p1_table_telegram(stdout, &t, fr, in->name);
+        fflush(stdout);
+    }
+    if (r->mqtt)
+        p1_mqtt_telegram(r->mqtt, in->meter, &t, fr, now_ms());
+}
+
+/* Feeds bytes to an input's framer and handles every outcome. */
+static void feed(struct p1_run *r, struct input *in, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        size_t used = 0;
+        ami_p1_frame fr;
+        int rc = ami_p1_framer_push(&in->f, p, n, &used, &fr);
+        p += used;
+        n -= used;
+        if (rc != AMI_E_AGAIN)
+            on_frame(r, in, rc, &fr);
+    }
+}
+
+static void finish_input(struct p1_run *r, struct input *in)
+{
+    ami_p1_frame fr;
+    int rc = ami_p1_framer_finish(&in->f, &fr);
+    if (rc != AMI_E_AGAIN)
+        on_frame(r, in, rc, &fr);
+}
+
+/* ---------------------------------------------------------------- inputs */
+
+static void close_fd(struct input *in)
+{
+    if (in->fd >= 0 && in->kind != IN_STDIN)
+        close(in->fd);
+    in->fd = -1;
+}
+
+static void schedule_reconnect(struct input *in)
+{
+    close_fd(in);
+    in->connecting = false;
+    in->next_try_ms = now_ms() + in->backoff_ms;
+    in->backoff_ms = in->backoff_ms * 2 > BACKOFF_MAX ? BACKOFF_MAX : in->backoff_ms * 2;
+}
+
+static void tcp_start(struct p1_run *r, struct input *in)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int gai = getaddrinfo(in->host, in->port, &hints, &res);
+    if (gai != 0) {
+        (void)cli_fail(r->cmd, in->name, "tcp", "%s", gai_strerror(gai));
+        in->io_errors++;
+        r->any_error = true;
+        schedule_reconnect(in);
+        return;
+    }
+    int fd =
+        socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
+    if (fd < 0) {
+        freeaddrinfo(res);
+        schedule_reconnect(in);
+        return;
+    }
+    int c = connect(fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    in->fd = fd;
+    if (c == 0) {
+        in->connecting = false;
+    } else if (errno == EINPROGRESS) {
+        in->connecting = true;
+    } else {
+        (void)cli_fail(r->cmd, in->name, "tcp", "connect: %s", strerror(errno));
+        in->io_errors++;
+        r->any_error = true;
+        schedule_reconnect(in);
+    }
+}
+
+static int open_input(struct p1_run *r, struct input *in, const char *arg, bool tcp)
+{
+    memset(in, 0, sizeof *in);
+    in->fd = -1;
+    in->backoff_ms = BACKOFF_MIN;
+    in->tbuf = malloc(r->max_telegram);
+    if (!in->tbuf)
+        return cli_fail(r->cmd, arg, NULL, "out of memory");
+    ami_p1_framer_init(&in->f, in->tbuf, r->max_telegram, r->lenient);
+    if (tcp) {
+        const char *colon = strrchr(arg, ':');
+        if (!colon || colon == arg || !colon[1] || (size_t)(colon - arg) >= sizeof in->host ||
+            strlen(colon + 1) >= sizeof in->port)
+            return cli_usage(r->cmd, "--tcp %s: expected HOST:PORT", arg);
+        size_t hl = (size_t)(colon - arg);
+        const char *h = arg;
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+            h++;
+            hl -= 2;
+        }
+        memcpy(in->host, h, hl);
+        in->host[hl] = '\0';
+        snprintf(in->port, sizeof in->port, "%s", colon + 1);
+        long port;
+        if (!cli_parse_long(in->port, 1, 65535, &port))
+            return cli_usage(r->cmd, "--tcp %s: bad port", arg);
+        in->kind = IN_TCP;
+        snprintf(in->name, sizeof in->name, "tcp://%s", arg);
+        tcp_start(r, in);
+        return AMI_EXIT_OK;
+    }
+    snprintf(in->name, sizeof in->name, "%s", arg);
+    if (!strcmp(arg, "-")) {
+        in->kind = IN_STDIN;
+        in->fd = STDIN_FILENO;
+        snprintf(in->name, sizeof in->name, "stdin");
+        return AMI_EXIT_OK;
+    }
+    in->fd = open(arg, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (in->fd < 0) {
+        in->done = true;
+        in->io_errors++;
+        r->any_error = true;
+        return cli_fail(r->cmd, arg, "io", "%s", strerror(errno));
+    }
+    struct stat st;
+    in->kind = fstat(in->fd, &st) == 0 && S_ISCHR(st.st_mode) ? IN_DEVICE : IN_FILE;
+    return AMI_EXIT_OK;
+}
+
+/* Reads what is available on one input; returns false when the input has ended. */
+static void service_input(struct p1_run *r, struct input *in, short revents)
+{
+    if (in->kind == IN_TCP && in->connecting) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(in->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+            (void)cli_fail(r->cmd, in->name, "tcp", "connect: %s", strerror(err ? err : errno));
+            in->io_errors++;
+            r->any_error = true;
+            schedule_reconnect(in);
+            return;
+        }
+        in->connecting = false;
+        return;
+    }
+    if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+        return;
+    ssize_t got = read(in->fd, in->rbuf, sizeof in->rbuf);
+    if (got > 0) {
+        if (in->kind == IN_TCP)
+            in->backoff_ms = BACKOFF_MIN;
+        feed(r, in, in->rbuf, (size_t)got);
+        return;
+    }
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (got < 0) {
+        (void)cli_fail(r->cmd, in->name, "io", "read: %s", strerror(errno));
+        in->io_errors++;
+        r->any_error = true;
+    }
+    /* End of input: a telegram cut off by it is reported; TCP reconnects. */
+    finish_input(r, in);
+    if (in->kind == IN_TCP) {
+        if (got == 0)
+            (void)cli_fail(r->cmd, in->name, "tcp", "connection closed; reconnecting");
+        schedule_reconnect(in);
+        return;
+    }
+    close_fd(in);
+    in->done = true;
+}
+
+static void print_stats(struct p1_run *r, struct input *in)
+{
+    const ami_p1_framer_stats *s = &in->f.stats;
+    fprintf(stderr,
+            "ami %s: %s: %llu telegrams (%llu crc ok, %llu without crc), %llu crc errors, "
+            "%llu truncated, %llu oversized, %llu malformed, %llu parse errors, %llu i/o errors, "
+            "%llu bytes skipped\n",
+            r->cmd, in->name, (unsigned long long)s->telegrams, (unsigned long long)s->crc_ok,
+            (unsigned long long)s->crc_absent, (unsigned long long)s->crc_errors,
+            (unsigned long long)s->truncated, (unsigned long long)s->oversized,
+            (unsigned long long)s->malformed, in->parse_errors, in->io_errors,
+            (unsigned long long)s->skipped_bytes);
+    if (!(r->json && r->stats))
+        return;
+    ami_jw w;
+    ami_jw_init_file(&w, stdout);
+    ami_jw_obj_begin(&w);
+    ami_jw_key(&w, "input");
+    ami_jw_str(&w, in->name);
+    ami_jw_key(&w, "stats");
+    ami_jw_obj_begin(&w);
+    static const char *const keys[] = {"telegrams", "crc_ok",       "crc_absent", "crc_errors",
+                                       "truncated", "oversized",    "malformed",  "parse_errors",
+                                       "io_errors", "skipped_bytes"};
+    unsigned long long vals[] = {s->telegrams,  s->crc_ok,       s->crc_absent, s->crc_errors,
+                                 s->truncated,  s->oversized,    s->malformed,  in->parse_errors,
+                                 in->io_errors, s->skipped_bytes};
+    for (size_t i = 0; i < AMI_COUNTOF(keys); i++) {
+        ami_jw_key(&w, keys[i]);
+        ami_jw_uint(&w, vals[i]);
+    }
+    ami_jw_obj_end(&w);
+    ami_jw_obj_end(&w);
+    fputc('\n', stdout);
+}
+
+/* The event loop over every input (and the MQTT queue). */
+static void run_loop(struct p1_run *r)
+{
+    struct pollfd pfd[MAX_INPUTS];
+    int map[MAX_INPUTS];
+    while (!stop_flag) {
+        int np = 0, live = 0;
+        int timeout = -1;
+        unsigned long long now = now_ms();
+        for (int i = 0; i < r->nin; i++) {
+            struct input *in = &r->in[i];
+            if (in->done)
+                continue;
+            live++;
+            if (in->fd < 0 && in->kind == IN_TCP) {
+                if (now >= in->next_try_ms)
+                    tcp_start(r, in);
+                else {
+                    int w = (int)(in->next_try_ms - now);
+                    timeout = timeout < 0 || w < timeout ? w : timeout;
+                }
+            }
+            if (in->fd < 0)
+                continue;
+            pfd[np].fd = in->fd;
+            pfd[np].events = in->connecting ? POLLOUT : POLLIN;
+            pfd[np].revents = 0;
+            map[np++] = i;
+        }
+        if (!live)
+            break;
+        if (r->mqtt) {
+            int w = p1_mqtt_service(r->mqtt);
+            if (w >= 0)
+                timeout = timeout < 0 || w < timeout ? w : timeout;
+        }
+        int n = poll(pfd, (nfds_t)np, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int k = 0; k < np; k++)
+            if (pfd[k].revents)
+                service_input(r, &r->in[map[k]], pfd[k].revents);
+    }
+}
+
+/* ---------------------------------------------------------------- command line */
+
+static void help(FILE *out, bool read)
+{
+    if (read)
+        fprintf(out, "Usage: ami p1 read [OPTIONS] [INPUT...] [--tcp HOST:PORT...]\n\n"
+                     "Reads DSMR P1 telegrams continuously from each INPUT (a serial port such as\n"
+                     "/dev/ttyUSB0, a file or FIFO, '-' for stdin) and each --tcp endpoint\n"
+                     "(ser2net-style; reconnects with backoff), one meter per input.\n\n");
+    else
+        fprintf(out, "Usage: ami p1 decode [OPTIONS] FILE...\n\n"
+                     "Decodes captured P1 telegrams or streams ('-' for stdin).\n\n");
+    fprintf(out, "Output:\n"
+                 "  --json              JSON Lines, one object per telegram (schema: docs/p1.md)\n"
+                 "  --stats             with --json, a final {\"input\",\"stats\"} line per input\n"
+                 "  (counters per input are always printed on stderr at exit)\n\n"
+                 "Parsing:\n"
+                 "  --strict            accept no deviation from DSMR (default: the usual ones)\n"
+                 "  --lenient LIST      also accept these deviations (comma-separated): lf-only,\n"
+                 "                      no-blank-after-header, blank-before-end, short-crc,\n"
+                 "                      split-value, trailing-bytes, obis-f, unit-no-star\n"
+                 "  --max-telegram N    longest telegram accepted, bytes (default 8192)\n"
+                 "  --utc-offset MIN    offset of 'W' (winter) timestamps, minutes (default 60)\n");
+    if (read)
+        fprintf(out,
+                "\nInputs:\n"
+                "  --tcp HOST:PORT     read from a TCP server (repeatable)\n"
+                "  --meter NAME        meter name for MQTT topics, one per input in order\n"
+                "                      (default: the equipment identifier)\n\n"
+                "MQTT (libmosquitto):\n"
+                "  --mqtt URL          mqtt://[user:pass@]host[:port]/prefix or mqtts://...\n"
+                "  --cafile FILE       CA certificates for mqtts (default: system store)\n"
+                "  --interval SEC      publish at most one telegram per meter every SEC s\n"
+                "  --queue N           messages kept while the broker is away (default 10000;\n"
+                "                      when full the oldest are dropped and counted)\n"
+                "  --ha-prefix P       Home Assistant discovery prefix (default homeassistant)\n"
+                "  --no-ha             no Home Assistant discovery\n");
+    fprintf(out, "\n  -h, --help          this help\n\n"
+                 "Exit status: 0 every telegram good, 1 any input error (bad CRC, truncated,\n"
+                 "oversized, malformed, unreadable input), 2 usage error.\n");
+}
+
+static int add_lenient(struct p1_run *r, const char *list)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned f = ami_p1_lenient_from_name(tok);
+        if (!f)
+            return cli_usage(r->cmd, "--lenient: unknown deviation '%s'", tok);
+        r->lenient |= f;
+    }
+    return AMI_EXIT_OK;
+}
+
+static int run(struct ami_cli *cli, int argc, char **argv, bool read)
+{
+    enum {
+        O_JSON = 256,
+        O_STATS,
+        O_STRICT,
+        O_LENIENT,
+        O_MAXT,
+        O_UTC,
+        O_TCP,
+        O_METER,
+        O_MQTT,
+        O_CAFILE,
+        O_INTERVAL,
+        O_QUEUE,
+        O_HA,
+        O_NOHA,
+    };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        {"stats", no_argument, NULL, O_STATS},
+        {"strict", no_argument, NULL, O_STRICT},
+        {"lenient", required_argument, NULL, O_LENIENT},
+        {"max-telegram", required_argument, NULL, O_MAXT},
+        {"utc-offset", required_argument, NULL, O_UTC},
+        {"tcp", required_argument, NULL, O_TCP},
+        {"meter", required_argument, NULL, O_METER},
+        {"mqtt", required_argument, NULL, O_MQTT},
+        {"cafile", required_argument, NULL, O_CAFILE},
+        {"interval", required_argument, NULL, O_INTERVAL},
+        {"queue", required_argument, NULL, O_QUEUE},
+        {"ha-prefix", required_argument, NULL, O_HA},
+        {"no-ha", no_argument, NULL, O_NOHA},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static struct p1_run r;
+    memset(&r, 0, sizeof r);
+    r.cmd = read ? "p1 read" : "p1 decode";
+    r.json = cli->json;
+    r.lenient = AMI_P1_LENIENT_DEFAULT;
+    r.max_telegram = AMI_P1_MAX_TELEGRAM_DEFAULT;
+    const char *tcp[MAX_INPUTS];
+    int ntcp = 0;
+    struct p1_mqtt_opts mo = {NULL, 10000, 0, "homeassistant", NULL, cli->verbose};
+    long v;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (!read && c >= O_TCP && c <= O_NOHA)
+            return cli_usage(r.cmd, "%s is an option of 'ami p1 read'", argv[optind - 1]);
+        switch (c) {
+        case O_JSON:
+            r.json = true;
+            break;
+        case O_STATS:
+            r.stats = true;
+            break;
+        case O_STRICT:
+            r.lenient = 0;
+            break;
+        case O_LENIENT:
+            if ((rc = add_lenient(&r, optarg)) != AMI_EXIT_OK)
+                return rc;
+            break;
+        case O_MAXT:
+            if (!cli_parse_long(optarg, 64, 1 << 20, &v))
+                return cli_usage(r.cmd, "--max-telegram: a number of bytes, 64..1048576");
+            r.max_telegram = (size_t)v;
+            break;
+        case O_UTC:
+            if (!cli_parse_long(optarg, -720, 720, &v) || v == 0)
+                return cli_usage(r.cmd, "--utc-offset: minutes, -720..720, not 0");
+            r.popt.std_offset = (int16_t)v;
+            break;
+        case O_TCP:
+            if (ntcp >= MAX_INPUTS)
+                return cli_usage(r.cmd, "at most %d inputs", MAX_INPUTS);
+            tcp[ntcp++] = optarg;
+            break;
+        case O_METER:
+            if (r.nmeters >= MAX_INPUTS)
+                return cli_usage(r.cmd, "at most %d --meter", MAX_INPUTS);
+            r.meters[r.nmeters++] = optarg;
+            break;
+        case O_MQTT:
+            mo.url = optarg;
+            break;
+        case O_CAFILE:
+            mo.cafile = optarg;
+            break;
+        case O_INTERVAL:
+            if (!cli_parse_long(optarg, 0, 86400, &v))
+                return cli_usage(r.cmd, "--interval: seconds, 0..86400");
+            mo.interval_s = (unsigned)v;
+            break;
+        case O_QUEUE:
+            if (!cli_parse_long(optarg, 1, 10000000, &v))
+                return cli_usage(r.cmd, "--queue: 1..10000000 messages");
+            mo.queue_max = (unsigned)v;
+            break;
+        case O_HA:
+            mo.ha_prefix = optarg;
+            break;
+        case O_NOHA:
+            mo.ha_prefix = "";
+            break;
+        case 'h':
+            help(stdout, read);
+            return AMI_EXIT_OK;
+        default:
+            return cli_usage(r.cmd, "bad option");
+        }
+    }
+    int nfiles = argc - optind;
+    if (nfiles + ntcp == 0)
+        return cli_usage(r.cmd, read ? "give at least one INPUT or --tcp HOST:PORT"
+                                     : "give at least one FILE");
+    if (nfiles + ntcp > MAX_INPUTS)
+        return cli_usage(r.cmd, "at most %d inputs", MAX_INPUTS);
+    if (r.nmeters > nfiles + ntcp)
+        return cli_usage(r.cmd, "more --meter names than inputs");
+    r.popt.lenient = r.lenient;
+    r.table = !r.json && !mo.url;
+    if (mo.url && !p1_mqtt_available())
+        return cli_usage(r.cmd, "--mqtt: this ami was built without libmosquitto");
+
+    r.objs = calloc(MAX_OBJECTS, sizeof *r.objs);
+    r.grps = calloc(MAX_GROUPS, sizeof *r.grps);
+    if (!r.objs || !r.grps) {
+        free(r.objs);
+        free(r.grps);
+        return cli_fail(r.cmd, NULL, NULL, "out of memory");
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = AMI_EXIT_OK;
+    if (mo.url) {
+        r.mqtt = p1_mqtt_open(&mo);
+        if (!r.mqtt)
+            status = AMI_EXIT_ERROR;
+    }
+    for (int i = 0; i < nfiles && status == AMI_EXIT_OK; i++) {
+        rc = open_input(&r, &r.in[r.nin], argv[optind + i], false);
+        r.nin++;
+        if (rc == AMI_EXIT_USAGE)
+            status = rc;
+    }
+    for (int i = 0; i < ntcp && status == AMI_EXIT_OK; i++) {
+        rc = open_input(&r, &r.in[r.nin], tcp[i], true);
+        r.nin++;
+        if (rc == AMI_EXIT_USAGE)
+            status = rc;
+    }
+    for (int i = 0; i < r.nmeters && i < r.nin; i++)
+        snprintf(r.in[i].meter, sizeof r.in[i].meter, "%s", r.meters[i]);
+
+    if (status == AMI_EXIT_OK) {
+        if (read)
+            run_loop(&r);
+        else {
+            /* decode: one input after the other, to the end of each. */
+            for (int i = 0; i < r.nin && !stop_flag; i++) {
+                struct input *in = &r.in[i];
+                while (!in->done && !stop_flag) {
+                    struct pollfd p = {in->fd, POLLIN, 0};
+                    if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        break;
+                    service_input(&r, in, p.revents ? p.revents : POLLIN);
+                }
+            }
+        }
+        for (int i = 0; i < r.nin; i++)
+            print_stats(&r, &r.in[i]);
+    }
+    if (r.mqtt) {
+        struct p1_mqtt_stats ms;
+        p1_mqtt_close(r.mqtt, 10000, &ms);
+        fprintf(stderr,
+                "ami %s: mqtt: %llu messages published, %llu dropped (queue full), "
+                "%llu telegrams skipped (--interval)\n",
+                r.cmd, ms.published, ms.dropped, ms.skipped_interval);
+        if (ms.dropped)
+            r.any_error = true;
+    }
+    for (int i = 0; i < r.nin; i++) {
+        close_fd(&r.in[i]);
+        free(r.in[i].tbuf);
+    }
+    free(r.objs);
+    free(r.grps);
+    if (status != AMI_EXIT_OK)
+        return status;
+    return r.any_error ? AMI_EXIT_ERROR : AMI_EXIT_OK;
+}
+
+static int run_read(struct ami_cli *cli, int argc, char **argv)
+{
+    return run(cli, argc, argv, true);
+}
+
+static int run_decode(struct ami_cli *cli, int argc, char **argv)
+{
+    return run(cli, argc, argv, false);
+}
+
+static int run_p1(struct ami_cli *cli, int argc, char **argv)
+{
+    static const struct ami_subcommand table[] = {
+        {"read", "read telegrams from serial ports, files, stdin or TCP; print or publish",
+         run_read},
+        {"decode", "decode captured telegrams or streams", run_decode},
+        {NULL, NULL, NULL},
+    };
+    return cli_dispatch(cli, argc, argv, "ami p1 COMMAND [OPTIONS]", table);
+}
+
+const struct ami_command ami_cmd_p1 = {"p1", "DSMR P1 telegrams: read, decode, publish to MQTT",
+                                       run_p1};
