@@ -30,9 +30,9 @@
  *
  * Keys live inside the caller-owned ami_sec_ctx; they are never logged and are overwritten by
  * ami_sec_ctx_wipe(). A context holds one block cipher key: the caller picks the context whose
- * key matches the key-set bit of SC (unicast GUEK or broadcast GBEK). A context holds one OpenSSL cipher context, created by
- * ami_sec_ctx_init() (the only allocation, done by OpenSSL) so that the AES key schedule is
- * computed once per key rather than once per frame.
+ * key matches the key-set bit of SC (unicast GUEK or broadcast GBEK). A context holds one OpenSSL
+ * cipher context, created by ami_sec_ctx_init() (the only allocation, done by OpenSSL) so that the
+ * AES key schedule is computed once per key rather than once per frame.
  *
  * Thread safety: functions on distinct contexts may run concurrently; one context must not be
  * used from two threads at once. The parse functions are pure and thread-safe.
