@@ -200,11 +200,13 @@ static void type_group(ami_p1_group *g, const uint8_t *s, size_t n, bool text_ki
         if (is_digit(c)) {
             if (m != 0 || c != '0')
                 sig++;
+            /* 18 significant digits always fit an int64 mantissa; a 19th is refused before it
+             * is multiplied in (the value is then kept as text). */
+            if (sig > 18)
+                break;
             m = m * 10 + (c - '0');
             if (dec >= 0)
                 dec++;
-            if (sig > 18)
-                break;
         } else if (c == '.' && dec < 0) {
             dec = 0;
         } else {
