@@ -167,17 +167,10 @@ typedef struct ami_sec_apdu {
 } ami_sec_apdu;
 
 /*
- * True for the tags of the glo- and ded- ciphered service APDUs of the xDLMS ASN.1 module
- * (Green Book 9.5; SN: glo- 33 37 38 40 44 45 46 54 56, ded- 65 69 70 72 76 77 78 86 88;
- * LN: glo- 200-205 207, ded- 208-213 215) and of general-glo/ded-ciphering (219/220).
- */
-AMI_EXTERN bool ami_sec_is_ciphered_tag(uint8_t tag);
-
-/*
  * Parses one ciphered APDU at the start of buf:
  *   general-glo-ciphering / general-ded-ciphering (0xDB / 0xDC):
  *       tag, system-title OCTET STRING, ciphered-content OCTET STRING
- *   a glo-/ded- service APDU (any other tag accepted by ami_sec_is_ciphered_tag):
+ *   a glo-/ded- service APDU (any other tag accepted by ami_apdu_is_ciphered (ami/apdu.h)):
  *       tag, ciphered-content OCTET STRING
  * where OCTET STRING is an A-XDR length (1 byte < 0x80, or 0x81..0x84 + 1..4 bytes) and the
  * bytes, and ciphered-content = SC || IC || payload || tag-if-A.

@@ -13,53 +13,9 @@
  */
 #include <limits.h>
 
+#include "ami/apdu.h"
 #include "ami/axdr.h"
 #include "ami/security.h"
-
-bool ami_sec_is_ciphered_tag(uint8_t tag)
-{
-    switch (tag) {
-    /* SN services, glo- then ded- */
-    case 33:
-    case 37:
-    case 38:
-    case 40:
-    case 44:
-    case 45:
-    case 46:
-    case 54:
-    case 56:
-    case 65:
-    case 69:
-    case 70:
-    case 72:
-    case 76:
-    case 77:
-    case 78:
-    case 86:
-    case 88:
-    /* LN services, glo- then ded- */
-    case 200:
-    case 201:
-    case 202:
-    case 203:
-    case 204:
-    case 205:
-    case 207:
-    case 208:
-    case 209:
-    case 210:
-    case 211:
-    case 212:
-    case 213:
-    case 215:
-    case AMI_SEC_TAG_GENERAL_GLO:
-    case AMI_SEC_TAG_GENERAL_DED:
-        return true;
-    default:
-        return false;
-    }
-}
 
 /* An A-XDR length (ami_axdr_get_length: strict, shortest form) no larger than INT32_MAX. */
 static int rd_len(ami_rd *r, size_t *out)
@@ -83,7 +39,7 @@ int ami_sec_apdu_parse(const uint8_t *buf, size_t len, ami_sec_apdu *apdu, size_
     int rc = ami_rd_u8(&r, &tag);
     if (rc)
         return rc;
-    if (!ami_sec_is_ciphered_tag(tag))
+    if (!ami_apdu_is_ciphered(tag))
         return AMI_E_PROTOCOL;
     apdu->tag = tag;
     size_t n;
@@ -143,7 +99,7 @@ int ami_sec_apdu_decrypt(ami_sec_ctx *ctx, const ami_sec_apdu *apdu, const uint8
 int ami_sec_apdu_build(ami_sec_ctx *ctx, ami_wr *w, uint8_t tag, const uint8_t system_title[8],
                        uint8_t sc, uint32_t ic, const uint8_t *plain, size_t n)
 {
-    if (!w || !system_title || !ami_sec_is_ciphered_tag(tag) || (n && !plain))
+    if (!w || !system_title || !ami_apdu_is_ciphered(tag) || (n && !plain))
         return AMI_E_INVAL;
     if (n > INT32_MAX - AMI_SEC_HEADER_LEN - AMI_SEC_TAG_LEN)
         return AMI_E_TOO_LARGE;

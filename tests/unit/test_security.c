@@ -270,12 +270,12 @@ static void test_apdu_malformed(void **state)
     assert_int_equal(a.payload_len, 0);
     assert_null(a.auth_tag);
     free(b);
-    assert_true(ami_sec_is_ciphered_tag(0xDB));
-    assert_true(ami_sec_is_ciphered_tag(0xDC));
-    assert_true(ami_sec_is_ciphered_tag(207));
-    assert_false(ami_sec_is_ciphered_tag(206));
-    assert_false(ami_sec_is_ciphered_tag(0xDD)); /* general-ciphering: other layout */
-    assert_false(ami_sec_is_ciphered_tag(0x0F));
+    assert_true(ami_apdu_is_ciphered(0xDB));
+    assert_true(ami_apdu_is_ciphered(0xDC));
+    assert_true(ami_apdu_is_ciphered(207));
+    assert_false(ami_apdu_is_ciphered(206));
+    assert_false(ami_apdu_is_ciphered(0xDD)); /* general-ciphering: other layout */
+    assert_false(ami_apdu_is_ciphered(0x0F));
 }
 
 /* ---------------------------------------------------------------- replay guard */
