@@ -17,6 +17,12 @@
 #include "ami/axdr.h"
 #include "ami/security.h"
 
+/* The ciphered APDUs this parser handles: all but general-ciphering (0xDD, another layout). */
+static bool parsed_here(uint8_t tag)
+{
+    return ami_apdu_is_ciphered(tag) && tag != AMI_APDU_GENERAL_CIPHERING;
+}
+
 /* An A-XDR length (ami_axdr_get_length: strict, shortest form) no larger than INT32_MAX. */
 static int rd_len(ami_rd *r, size_t *out)
 {
@@ -39,7 +45,7 @@ int ami_sec_apdu_parse(const uint8_t *buf, size_t len, ami_sec_apdu *apdu, size_
     int rc = ami_rd_u8(&r, &tag);
     if (rc)
         return rc;
-    if (!ami_apdu_is_ciphered(tag))
+    if (!parsed_here(tag))
         return AMI_E_PROTOCOL;
     apdu->tag = tag;
     size_t n;
@@ -99,7 +105,7 @@ int ami_sec_apdu_decrypt(ami_sec_ctx *ctx, const ami_sec_apdu *apdu, const uint8
 int ami_sec_apdu_build(ami_sec_ctx *ctx, ami_wr *w, uint8_t tag, const uint8_t system_title[8],
                        uint8_t sc, uint32_t ic, const uint8_t *plain, size_t n)
 {
-    if (!w || !system_title || !ami_apdu_is_ciphered(tag) || (n && !plain))
+    if (!w || !system_title || !parsed_here(tag) || (n && !plain))
         return AMI_E_INVAL;
     if (n > INT32_MAX - AMI_SEC_HEADER_LEN - AMI_SEC_TAG_LEN)
         return AMI_E_TOO_LARGE;

@@ -274,8 +274,11 @@ static void test_apdu_malformed(void **state)
     assert_true(ami_apdu_is_ciphered(0xDC));
     assert_true(ami_apdu_is_ciphered(207));
     assert_false(ami_apdu_is_ciphered(206));
-    assert_false(ami_apdu_is_ciphered(0xDD)); /* general-ciphering: other layout */
     assert_false(ami_apdu_is_ciphered(0x0F));
+    /* general-ciphering (0xDD) has another layout: refused by this parser, not misread. */
+    b = tu_hex("DD 08 0102030405060708 05 2000000001", &n);
+    assert_int_equal(ami_sec_apdu_parse(b, n, &a, NULL), AMI_E_PROTOCOL);
+    free(b);
 }
 
 /* ---------------------------------------------------------------- replay guard */
