@@ -12,7 +12,9 @@
 
 #include "ami/arena.h"
 #include "ami/bytes.h"
+#include "ami/datetime.h"
 #include "ami/json.h"
+#include "ami/obis.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -176,6 +178,17 @@ AMI_EXTERN int ami_axdr_get_double(const ami_axdr_value *v, double *out);
 AMI_EXTERN int ami_axdr_get_bytes(const ami_axdr_value *v, uint8_t type, const uint8_t **bytes,
                                   size_t *n);
 AMI_EXTERN const ami_axdr_value *ami_axdr_child(const ami_axdr_value *v, uint32_t index);
+
+/*
+ * get_bool: a BOOLEAN (TRUE for any non-zero byte). get_obis: an octet-string of exactly 6
+ * bytes (a logical name, Blue Book 4.1.8.1) as an OBIS code. get_datetime: a DATE_TIME, or an
+ * octet-string of exactly 12 bytes (how profile buffers and the clock carry date-times),
+ * decoded with ami_datetime_decode. Each returns AMI_OK, AMI_E_TYPE (another type or length),
+ * AMI_E_INVAL (NULL argument), and get_datetime also AMI_E_RANGE (a field out of range).
+ */
+AMI_EXTERN int ami_axdr_get_bool(const ami_axdr_value *v, bool *out);
+AMI_EXTERN int ami_axdr_get_obis(const ami_axdr_value *v, ami_obis *out);
+AMI_EXTERN int ami_axdr_get_datetime(const ami_axdr_value *v, ami_datetime *out);
 
 /*
  * Renders a value as readable indented text through a sink (used by `ami axdr`, `ami decode`

@@ -459,3 +459,33 @@ const ami_axdr_value *ami_axdr_child(const ami_axdr_value *v, uint32_t index)
         c = c->next;
     return c;
 }
+
+int ami_axdr_get_bool(const ami_axdr_value *v, bool *out)
+{
+    if (!v || !out)
+        return AMI_E_INVAL;
+    if (v->type != AMI_AXDR_BOOLEAN)
+        return AMI_E_TYPE;
+    *out = v->v.u != 0;
+    return AMI_OK;
+}
+
+int ami_axdr_get_obis(const ami_axdr_value *v, ami_obis *out)
+{
+    if (!v || !out)
+        return AMI_E_INVAL;
+    if (v->type != AMI_AXDR_OCTET_STRING || v->count != 6 || !v->v.bytes)
+        return AMI_E_TYPE;
+    memcpy(out->v, v->v.bytes, 6);
+    return AMI_OK;
+}
+
+int ami_axdr_get_datetime(const ami_axdr_value *v, ami_datetime *out)
+{
+    if (!v || !out)
+        return AMI_E_INVAL;
+    if ((v->type != AMI_AXDR_DATE_TIME && v->type != AMI_AXDR_OCTET_STRING) || v->count != 12 ||
+        !v->v.bytes)
+        return AMI_E_TYPE;
+    return ami_datetime_decode(v->v.bytes, out);
+}

@@ -388,6 +388,36 @@ static void test_fields(void **state)
     assert_true(d == 5009.0);
     free(b);
 
+    /* OBIS, date-time and boolean getters */
+    b = tu_hex(
+        "0204 0906 0100010800FF 090C 07EA0B160703073A00FFC400 1907EA0B160703073A00FFC400 0303",
+        &len);
+    ami_rd_init(&r, b, len);
+    assert_int_equal(ami_axdr_decode(&r, &a, NULL, &v), AMI_OK);
+    ami_obis ob;
+    assert_int_equal(ami_axdr_get_obis(ami_axdr_child(v, 0), &ob), AMI_OK);
+    assert_true(ami_obis_equal(&ob, &AMI_OBIS(1, 0, 1, 8, 0, 255)));
+    assert_int_equal(ami_axdr_get_obis(ami_axdr_child(v, 1), &ob), AMI_E_TYPE);
+    ami_datetime dt;
+    for (uint32_t k = 1; k <= 2; k++) {
+        assert_int_equal(ami_axdr_get_datetime(ami_axdr_child(v, k), &dt), AMI_OK);
+        assert_int_equal(dt.year, 2026);
+        assert_int_equal(dt.minute, 7);
+        assert_int_equal(dt.deviation, -60);
+    }
+    assert_int_equal(ami_axdr_get_datetime(ami_axdr_child(v, 0), &dt), AMI_E_TYPE);
+    bool flag = false;
+    assert_int_equal(ami_axdr_get_bool(ami_axdr_child(v, 3), &flag), AMI_OK);
+    assert_true(flag);
+    assert_int_equal(ami_axdr_get_bool(ami_axdr_child(v, 0), &flag), AMI_E_TYPE);
+    assert_int_equal(ami_axdr_get_bool(NULL, &flag), AMI_E_INVAL);
+    free(b);
+    b = tu_hex("090C07E8021E070A1E00FF800080", &len); /* 30 February */
+    ami_rd_init(&r, b, len);
+    assert_int_equal(ami_axdr_decode(&r, &a, NULL, &v), AMI_OK);
+    assert_int_equal(ami_axdr_get_datetime(v, &dt), AMI_E_RANGE);
+    free(b);
+
     ami_axdr_value neg = {.type = AMI_AXDR_LONG, .v.i = -5};
     assert_int_equal(ami_axdr_get_u64(&neg, &u), AMI_E_RANGE);
     ami_axdr_value big = {.type = AMI_AXDR_LONG64_UNSIGNED, .v.u = UINT64_MAX};
