@@ -628,8 +628,10 @@ static int j_members(ami_jw *w, const ami_axdr_value *v)
         int rc = j_desc(w, v->type_desc);
         if (rc)
             return rc;
+        ami_jw_key(w, "value");
+        ami_jw_arr_begin(w);
+        return AMI_OK;
     }
-        /* fall through */
     case AMI_AXDR_ARRAY:
     case AMI_AXDR_STRUCTURE:
         ami_jw_key(w, "value");
