@@ -19,7 +19,9 @@
 extern "C" {
 #endif
 
-#define AMI_JW_MAX_DEPTH 32
+/* Deep enough for the JSON rendering of A-XDR values nested AMI_AXDR_MAX_DEPTH (64) deep: two
+ * levels per container plus a document envelope. */
+#define AMI_JW_MAX_DEPTH 136
 
 /* Writes n bytes; returns 0 on success or a negative AMI_E_* code. */
 typedef int (*ami_jw_sink)(void *user, const char *s, size_t n);
