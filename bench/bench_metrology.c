@@ -85,7 +85,8 @@ static uint64_t history_op(void *p)
     ctx *c = p;
     int64_t now = INT64_C(1749988800);
     ami_metro_init(&c->m, &c->load, 15, 1, now - AMI_METRO_HISTORY_DEFAULT_S);
-    ami_metro_run(&c->m, now, calendar, NULL, NULL, NULL);
+    ami_metro_hooks h = {.tariff = calendar};
+    ami_metro_run(&c->m, now, &h);
     return (uint64_t)c->m.reg.a_plus;
 }
 

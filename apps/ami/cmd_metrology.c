@@ -391,7 +391,11 @@ static int run_run(struct ami_cli *cli, int argc, char **argv)
         return cli_fail(cmd, NULL, "metrology", "%s", ami_strerror(rc));
     struct calendar cal = {p.utc_offset_s};
     struct billing_list bl = {0};
-    rc = ami_metro_run(&m, o.at, o.two_rate ? two_rate : NULL, &cal, on_bill, &bl);
+    ami_metro_hooks hooks = {.tariff = o.two_rate ? two_rate : NULL,
+                             .tariff_ctx = &cal,
+                             .billed = on_bill,
+                             .billed_ctx = &bl};
+    rc = ami_metro_run(&m, o.at, &hooks);
     if (rc != 0 || bl.failed) {
         free(bl.b);
         return cli_fail(cmd, NULL, "metrology", "%s",

@@ -342,15 +342,35 @@ typedef unsigned (*ami_metro_tariff_fn)(void *ctx, int64_t t, int64_t *until);
  */
 typedef void (*ami_metro_billing_fn)(void *ctx, const ami_metro_billing *b);
 
+/* Called by ami_metro_run at each capture time, with the meter advanced to it. */
+typedef void (*ami_metro_capture_fn)(void *ctx, const ami_metro *m);
+
+/* What ami_metro_run calls while it runs. Every member may be 0 / NULL. */
+typedef struct ami_metro_hooks {
+    ami_metro_tariff_fn tariff; /* NULL: tariff 0 (T1) throughout */
+    void *tariff_ctx;
+    ami_metro_billing_fn billed; /* each billing period closed at a local month start */
+    void *billed_ctx;
+    /*
+     * Profile capture: called at every multiple of capture_period_s in local time (900: each
+     * quarter hour of a load profile; 86400: local midnights of a daily profile). 0: none.
+     * At most 86400 and a divisor of 86400 (so captures align on local midnight).
+     */
+    uint32_t capture_period_s;
+    ami_metro_capture_fn capture;
+    void *capture_ctx;
+} ami_metro_hooks;
+
 /*
- * Advances to t, switching tariffs by `tariff` (NULL: always tariff 0) and closing a billing
- * period at each local month start (00:00 on the 1st, load.utc_offset_s) it passes, reporting
- * each through `billed` (may be NULL). This is how a new meter is given its history: init at
- * now - AMI_METRO_HISTORY_DEFAULT_S, then run to now. Returns as ami_metro_advance, or
- * AMI_E_INVAL when the calendar returns a tariff >= 4 or an *until <= t.
+ * Advances to t, switching tariffs by the calendar, calling the capture hook at each capture time
+ * and closing a billing period at each local month start (00:00 on the 1st, load.utc_offset_s)
+ * it passes. At an instant that is both, the capture comes first (it sees the period's maxima).
+ * This is how a new meter is given its history: init at now - AMI_METRO_HISTORY_DEFAULT_S, then
+ * run to now; profiles, billing snapshots and demand are then filled as if it had run all along.
+ * hooks may be NULL. Returns as ami_metro_advance, or AMI_E_INVAL when the calendar returns a
+ * tariff >= 4 or an *until <= the time asked, or capture_period_s is not a divisor of 86400.
  */
-AMI_EXTERN int ami_metro_run(ami_metro *m, int64_t t, ami_metro_tariff_fn tariff, void *tctx,
-                             ami_metro_billing_fn billed, void *bctx);
+AMI_EXTERN int ami_metro_run(ami_metro *m, int64_t t, const ami_metro_hooks *hooks);
 
 /* The first local month start (00:00 on the 1st, local = UTC + utc_offset_s) strictly after t. */
 AMI_EXTERN int64_t ami_metro_next_month_start(int64_t t, int32_t utc_offset_s);

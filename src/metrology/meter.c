@@ -125,19 +125,25 @@ int ami_metro_bill(ami_metro *m, ami_metro_billing *out)
     return 0;
 }
 
-int ami_metro_run(ami_metro *m, int64_t t, ami_metro_tariff_fn tariff, void *tctx,
-                  ami_metro_billing_fn billed, void *bctx)
+int ami_metro_run(ami_metro *m, int64_t t, const ami_metro_hooks *hooks)
 {
+    static const ami_metro_hooks none = {0};
+    const ami_metro_hooks *h = hooks ? hooks : &none;
     if (!m)
+        return AMI_E_INVAL;
+    int64_t cp = h->capture_period_s;
+    if (cp && 86400 % cp != 0)
         return AMI_E_INVAL;
     if (t < m->t || t > AMI_METRO_TIME_MAX)
         return AMI_E_RANGE;
+    int32_t off = m->load.utc_offset_s;
     while (m->t < t) {
-        int64_t month = ami_metro_next_month_start(m->t, m->load.utc_offset_s);
+        int64_t month = ami_metro_next_month_start(m->t, off);
+        int64_t capture = cp ? ami__fdiv(m->t + off, cp) * cp + cp - off : INT64_MAX;
         int64_t until = INT64_MAX;
         unsigned tr = 0;
-        if (tariff) {
-            tr = tariff(tctx, m->t, &until);
+        if (h->tariff) {
+            tr = h->tariff(h->tariff_ctx, m->t, &until);
             if (tr >= AMI_METRO_TARIFFS || until <= m->t)
                 return AMI_E_INVAL;
         }
@@ -146,14 +152,18 @@ int ami_metro_run(ami_metro *m, int64_t t, ami_metro_tariff_fn tariff, void *tct
             end = until;
         if (month < end)
             end = month;
+        if (capture < end)
+            end = capture;
         int rc = ami_metro_advance(m, end, tr);
         if (rc != 0)
             return rc;
+        if (m->t == capture && h->capture)
+            h->capture(h->capture_ctx, m);
         if (m->t == month) {
             ami_metro_billing b;
             ami_metro_bill(m, &b);
-            if (billed)
-                billed(bctx, &b);
+            if (h->billed)
+                h->billed(h->billed_ctx, &b);
         }
     }
     return 0;

@@ -353,7 +353,7 @@ static void test_energy_exact_35_days(void **state)
             t += rand_range(&s, 1, 7200);
             if (t > T_NOW)
                 t = T_NOW;
-            assert_int_equal(ami_metro_run(&m, t, calendar, NULL, NULL, NULL), 0);
+            assert_int_equal(ami_metro_run(&m, t, &(ami_metro_hooks){.tariff = calendar}), 0);
         }
         ami_metro_registers want;
         closed_form(&p, start, T_NOW, &want);
@@ -472,7 +472,8 @@ static void test_billing(void **state)
     int64_t want_max[4] = {0}, want_time[4] = {0};
     for (int64_t t = start; t < end;) {
         int64_t next = ami_demand_boundary(&m.demand);
-        assert_int_equal(ami_metro_run(&m, next, calendar, NULL, on_bill, &bs), 0);
+        ami_metro_hooks h = {.tariff = calendar, .billed = on_bill, .billed_ctx = &bs};
+        assert_int_equal(ami_metro_run(&m, next, &h), 0);
         t = next;
         int64_t cap, v = ami_demand_last_mw(&m.demand, &cap);
         /* A window belongs to the period its end falls in; one ending at a closing, to the
@@ -527,7 +528,29 @@ static void test_billing(void **state)
     assert_int_equal(ami_metro_bill(NULL, &b), AMI_E_INVAL);
 }
 
-/* A new meter primed with the default 35 days of history has billing and demand filled. */
+typedef struct captures {
+    int64_t t[3400];
+    int64_t a_plus[3400];
+    uint32_t billing_count[3400];
+    int64_t max_mw[3400];
+    int n;
+} captures;
+
+static void on_capture(void *ctx, const ami_metro *m)
+{
+    captures *c = ctx;
+    assert_true(c->n < 3400);
+    c->t[c->n] = m->t;
+    c->a_plus[c->n] = m->reg.a_plus;
+    c->billing_count[c->n] = m->billing_count;
+    c->max_mw[c->n] = ami_demand_maximum(&m->demand, -1).value_mw;
+    c->n++;
+}
+
+/*
+ * A new meter primed with the default 35 days of history: a 15-minute load profile, billing and
+ * demand are filled, and every profile interval holds exactly the model's energy.
+ */
 static void test_history_priming(void **state)
 {
     (void)state;
@@ -536,7 +559,15 @@ static void test_history_priming(void **state)
     ami_metro m;
     assert_int_equal(ami_metro_init(&m, &p, 15, 1, T_START), 0);
     bills bs = {0};
-    assert_int_equal(ami_metro_run(&m, T_NOW, calendar, NULL, on_bill, &bs), 0);
+    static captures cs;
+    cs.n = 0;
+    ami_metro_hooks h = {.tariff = calendar,
+                         .billed = on_bill,
+                         .billed_ctx = &bs,
+                         .capture_period_s = 900,
+                         .capture = on_capture,
+                         .capture_ctx = &cs};
+    assert_int_equal(ami_metro_run(&m, T_NOW, &h), 0);
     assert_int_equal(bs.n, 1); /* 2025-06-01 00:00 UTC lies in the 35 days */
     assert_int_equal(bs.b[0].end, INT64_C(1748736000));
     assert_true(bs.b[0].max[0].value_mw > 0);
@@ -544,8 +575,41 @@ static void test_history_priming(void **state)
     int64_t cap;
     assert_true(ami_demand_last_mw(&m.demand, &cap) > 0);
     assert_int_equal(cap, T_NOW);
-    assert_true(m.reg.a_plus > 0);
     assert_int_equal(m.t, T_NOW);
+
+    /* 35 days of quarter hours, each interval equal to the closed form over it. */
+    assert_int_equal(cs.n, 35 * 96);
+    int64_t prev = 0;
+    for (int i = 0; i < cs.n; i++) {
+        assert_int_equal(cs.t[i], T_START + 900 * (int64_t)(i + 1));
+        ami_metro_registers r;
+        closed_form(&p, cs.t[i] - 900, cs.t[i], &r);
+        assert_int_equal(cs.a_plus[i] - prev, r.a_plus);
+        prev = cs.a_plus[i];
+        /* The capture at the closing comes first and still sees the period's maximum. */
+        if (cs.t[i] == bs.b[0].end) {
+            assert_int_equal(cs.billing_count[i], 0);
+            assert_int_equal(cs.max_mw[i], bs.b[0].max[0].value_mw);
+            assert_int_equal(cs.billing_count[i + 1], 1);
+        }
+    }
+    assert_int_equal(cs.a_plus[cs.n - 1], m.reg.a_plus);
+
+    /* Hourly captures in +05:30 fall on local hours; capture periods must divide a day. */
+    p.utc_offset_s = 19800;
+    assert_int_equal(ami_metro_init(&m, &p, 60, 60, T_START), 0);
+    cs.n = 0;
+    ami_metro_hooks hh = {.capture_period_s = 3600, .capture = on_capture, .capture_ctx = &cs};
+    assert_int_equal(ami_metro_run(&m, T_START + 86400, &hh), 0);
+    assert_int_equal(cs.n, 24);
+    for (int i = 0; i < cs.n; i++)
+        assert_int_equal((cs.t[i] + 19800) % 3600, 0);
+    hh.capture_period_s = 7;
+    assert_int_equal(ami_metro_run(&m, T_START + 2 * 86400, &hh), AMI_E_INVAL);
+    hh.capture_period_s = 172800;
+    assert_int_equal(ami_metro_run(&m, T_START + 2 * 86400, &hh), AMI_E_INVAL);
+    assert_int_equal(ami_metro_run(&m, T_START + 2 * 86400, NULL), 0);
+    assert_int_equal(ami_metro_run(NULL, 0, NULL), AMI_E_INVAL);
 }
 
 /* ------------------------------------------------------------------ calendar, clock */
