@@ -189,8 +189,7 @@ typedef struct ami_demand {
     int64_t window_j;     /* energy of the last n completed sub-periods, J */
     int64_t last_mw;      /* last_average_value */
     int64_t capture_time; /* end of the window last_average_value was computed for */
-    ami_demand_max
-        max[1 + AMI_METRO_TARIFFS]; /* [0] all tariffs, [1 + k] window ending in T(k+1) */
+    ami_demand_max max[1 + AMI_METRO_TARIFFS]; /* [0] all, [1 + k] windows closed in T(k+1) */
     union {
         uint32_t e32[AMI_DEMAND_MAX_PERIODS];
         uint64_t e64[AMI_DEMAND_MAX_PERIODS / 2];
@@ -216,14 +215,15 @@ AMI_EXTERN int64_t ami_demand_boundary(const ami_demand *d);
 
 /*
  * Feeds the energy (J, >= 0) consumed from the previous feed (or init) up to time t, with `tariff`
- * (0..3) the rate active at t. t may not pass ami_demand_boundary(d): split the energy at
- * boundaries. When t reaches the boundary the sub-period closes: the window demand becomes the
- * last_average_value, the maxima ([0] and [1 + tariff]) are updated when it is strictly greater
- * (so a tie keeps the earlier time), and the next sub-period starts.
- * Returns 0, AMI_E_INVAL (NULL d, energy_j < 0, tariff >= AMI_METRO_TARIFFS), AMI_E_RANGE (t
- * before the previous feed or past the boundary) or AMI_E_OVERFLOW (a sub-period's energy above
- * 2^40 J, or above 2^32 - 1 J for the 60-minute window of 1-minute sub-periods, i.e. an average
- * above 71 MW there). On error nothing changes.
+ * (0..3) the rate this energy was consumed in; the call that closes a sub-period decides which
+ * tariff's maximum the window counts for (the rate just before the window's end). t may not pass
+ * ami_demand_boundary(d): split the energy at boundaries. When t reaches the boundary the
+ * sub-period closes: the window demand becomes the last_average_value, the maxima ([0] and [1 +
+ * tariff]) are updated when it is strictly greater (so a tie keeps the earlier time), and the next
+ * sub-period starts. Returns 0, AMI_E_INVAL (NULL d, energy_j < 0, tariff >= AMI_METRO_TARIFFS),
+ * AMI_E_RANGE (t before the previous feed or past the boundary) or AMI_E_OVERFLOW (a sub-period's
+ * energy above 2^40 J, or above 2^32 - 1 J for the 60-minute window of 1-minute sub-periods, i.e.
+ * an average above 71 MW there). On error nothing changes.
  */
 AMI_EXTERN int ami_demand_feed(ami_demand *d, int64_t t, int64_t energy_j, unsigned tariff);
 
