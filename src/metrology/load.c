@@ -4,14 +4,15 @@
  * Every value is a pure function of the meter's parameters (derived from its identity seed) and
  * the minute index floor(t / 60): random draws are hashes of (seed, stream, time index), never a
  * generator's state. So any time can be evaluated directly, fast-forwarding history is just
- * evaluating it, and a meter's registers never depend on how often it was read. Only integer
- * arithmetic is used, so results are identical on every platform.
+ * evaluating it, and a meter's registers never depend on how often it was read. Every result is
+ * computed in integers (square roots are corrected against exact integer squares, va.c), so
+ * results are identical on every platform.
  *
  * The model (docs/metrology.md has the figures):
  *   load(t) = base * noise_b + peak * shape(local time, weekday) * season * noise + bursts
  *   pv(t)   = pv_peak * bell(sun, season) * clouds(day, quarter hour)
  *   P_k     = load_k - pv_k, Q_k = load_k * tan(phi_k)  (PV at unity power factor)
- *   U_k     = 230 V + offset_k + feeder sag - P_k * 0.2 ohm / 230 V + noise
+ *   U_k     = 230 V + offset_k + feeder sag - P_k * R / 230 V + noise  (R 0.2 or 0.02 ohm)
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "metro_internal.h"
