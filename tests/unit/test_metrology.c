@@ -442,6 +442,58 @@ static void test_monotonic_and_errors(void **state)
     assert_true(sizeof(ami_metro) <= 768);
 }
 
+/*
+ * The meter's A+ demand against an independent computation from the model's samples: the A+
+ * register read at 1 J at every minute, windows as register differences over the window.
+ */
+static void test_meter_demand_independent(void **state)
+{
+    (void)state;
+    enum { MIN = 2 * 1440 };
+    static int64_t reg_j[MIN + 1]; /* floor(A+ / 1000) at each minute from the start */
+    static const unsigned cfg[][2] = {{15, 1}, {15, 15}, {30, 6}, {60, 5}};
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        ami_metro_load p;
+        ami_metro_load_from_seed(&p, seed);
+        int64_t start = T_NOW - 2 * 86400;
+        int64_t a = 0;
+        reg_j[0] = 0;
+        for (int i = 0; i < MIN; i++) {
+            ami_metro_sample x;
+            ami_metro_sample_at(&p, start + 60 * i, &x);
+            if (x.p_mw > 0)
+                a += x.p_mw * 60;
+            reg_j[i + 1] = a / 1000;
+        }
+        for (size_t c = 0; c < AMI_COUNTOF(cfg); c++) {
+            ami_metro m;
+            assert_int_equal(ami_metro_init(&m, &p, cfg[c][0], cfg[c][1], start), 0);
+            uint64_t s = seed;
+            while (m.t < start + MIN * 60) {
+                int64_t to = m.t + rand_range(&s, 1, 1000);
+                assert_int_equal(
+                    ami_metro_advance(&m, to < start + MIN * 60 ? to : start + MIN * 60, 0), 0);
+            }
+            int64_t w = cfg[c][0], sub = cfg[c][1], best = 0, best_t = 0;
+            for (int64_t e = sub; e <= MIN; e += sub) {
+                int64_t from = e - w < 0 ? 0 : e - w;
+                int64_t v = (reg_j[e] - reg_j[from]) * 1000 / (w * 60);
+                if (v > best) {
+                    best = v;
+                    best_t = start + e * 60;
+                }
+            }
+            ami_demand_max mx = ami_demand_maximum(&m.demand, -1);
+            assert_int_equal(mx.value_mw, best);
+            assert_int_equal(mx.time, best_t);
+            int64_t cap;
+            int64_t last = ami_demand_last_mw(&m.demand, &cap);
+            assert_int_equal(cap, start + MIN * 60);
+            assert_int_equal(last, (reg_j[MIN] - reg_j[MIN - w]) * 1000 / (w * 60));
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ billing */
 
 typedef struct bills {
@@ -683,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_energy_exact_35_days),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_monotonic_and_errors),
+        cmocka_unit_test(test_meter_demand_independent),
         cmocka_unit_test(test_billing),
         cmocka_unit_test(test_history_priming),
         cmocka_unit_test(test_month_start),
