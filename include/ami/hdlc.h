@@ -192,9 +192,11 @@ AMI_EXTERN int ami_hdlc_control(ami_hdlc_type type, uint8_t ns, uint8_t nr, bool
  *   {"type":"I","control":"0x10","pf":true,"ns":0,"nr":0,"segmented":false,"length":43,
  *    "dest":{"upper":1,"lower":0,"size":1},"src":{...},"hcs":"ok","fcs":"ok","info":"E6E6..."}
  * ("ns" only for I-frames, "nr" for I/RR/RNR, "hcs" only when present; checks are always "ok" for
- * a frame that ami_hdlc_frame_decode() accepted). For UA and SNRM frames carrying negotiation
- * parameters a "params" object is added; for FRMR the rejected control and flags. Errors go to
- * the writer's sticky error. Thread-safe on distinct writers.
+ * a frame that ami_hdlc_frame_decode() accepted). UA and SNRM frames whose information field
+ * parses as negotiation parameters get a "params" object {max_info_tx, max_info_rx, window_tx,
+ * window_rx}; FRMR frames with 3 information bytes get "frmr": {"rejected_control":"0x..",
+ * "vs", "vr", "w_undefined_control", "x_info_not_permitted", "y_info_too_long",
+ * "z_invalid_nr"}. Errors go to the writer's sticky error. Thread-safe on distinct writers.
  */
 AMI_EXTERN void ami_hdlc_frame_describe_json(const ami_hdlc_frame *f, ami_jw *w);
 

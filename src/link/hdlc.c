@@ -532,6 +532,27 @@ void ami_hdlc_frame_describe_json(const ami_hdlc_frame *f, ami_jw *w)
         ami_jw_uint(w, p.window_rx);
         ami_jw_obj_end(w);
     }
+    if (f->type == AMI_HDLC_FRMR && f->info_len >= 3) {
+        /* FRMR information (ISO/IEC 13239): rejected control, V(S)/V(R), W X Y Z bits. */
+        const uint8_t *i = f->info;
+        char rej[8];
+        snprintf(rej, sizeof rej, "0x%02X", i[0]);
+        ami_jw_key(w, "frmr");
+        ami_jw_obj_begin(w);
+        ami_jw_key(w, "rejected_control");
+        ami_jw_str(w, rej);
+        ami_jw_key(w, "vs");
+        ami_jw_uint(w, i[1] >> 1 & 7);
+        ami_jw_key(w, "vr");
+        ami_jw_uint(w, i[1] >> 5);
+        static const char *const bits[] = {"w_undefined_control", "x_info_not_permitted",
+                                           "y_info_too_long", "z_invalid_nr"};
+        for (unsigned b = 0; b < 4; b++) {
+            ami_jw_key(w, bits[b]);
+            ami_jw_bool(w, (i[2] >> b & 1) != 0);
+        }
+        ami_jw_obj_end(w);
+    }
     ami_jw_key(w, "info");
     ami_jw_hex(w, f->info, f->info_len);
     ami_jw_obj_end(w);

@@ -513,6 +513,23 @@ static void test_describe(void **state)
               "\"max_info_rx\":128,\"window_tx\":1,\"window_rx\":1},"
               "\"info\":\"818012050180060180070400000001080400000001\"}");
     free(b);
+
+    /* FRMR: Z (invalid N(R)) for rejected control 0xB0, V(S)=0 V(R)=1. */
+    uint8_t frmr[32];
+    ami_hdlc_frame r = {.control = 0x97, .info = (const uint8_t *)"\xB0\x30\x08", .info_len = 3};
+    ami_hdlc_client_addr(&r.dest, 16);
+    ami_hdlc_server_addr(&r.src, 1, 0, 1);
+    ami_wr wr;
+    ami_wr_init(&wr, frmr, sizeof frmr);
+    assert_int_equal(ami_hdlc_frame_encode(&wr, &r), AMI_OK);
+    assert_int_equal(ami_hdlc_frame_decode(frmr, wr.len, 0, &f), (int)wr.len);
+    mf = fmemopen(json, sizeof json, "w");
+    ami_jw_init_file(&w, mf);
+    ami_hdlc_frame_describe_json(&f, &w);
+    fclose(mf);
+    assert_non_null(strstr(json, "\"frmr\":{\"rejected_control\":\"0xB0\",\"vs\":0,\"vr\":1,"
+                                 "\"w_undefined_control\":false,\"x_info_not_permitted\":false,"
+                                 "\"y_info_too_long\":false,\"z_invalid_nr\":true}"));
 }
 
 int main(void)
