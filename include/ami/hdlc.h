@@ -202,7 +202,8 @@ AMI_EXTERN void ami_hdlc_frame_describe_json(const ami_hdlc_frame *f, ami_jw *w)
 
 /*
  * Describes a decoded frame as one line of text into buf (capacity cap, NUL-terminated), e.g.
- *   "I ns=0 nr=0 P dest=1 src=16 len=43 hcs=ok fcs=ok info[30]=E6E600601D..."
+ *   "I ns=0 nr=0 PF dest=1 src=16 len=43 hcs=ok fcs=ok info[36]=E6E600601D..."
+ * (addresses of 2 or 4 bytes print as "upper/lower(Nb)", a segmented frame adds "SEG").
  * The information field is printed in full when it fits, else cut with "..." at the end.
  * Returns the length written (without the NUL) or AMI_E_NOSPACE when cap < 64. Thread-safe.
  */
@@ -314,7 +315,7 @@ typedef enum ami_hdlc_event_type {
     AMI_HDLC_EV_NONE = 0,     /* nothing happened */
     AMI_HDLC_EV_CONNECTED,    /* UA received (client) or SNRM accepted (server); see params */
     AMI_HDLC_EV_APDU,         /* a complete APDU, reassembled, LLC header stripped */
-    AMI_HDLC_EV_UI,           /* a UI frame's information (e.g. a push without association) */
+    AMI_HDLC_EV_UI,           /* a UI frame's information, LLC header stripped when present */
     AMI_HDLC_EV_DISCONNECTED, /* the link is down; see reason */
 } ami_hdlc_event_type;
 
@@ -439,9 +440,11 @@ AMI_EXTERN int ami_hdlc_conn_send_apdu(ami_hdlc_conn *c, const uint8_t *apdu, si
                                        uint64_t now);
 
 /*
- * Queues a UI frame (no sequence numbers, no acknowledgement; e.g. a DataNotification push,
- * with the response LLC header for a server). Returns AMI_OK; AMI_E_TOO_LARGE when it does not
- * fit the negotiated (or default) information length; AMI_E_BUSY while another UI is queued.
+ * Queues a UI frame (no sequence numbers, no acknowledgement; e.g. a DataNotification push).
+ * The engine prepends the LLC header (E6 E7 00 on a server, E6 E6 00 on a client) and copies
+ * info. Returns AMI_OK; AMI_E_TOO_LARGE when len + 3 exceeds the negotiated information length
+ * (128 when not connected); AMI_E_BUSY while another UI is queued; AMI_E_INVAL for NULL info
+ * with len > 0.
  */
 AMI_EXTERN int ami_hdlc_conn_send_ui(ami_hdlc_conn *c, const uint8_t *info, size_t len,
                                      uint64_t now);
