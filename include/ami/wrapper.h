@@ -94,7 +94,7 @@ AMI_EXTERN int ami_wrapper_stream_next(ami_wrapper_stream *s, const uint8_t *in,
 
 /*
  * Describes a message as JSON: {"version":1,"src_wport":16,"dst_wport":1,"length":31,
- * "apdu":"60 1D ..."} (apdu as hex without spaces). Errors go to the writer. Thread-safe on
+ * "apdu":"601D..."} (upper-case hex). Errors go to the writer. Thread-safe on
  * distinct writers.
  */
 AMI_EXTERN void ami_wrapper_describe_json(const ami_wrapper_msg *m, ami_jw *w);
