@@ -58,8 +58,11 @@ typedef struct ami_p1_frame_info {
  * Decrypts one Smarty frame at the start of `frame` into out (capacity >= the ciphertext
  * length; len - 30 always suffices). ctx needs the block cipher key (16 bytes) and the
  * authentication key (ami_p1_smarty_default_ak unless configured). replay may be NULL.
- * *out_len receives the telegram length, *consumed (may be NULL) the frame length, *info
- * (may be NULL) the header fields.
+ * *out_len receives the telegram length, *info (may be NULL) the header fields.
+ * *consumed (may be NULL) receives the frame's length as soon as its length field is read,
+ * also on AMI_E_TRUNCATED (how many bytes to wait for) and on the errors found after it (so a
+ * stream reader skips a whole frame that fails, e.g. AMI_E_AUTH); it is 0 when the length is
+ * unknown or refused (AMI_E_PROTOCOL, AMI_E_TOO_LARGE, ...): then drop one byte and resync.
  * Strict: the APDU must be general-glo-ciphering (0xDB) with SC = A|E (0x30 for suite 0).
  * Returns AMI_OK; AMI_E_TRUNCATED (frame incomplete: wait for more bytes in a stream);
  * AMI_E_PROTOCOL (not 0xDB); AMI_E_MALFORMED (bad lengths); AMI_E_TOO_LARGE (declared length

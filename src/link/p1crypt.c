@@ -80,6 +80,8 @@ int ami_p1_smarty_decrypt(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *f
     int rc = ami_sec_apdu_parse(frame, len, &a, &used);
     if (used > AMI_P1_SMARTY_MAX)
         return AMI_E_TOO_LARGE;
+    if (consumed && (rc == AMI_OK || rc == AMI_E_TRUNCATED))
+        *consumed = used; /* the frame's extent is known from here on */
     if (rc)
         return rc;
     const unsigned ae = AMI_SEC_SC_AUTH | AMI_SEC_SC_ENC;
@@ -90,8 +92,6 @@ int ami_p1_smarty_decrypt(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *f
     if ((rc = ami_sec_apdu_decrypt(ctx, &a, NULL, out, cap, out_len)) != 0)
         return rc;
     record_counter(replay, a.system_title, a.ic);
-    if (consumed)
-        *consumed = used;
     fill_info(info, &a);
     return AMI_OK;
 }
