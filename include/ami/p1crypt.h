@@ -34,6 +34,7 @@
 #include "ami/arena.h"
 #include "ami/common.h"
 #include "ami/datetime.h"
+#include "ami/p1.h"
 #include "ami/reading.h"
 #include "ami/security.h"
 
@@ -136,6 +137,22 @@ typedef struct ami_p1_dlms {
 AMI_EXTERN int ami_p1_dlms_readings(const ami_p1_dlms *c, const uint8_t *apdu, size_t len,
                                     ami_reading *readings, size_t max, ami_p1_notification *info,
                                     ami_p1_frame_info *frame);
+
+/*
+ * The same reading shape for plain DSMR telegrams (ami/p1.h): converts entry `e` of object
+ * `obj` (from ami_p1_entry_get) into *r, so decrypted Smarty telegrams, plain P1 telegrams and
+ * Austrian DLMS pushes all end as ami_reading values.
+ *   NUMBER   -> mantissa, scale = -decimals, unit text from the telegram
+ *   EMPTY    -> AMI_VALUE_NONE
+ *   TIME, TEXT, OBIS values -> AMI_VALUE_STRING (the text as written, a view into the telegram)
+ *   the entry's capture time (unless a placeholder) -> r->time: local fields, deviation =
+ *   -(minutes east of UTC) in the Blue Book sign, status AMI_CLOCK_DST for an 'S' timestamp;
+ *   a timestamp without DST letter gets an unspecified deviation.
+ * Returns AMI_OK, AMI_E_INVAL or AMI_E_TOO_LARGE (a unit longer than r->unit holds).
+ * Thread-safe.
+ */
+AMI_EXTERN int ami_p1_entry_reading(const ami_p1_object *obj, const ami_p1_entry *e,
+                                    ami_reading *r);
 
 #ifdef __cplusplus
 }

@@ -347,3 +347,44 @@ int ami_p1_dlms_readings(const ami_p1_dlms *c, const uint8_t *apdu, size_t len,
     fill_info(frame, &a);
     return AMI_OK;
 }
+
+/* ---------------------------------------------------------------- plain DSMR entries */
+
+int ami_p1_entry_reading(const ami_p1_object *obj, const ami_p1_entry *e, ami_reading *r)
+{
+    if (!obj || !e || !r)
+        return AMI_E_INVAL;
+    memset(r, 0, sizeof(*r));
+    r->obis = obj->obis;
+    const ami_p1_group *g = e->value;
+    if (!g || g->type == AMI_P1_EMPTY) {
+        r->kind = AMI_VALUE_NONE;
+    } else if (g->type == AMI_P1_NUMBER) {
+        r->kind = AMI_VALUE_NUMBER;
+        r->mantissa = g->u.mantissa;
+        r->scale = (int8_t)-g->decimals;
+    } else {
+        r->kind = AMI_VALUE_STRING;
+        r->str = (const uint8_t *)g->text;
+        r->str_len = g->text_len;
+    }
+    if (e->unit && e->unit_len) {
+        if (e->unit_len >= sizeof(r->unit))
+            return AMI_E_TOO_LARGE;
+        memcpy(r->unit, e->unit, e->unit_len);
+        r->unit[e->unit_len] = '\0';
+    }
+    const ami_p1_group *t = e->time;
+    if (t && t->type == AMI_P1_TIME && !(t->flags & AMI_P1_GF_PLACEHOLDER)) {
+        bool no_offset = (t->flags & AMI_P1_GF_NO_OFFSET) != 0;
+        bool dst = t->text_len > 0 && t->text[t->text_len - 1] == 'S';
+        uint8_t status = no_offset ? AMI_DT_STATUS_UNSPEC : dst ? AMI_CLOCK_DST : 0;
+        int dev = no_offset ? 0 : -t->utc_offset; /* Blue Book: UTC = local + deviation */
+        if (ami_datetime_from_unix(t->u.unix_time, dev, status, 0, &r->time) == AMI_OK) {
+            if (no_offset)
+                r->time.deviation = AMI_DT_DEVIATION_UNSPEC;
+            r->has_time = true;
+        }
+    }
+    return AMI_OK;
+}

@@ -531,6 +531,93 @@ static void test_notification_small_arena(void **state)
     free(plain);
 }
 
+/* Encrypted Smarty frame -> DSMR telegram -> the same ami_reading shape as the DLMS push. */
+static void test_smarty_to_readings(void **state)
+{
+    (void)state;
+    size_t blen;
+    uint8_t *bin = tu_read_file(
+        tu_testdata(DIR "luxembourg_format_sagemcom_t210dr_synthetic_esphome_libs.bin"), &blen);
+    ami_sec_ctx ctx;
+    make_ctx(&ctx, vecs[1].key);
+    static uint8_t telegram[1024];
+    size_t tlen, used;
+    assert_int_equal(
+        ami_p1_smarty_decrypt(&ctx, NULL, bin, blen, telegram, sizeof telegram, &tlen, &used, NULL),
+        AMI_OK);
+    ami_p1_object objs[32];
+    ami_p1_group groups[64];
+    ami_p1_telegram t;
+    ami_p1_options opt;
+    memset(&opt, 0, sizeof opt);
+    ami_p1_telegram_init(&t, objs, 32, groups, 64);
+    assert_int_equal(ami_p1_parse(telegram, tlen, &opt, &t), AMI_OK);
+    size_t found = 0;
+    for (uint32_t i = 0; i < t.nobjects; i++) {
+        ami_p1_entry e;
+        ami_reading r;
+        if (t.objects[i].nentries == 0)
+            continue;
+        assert_int_equal(ami_p1_entry_get(&t, &t.objects[i], 0, &e), AMI_OK);
+        assert_int_equal(ami_p1_entry_reading(&t.objects[i], &e, &r), AMI_OK);
+        ami_obis imp = AMI_OBIS(1, 0, 1, 8, 0, 255), pw = AMI_OBIS(1, 0, 1, 7, 0, 255),
+                 q4 = AMI_OBIS(1, 0, 4, 8, 2, 255), clk = AMI_OBIS(0, 0, 1, 0, 0, 255);
+        if (ami_obis_equal(&r.obis, &imp)) {
+            assert_int_equal(r.kind, AMI_VALUE_NUMBER);
+            assert_int_equal(r.mantissa, 6545766);
+            assert_int_equal(r.scale, 0);
+            assert_string_equal(r.unit, "Wh");
+            found++;
+        } else if (ami_obis_equal(&r.obis, &pw)) {
+            assert_int_equal(r.mantissa, 286);
+            assert_string_equal(r.unit, "W");
+            found++;
+        } else if (ami_obis_equal(&r.obis, &q4)) {
+            assert_int_equal(r.mantissa, 1204878);
+            assert_string_equal(r.unit, "varh");
+            found++;
+        } else if (ami_obis_equal(&r.obis, &clk)) {
+            assert_int_equal(r.kind, AMI_VALUE_STRING);
+            assert_int_equal(r.str_len, 13);
+            assert_memory_equal(r.str, "221006155014S", 13);
+            found++;
+        }
+    }
+    assert_int_equal(found, 4);
+    ami_sec_ctx_wipe(&ctx);
+    free(bin);
+
+    /* A capture time: summer (S) and winter (W) timestamps, Blue Book deviation sign. */
+    static const char tg[] = "/ISk5\\2MT382-1000\r\n\r\n"
+                             "0-1:24.2.1(220601120000S)(12785.123*m3)\r\n"
+                             "0-2:24.2.1(221201120000W)(00001.5*GJ)\r\n!";
+    ami_p1_telegram_init(&t, objs, 32, groups, 64);
+    assert_int_equal(ami_p1_parse((const uint8_t *)tg, sizeof tg - 1, &opt, &t), AMI_OK);
+    assert_int_equal(t.nobjects, 2);
+    ami_p1_entry e;
+    ami_reading r;
+    assert_int_equal(ami_p1_entry_get(&t, &t.objects[0], 0, &e), AMI_OK);
+    assert_int_equal(ami_p1_entry_reading(&t.objects[0], &e, &r), AMI_OK);
+    assert_int_equal(r.mantissa, 12785123);
+    assert_int_equal(r.scale, -3);
+    assert_string_equal(r.unit, "m3");
+    assert_true(r.has_time);
+    assert_int_equal(r.time.year, 2022);
+    assert_int_equal(r.time.month, 6);
+    assert_int_equal(r.time.day, 1);
+    assert_int_equal(r.time.hour, 12);
+    assert_int_equal(r.time.deviation, -120);
+    assert_int_equal(r.time.status, AMI_CLOCK_DST);
+    assert_int_equal(ami_p1_entry_get(&t, &t.objects[1], 0, &e), AMI_OK);
+    assert_int_equal(ami_p1_entry_reading(&t.objects[1], &e, &r), AMI_OK);
+    assert_int_equal(r.mantissa, 15);
+    assert_int_equal(r.scale, -1);
+    assert_string_equal(r.unit, "GJ");
+    assert_int_equal(r.time.hour, 12);
+    assert_int_equal(r.time.deviation, -60);
+    assert_int_equal(r.time.status, 0);
+}
+
 static void test_format_and_units(void **state)
 {
     (void)state;
@@ -584,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_evn_readings),
         cmocka_unit_test(test_notification_strict),
         cmocka_unit_test(test_notification_small_arena),
+        cmocka_unit_test(test_smarty_to_readings),
         cmocka_unit_test(test_format_and_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
