@@ -645,11 +645,15 @@ static void meter_error(ami_iec21 *s, const char *text, uint64_t at)
 
 static void remember_last(ami_iec21 *s)
 {
-    ami_iec21__op *op = &s->q[(s->qhead + s->qn - 1) % AMI_IEC21__QLEN];
-    if (s->qn && op->kind == AMI_IEC21_ACT_SEND) {
-        s->last_off = op->off;
-        s->last_len = op->len;
-        s->repeats = 0;
+    /* the last message queued (an event may follow it), for a repeat after NAK */
+    for (unsigned i = s->qn; i > 0; i--) {
+        const ami_iec21__op *op = &s->q[(s->qhead + i - 1) % AMI_IEC21__QLEN];
+        if (op->kind == AMI_IEC21_ACT_SEND) {
+            s->last_off = op->off;
+            s->last_len = op->len;
+            s->repeats = 0;
+            return;
+        }
     }
 }
 

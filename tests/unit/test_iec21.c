@@ -1245,6 +1245,101 @@ static void test_mode_e_hdlc_over_pty(void **state)
     ami_serial_close(mport);
 }
 
+/* Polls a meter engine, jumping over its reaction times, until it waits for input. */
+static size_t meter_run(ami_iec21 *e, uint64_t *now, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (int guard = 0; guard < 100; guard++) {
+        ami_iec21_action a;
+        assert_int_equal(ami_iec21_poll(e, *now, &a), AMI_OK);
+        if (a.kind == AMI_IEC21_ACT_SEND) {
+            assert_true(n + a.len <= cap);
+            memcpy(out + n, a.data, a.len);
+            n += a.len;
+        } else if (a.kind == AMI_IEC21_ACT_WAIT) {
+            if (a.until != UINT64_MAX && a.until - *now <= 1000) {
+                *now = a.until; /* a reaction time, not a timeout */
+                continue;
+            }
+            return n;
+        }
+    }
+    fail_msg("meter engine loops");
+    return n;
+}
+
+static size_t cmd(uint8_t *out, char c, char t, const char *data)
+{
+    int n = ami_iec21_command_encode(c, t, data, data ? strlen(data) : 0, out, 64);
+    assert_true(n > 0);
+    return (size_t)n;
+}
+
+static void test_meter_nak_repeats_last_message(void **state)
+{
+    (void)state;
+    ami_iec21_meter_cfg m;
+    meter_cfg(&m, AMI_IEC21_MODE_C);
+    static uint8_t rx[512], tx[1024];
+    ami_iec21 e;
+    assert_int_equal(ami_iec21_meter_init(&e, &m, rx, sizeof rx, tx, sizeof tx), AMI_OK);
+    uint64_t now = 100;
+    uint8_t out[256], in[64];
+    size_t n;
+    assert_int_equal(ami_iec21_level(&e), 0);
+    ami_iec21_input(&e, "/?!\r\n", 5, now);
+    n = meter_run(&e, &now, out, sizeof out);
+    assert_int_equal(n, 13);
+    assert_memory_equal(out, "/OAM5SIM100\r\n", 13);
+    ami_iec21_input(&e,
+                    "\x06"
+                    "051\r\n",
+                    6, now);
+    n = meter_run(&e, &now, out, sizeof out);
+    assert_int_equal(n, cmd(in, 'P', '0', "(1234567)"));
+    assert_memory_equal(out, in, n);
+    assert_int_equal(ami_iec21_level(&e), 1);
+    ami_iec21_input(&e, in, cmd(in, 'P', '1', "(00000000)"), now);
+    n = meter_run(&e, &now, out, sizeof out);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], AMI_IEC21_ACK);
+    assert_int_equal(ami_iec21_level(&e), 2);
+    ami_iec21_input(&e, in, cmd(in, 'R', '1', "0.9.1()"), now);
+    assert_true(meter_run(&e, &now, out, sizeof out) > 1); /* a data message */
+    ami_iec21_input(&e, in, cmd(in, 'W', '1', "0.9.1(140000)"), now);
+    n = meter_run(&e, &now, out, sizeof out);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], AMI_IEC21_ACK);
+    assert_string_equal(v_time, "140000");
+    /* the client did not get the ACK: NAK asks for it again (not for the R1 answer) */
+    ami_iec21_input(&e, "\x15", 1, now);
+    n = meter_run(&e, &now, out, sizeof out);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], AMI_IEC21_ACK);
+    /* a command with a bad BCC is answered NAK */
+    size_t k = cmd(in, 'R', '1', "0.9.1()");
+    in[k - 1] ^= 0x20;
+    ami_iec21_input(&e, in, k, now);
+    n = meter_run(&e, &now, out, sizeof out);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], AMI_IEC21_NAK);
+    in[k - 1] ^= 0x20;
+    ami_iec21_input(&e, in, k, now);
+    n = meter_run(&e, &now, out, sizeof out);
+    uint8_t want[64];
+    int wl = ami_iec21_data_encode("0.9.1(140000)", 13, want, sizeof want);
+    assert_int_equal(n, (size_t)wl);
+    assert_memory_equal(out, want, n);
+    ami_iec21_input(&e, "\x15", 1, now);
+    assert_int_equal(meter_run(&e, &now, out, sizeof out), (size_t)wl);
+    assert_memory_equal(out, want, n);
+    /* B0: signed off, back to 300 Bd, no answer */
+    ami_iec21_input(&e, in, cmd(in, 'B', '0', NULL), now);
+    assert_int_equal(meter_run(&e, &now, out, sizeof out), 0);
+    assert_int_equal(ami_iec21_level(&e), 0);
+    snprintf(v_time, sizeof v_time, "120000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1274,6 +1369,7 @@ int main(void)
         cmocka_unit_test(test_session_timeouts_and_timing),
         cmocka_unit_test(test_session_echo_and_leniency),
         cmocka_unit_test(test_mode_e_hdlc_over_pty),
+        cmocka_unit_test(test_meter_nak_repeats_last_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
