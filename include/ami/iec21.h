@@ -419,9 +419,10 @@ typedef struct ami_iec21__op {
     uint8_t event;
     uint8_t answer;
     bool has_msg;
-    size_t off, len; /* SEND: range in tx */
-    uint64_t at;     /* not before (0: none) */
-    uint32_t delay;  /* ms after the previous step */
+    const uint8_t *src; /* SEND: static bytes (a NAK), else NULL */
+    size_t off, len;    /* SEND: range in tx */
+    uint64_t at;        /* not before (0: none) */
+    uint32_t delay;     /* ms after the previous step */
     uint32_t baud;
     int reg, err;
     unsigned count;

@@ -193,6 +193,21 @@ static void q_data(ami_iec21 *s, const char *data, size_t len, uint64_t at)
     q_send_encoded(s, ami_iec21_data_encode(data, len, out, s->txcap - s->txlen), at);
 }
 
+/*
+ * Queues a NAK (6.3.14). It is not written into tx: the last message must stay intact there in
+ * case the peer asks for it again.
+ */
+static void q_nak(ami_iec21 *s, uint64_t at)
+{
+    static const uint8_t nak = AMI_IEC21_NAK;
+    ami_iec21__op *op = push_op(s, AMI_IEC21_ACT_SEND);
+    if (op) {
+        op->src = &nak;
+        op->len = 1;
+        op->at = at;
+    }
+}
+
 /* Repeats the last message after a NAK (6.3.14: at most 3 times). */
 static bool repeat_last(ami_iec21 *s, uint64_t at)
 {
@@ -898,7 +913,7 @@ static void fill_from_op(ami_iec21 *s, const ami_iec21__op *op, ami_iec21_action
     a->kind = (enum ami_iec21_action_kind)op->kind;
     switch (op->kind) {
     case AMI_IEC21_ACT_SEND:
-        a->data = s->tx + op->off;
+        a->data = op->src ? op->src : s->tx + op->off;
         a->len = op->len;
         break;
     case AMI_IEC21_ACT_BAUD:
@@ -1024,11 +1039,8 @@ int ami_iec21_poll(ami_iec21 *s, uint64_t now, ami_iec21_action *a)
             if (rc == AMI_E_CHECKSUM) {
                 s->consume = m.start + m.len;
                 if (!client) {
-                    if (s->state == MS_PROG) {
-                        ami_wr w = tx_begin(s);
-                        ami_wr_u8(&w, AMI_IEC21_NAK);
-                        q_send(s, &w, now + tr(s), 0);
-                    }
+                    if (s->state == MS_PROG)
+                        q_nak(s, now + tr(s));
                     continue;
                 }
                 if ((s->state == CS_WAIT_ANSWER || s->state == CS_WAIT_PW ||
@@ -1036,14 +1048,7 @@ int ami_iec21_poll(ami_iec21 *s, uint64_t now, ami_iec21_action *a)
                     s->repeats < AMI_IEC21_MAX_REPEAT) {
                     /* ask for a repeat (6.3.14); the meter sends the answer again */
                     s->repeats++;
-                    uint8_t *nak = s->tx + s->txcap - 1;
-                    ami_iec21__op *op = push_op(s, AMI_IEC21_ACT_SEND);
-                    if (op) {
-                        *nak = AMI_IEC21_NAK;
-                        op->off = s->txcap - 1;
-                        op->len = 1;
-                        op->at = now + tr(s);
-                    }
+                    q_nak(s, now + tr(s));
                     continue;
                 }
                 set_why(s, "iec21: bcc: received 0x%02X, computed 0x%02X", m.bcc_received,

@@ -1323,6 +1323,11 @@ static void test_meter_nak_repeats_last_message(void **state)
     n = meter_run(&e, &now, out, sizeof out);
     assert_int_equal(n, 1);
     assert_int_equal(out[0], AMI_IEC21_NAK);
+    /* the NAK did not overwrite the last message: a NAK from the client still gets the ACK */
+    ami_iec21_input(&e, "\x15", 1, now);
+    n = meter_run(&e, &now, out, sizeof out);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], AMI_IEC21_ACK);
     in[k - 1] ^= 0x20;
     ami_iec21_input(&e, in, k, now);
     n = meter_run(&e, &now, out, sizeof out);
