@@ -517,7 +517,7 @@ struct sim {
     uint32_t handover_baud;
     char readout_data[512];
     /* meter events */
-    unsigned tamper, bad_pw, written, signed_off, meter_handover;
+    unsigned tamper, bad_pw, written, executed, signed_off, meter_handover;
     /* line faults: corrupt the n-th byte sent by the meter (0: none) */
     unsigned corrupt_meter_msgs;
     unsigned meter_sends;
@@ -576,6 +576,9 @@ static void on_meter_event(struct sim *s, const ami_iec21_action *a)
         break;
     case AMI_IEC21_EV_WRITTEN:
         s->written++;
+        break;
+    case AMI_IEC21_EV_EXECUTED:
+        s->executed++;
         break;
     case AMI_IEC21_EV_SIGNED_OFF:
         s->signed_off++;
@@ -846,6 +849,7 @@ static void test_session_password_p1_levels(void **state)
         {'W', '1', "C.1.0", "20.0"},   /* write level 3: refused at level 2 */
         {'R', '1', "C.99", NULL},      /* read level 3: refused */
         {'R', '1', "9.9.9", NULL},     /* unknown address */
+        {'E', '2', "0.9.1", "1"},      /* execute: the write level applies */
     };
     static struct sim s;
     sim_init(&s, &c, &m);
@@ -856,7 +860,6 @@ static void test_session_password_p1_levels(void **state)
     run(&s);
     assert_int_equal(s.cl.rc, AMI_OK);
     assert_true(s.prog_ready);
-    assert_int_equal(s.nanswers, 5);
     assert_int_equal(s.answers[0], AMI_IEC21_ANS_DATA);
     assert_string_equal(s.answer_text[0], "0.9.1(120000)");
     assert_int_equal(s.answers[1], AMI_IEC21_ANS_ACK);
@@ -867,6 +870,9 @@ static void test_session_password_p1_levels(void **state)
     assert_int_equal(s.answers[3], AMI_IEC21_ANS_ERROR);
     assert_int_equal(s.answers[4], AMI_IEC21_ANS_ERROR);
     assert_string_equal(s.answer_text[4], "(ERROR:ADDRESS)");
+    assert_int_equal(s.nanswers, 6);
+    assert_int_equal(s.answers[5], AMI_IEC21_ANS_ACK);
+    assert_int_equal(s.executed, 1);
     /* the client signed off with B0; the meter went back to 300 Bd */
     step(&s, &s.mt, &s.cl, false);
     assert_int_equal(s.signed_off, 1);
