@@ -10,16 +10,10 @@
 
 #include "ami/apdu.h"
 #include "ami/bytes.h"
-#include "ami/json.h"
-#include "cli.h"
-
-#if __has_include("ami/hdlc.h") && __has_include("ami/wrapper.h")
 #include "ami/hdlc.h"
+#include "ami/json.h"
 #include "ami/wrapper.h"
-#define HAVE_LINK 1
-#else
-#define HAVE_LINK 0
-#endif
+#include "cli.h"
 
 #define MAX_INPUT (1u << 20)
 #define SCRATCH   (4u << 20)
@@ -94,7 +88,6 @@ static int show_apdu(ctx *c, ami_jw *jw, const uint8_t *p, size_t n, unsigned in
     return AMI_EXIT_OK;
 }
 
-#if HAVE_LINK
 /* A run of HDLC frames; I/UI information fields are reassembled while segmented. */
 static int show_hdlc(ctx *c, ami_jw *jw, const uint8_t *p, size_t n)
 {
@@ -198,40 +191,6 @@ static int show_wrapper(ctx *c, ami_jw *jw, const uint8_t *p, size_t n)
     }
     return show_apdu(c, jw, m.apdu, m.apdu_len, 2);
 }
-#else
-static int show_hdlc(ctx *c, ami_jw *jw, const uint8_t *p, size_t n)
-{
-    (void)jw, (void)p, (void)n;
-    return cli_fail("decode", c->what, "hdlc", "this build has no HDLC link layer");
-}
-
-/* IEC 62056-47: version (0x0001), source wPort, destination wPort, length of the APDU. */
-static int show_wrapper(ctx *c, ami_jw *jw, const uint8_t *p, size_t n)
-{
-    if (n < 8)
-        return cli_fail("decode", c->what, "wrapper", "%s", ami_strerror(AMI_E_TRUNCATED));
-    uint16_t src = ami_dec16be(p + 2), dst = ami_dec16be(p + 4), len = ami_dec16be(p + 6);
-    if (len != n - 8)
-        return cli_fail("decode", c->what, "wrapper", "length field %u but %zu APDU bytes", len,
-                        n - 8);
-    if (jw) {
-        ami_jw_key(jw, "wrapper");
-        ami_jw_obj_begin(jw);
-        ami_jw_key(jw, "version");
-        ami_jw_uint(jw, 1);
-        ami_jw_key(jw, "src_wport");
-        ami_jw_uint(jw, src);
-        ami_jw_key(jw, "dst_wport");
-        ami_jw_uint(jw, dst);
-        ami_jw_key(jw, "length");
-        ami_jw_uint(jw, len);
-        ami_jw_obj_end(jw);
-    } else {
-        printf("Wrapper: version 1 src-wport %u dst-wport %u length %u\n", src, dst, len);
-    }
-    return show_apdu(c, jw, p + 8, n - 8, 2);
-}
-#endif
 
 static int decode_one(ctx *c, const char *hex, size_t hexlen)
 {

@@ -667,11 +667,11 @@ static void test_session_wrapper(void **state)
             continue;
         size_t n;
         uint8_t *bytes = tu_hex(line + 3, &n);
-        assert_true(n > 8);
-        assert_int_equal(ami_dec16be(bytes), 1);
-        assert_int_equal(ami_dec16be(bytes + 6), n - 8);
+        ami_wrapper_msg m;
+        assert_int_equal(ami_wrapper_datagram_decode(bytes, n, &m), AMI_OK);
+        assert_int_equal(m.apdu_len, n - AMI_WRAPPER_HEADER_LEN);
         ami_apdu a;
-        must_decode(line, bytes + 8, n - 8, &a);
+        must_decode(line, m.apdu, m.apdu_len, &a);
         if (a.tag == AMI_APDU_GET_REQUEST && a.u.get_request.type == AMI_GET_NORMAL &&
             a.u.get_request.attr.access.present) {
             selective++;
@@ -704,43 +704,33 @@ static void test_session_wrapper(void **state)
 }
 
 /*
- * Minimal HDLC reader for the test data (IEC 62056-46 frame format type 3): the information
+ * HDLC frames of the session files through the link layer's frame decoder: the information
  * fields of I and UI frames, concatenated while the segmentation bit is set, without the LLC
- * header. The real link layer is tested on its own; this only recovers the APDUs.
+ * header, give the APDUs.
  */
 typedef struct reasm {
     uint8_t buf[65536];
     size_t len;
 } reasm;
 
-/* Returns true when a whole APDU is in r (then r->len bytes of it). */
+/* Returns true when the frame carried information; *complete when an APDU is in r. */
 static bool hdlc_feed(reasm *r, const uint8_t *f, size_t n, bool *complete)
 {
     *complete = false;
-    assert_true(n >= 9 && f[0] == 0x7E && f[n - 1] == 0x7E);
-    bool seg = (f[1] & 0x08) != 0;
-    size_t i = 3;
-    while (!(f[i] & 1))
-        i++; /* destination */
-    i++;
-    while (!(f[i] & 1))
-        i++; /* source */
-    i++;
-    uint8_t control = f[i++];
-    bool info_frame = (control & 1) == 0 || (control & 0xEF) == 0x03;
-    if (!info_frame || i + 2 >= n - 3)
+    ami_hdlc_frame fr;
+    assert_int_equal(ami_hdlc_frame_decode(f, n, 0, &fr), (int)n);
+    if ((fr.type != AMI_HDLC_I && fr.type != AMI_HDLC_UI) || fr.info_len == 0)
         return false;
-    i += 2; /* HCS */
-    const uint8_t *info = f + i;
-    size_t info_len = n - 3 - i;
+    const uint8_t *info = fr.info;
+    size_t info_len = fr.info_len;
     if (r->len == 0) {
-        assert_true(info_len >= 3 && info[0] == 0xE6);
-        info += 3;
-        info_len -= 3;
+        assert_true(info_len >= AMI_HDLC_LLC_LEN && info[0] == 0xE6);
+        info += AMI_HDLC_LLC_LEN;
+        info_len -= AMI_HDLC_LLC_LEN;
     }
     memcpy(r->buf + r->len, info, info_len);
     r->len += info_len;
-    *complete = !seg;
+    *complete = !fr.segmented;
     return true;
 }
 
