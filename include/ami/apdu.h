@@ -535,8 +535,8 @@ typedef struct ami_apdu {
  * AMI_APDU_LENIENT_TRAILING: accept bytes after a complete xDLMS APDU and give them in
  * ami_apdu.trailing instead of failing with AMI_E_MALFORMED. Seen in the field: the Gurux
  * DLMS server 9.0 answers a GET of the clock (0.0.1.0.0.255, attribute 2) with the date-time
- * followed by 18 stray bytes ("09 0F 09 0C <12 bytes> 09 0F"). Not applied to ACSE APDUs, whose
- * outer BER length delimits them.
+ * followed by 18 stray bytes ("09 0F 09 0C <12 bytes> 09 0F"), and a failed rows-by-entry read
+ * with 14. Not applied to ACSE APDUs, whose outer BER length delimits them.
  */
 enum { AMI_APDU_LENIENT_TRAILING = 1u << 0 };
 
@@ -551,7 +551,8 @@ typedef struct ami_apdu_opts {
  * list then fails with AMI_E_NOMEM). Every embedded Data is validated with ami_axdr_skip().
  * opts may be NULL (strict, default limits).
  * Returns AMI_OK, or: AMI_E_INVAL (NULL out, or NULL buf with len > 0), AMI_E_TRUNCATED (the
- * input ends inside the APDU), AMI_E_MALFORMED (unknown choice, bad length, a field outside its
+ * input ends inside the APDU, or a list declares more elements than its bytes can hold),
+ * AMI_E_MALFORMED (unknown choice, bad length, a field outside its
  * range, bytes after the APDU, an invalid embedded Data), AMI_E_UNSUPPORTED (a tag that is not
  * one of the APDUs above), AMI_E_TOO_LARGE (a list longer than AMI_APDU_MAX_LIST or a Data over
  * a limit), AMI_E_TOO_DEEP (Data nested too deep), AMI_E_NOMEM (the arena cannot hold a list).
