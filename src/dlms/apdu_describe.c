@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ami/apdu.h"
+#include "ami/datetime.h"
 
 typedef struct em {
     ami_jw *jw;       /* JSON back end, or NULL for text */
@@ -176,6 +177,34 @@ static void hex(em *e, const char *key, ami_view v)
         raw(e, b, 2);
     }
     raw(e, "\n", 1);
+}
+
+/* A COSEM date-time (12 bytes) as text and hex; other lengths as hex only. */
+static void datetime(em *e, const char *key, ami_view v)
+{
+    ami_datetime dt;
+    char text[AMI_DATETIME_STRLEN];
+    if (v.len != 12 || ami_datetime_decode(v.p, &dt) != AMI_OK ||
+        ami_datetime_format(&dt, text, sizeof text) < 0) {
+        hex(e, key, v);
+        return;
+    }
+    if (e->jw) {
+        ami_jw_key(e->jw, key);
+        ami_jw_obj_begin(e->jw);
+        ami_jw_key(e->jw, "hex");
+        ami_jw_hex(e->jw, v.p, v.len);
+        ami_jw_key(e->jw, "text");
+        ami_jw_str(e->jw, text);
+        ami_jw_obj_end(e->jw);
+    } else {
+        char b[AMI_DATETIME_STRLEN + 40];
+        char h[25];
+        for (size_t i = 0; i < 12; i++)
+            snprintf(h + 2 * i, 3, "%02X", v.p[i]);
+        snprintf(b, sizeof b, "%s (%s)", text, h);
+        line(e, key, b);
+    }
 }
 
 /* "name (n)" in text, {"code":n,"name":"..."} in JSON. */
@@ -794,15 +823,18 @@ static void body(em *e, const ami_apdu *a)
             uint_(e, "invocation-counter", a->u.exception.invocation_counter);
         break;
     case AMI_APDU_DATA_NOTIFICATION:
+        /* Long-Invoke-Id-And-Priority: id in bits 0..23, service class bit 30, priority 31. */
         uint_(e, "long-invoke-id", a->u.data_notification.long_iip & 0x00FFFFFF);
+        str(e, "service-class",
+            (a->u.data_notification.long_iip & 0x40000000u) ? "confirmed" : "unconfirmed");
         str(e, "priority", (a->u.data_notification.long_iip & 0x80000000u) ? "high" : "normal");
         if (a->u.data_notification.date_time.len)
-            hex(e, "date-time", a->u.data_notification.date_time);
+            datetime(e, "date-time", a->u.data_notification.date_time);
         data(e, "notification-body", a->u.data_notification.body);
         break;
     case AMI_APDU_EVENT_NOTIFICATION_REQUEST:
         if (a->u.event_notification.has_time)
-            hex(e, "time", a->u.event_notification.time);
+            datetime(e, "time", a->u.event_notification.time);
         desc(e, "attribute", "attribute-id", &a->u.event_notification.attr);
         data(e, "value", a->u.event_notification.value);
         break;

@@ -50,6 +50,13 @@ has "general-glo-ciphering (0xDB)"
 has "system-title: (8 bytes) 4775727578313233"
 has "invocation-counter: 5"
 
+# A data-notification: date-time and body rendered.
+expect 0 "$AMI" decode 0F4000000C0C07E90101030C0000FF8000001200E6
+has "date-time: 2025-01-01 Wed 12:00:00"
+has "long-unsigned 230"
+expect 0 "$AMI" decode 0F0000000100020209060100010800FF0600000C80
+has "1-0:1.8.0.255"
+
 # A wrapper PDU.
 expect 0 "$AMI" decode 000100100001000DC001C1000F0000280000FF0200
 has "get-request (0xC0)"
