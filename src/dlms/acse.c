@@ -481,9 +481,16 @@ int ami_aarq_encode(ami_wr *w, const ami_aarq *a)
 
 /* ---------------------------------------------------------------- AARE */
 
+/* The AARE being decoded, and whether its mandatory result [2] was seen. */
+typedef struct aare_ctx {
+    ami_aare *e;
+    bool has_result;
+} aare_ctx;
+
 static int aare_field(void *ctx, uint8_t tag, ami_rd *c)
 {
-    ami_aare *e = ctx;
+    aare_ctx *x = ctx;
+    ami_aare *e = x->e;
     int32_t v;
     int rc;
     switch (tag) {
@@ -493,6 +500,7 @@ static int aare_field(void *ctx, uint8_t tag, ami_rd *c)
         if (v < 0 || v > 2)
             return AMI_E_MALFORMED;
         e->result = (uint8_t)v;
+        x->has_result = true;
         return AMI_OK;
     case 0xA3: { /* result-source-diagnostic [3] CHOICE { user [1], provider [2] } of INTEGER */
         uint8_t t;
@@ -519,9 +527,11 @@ int ami_aare_decode(const uint8_t *buf, size_t len, ami_aare *out)
     if (!out)
         return AMI_E_INVAL;
     memset(out, 0, sizeof *out);
-    int rc = walk(buf, len, AMI_ACSE_AARE, aare_field, out);
-    /* application-context-name, result and result-source-diagnostic are mandatory. */
-    if (rc == AMI_OK && (out->c.context == 0 || out->diag_source == 0))
+    aare_ctx x = {out, false};
+    int rc = walk(buf, len, AMI_ACSE_AARE, aare_field, &x);
+    /* application-context-name, result and result-source-diagnostic are mandatory: an AARE
+     * without a result must never read as "accepted". */
+    if (rc == AMI_OK && (out->c.context == 0 || !x.has_result || out->diag_source == 0))
         rc = AMI_E_MALFORMED;
     return rc;
 }

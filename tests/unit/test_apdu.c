@@ -854,6 +854,10 @@ static void test_errors(void **state)
     assert_int_equal(decode_hex("6080A109060760857405080101", NULL, &a), AMI_E_MALFORMED);
     assert_int_equal(decode_hex("600BA109060760857405080109", NULL, &a), AMI_E_MALFORMED);
     assert_int_equal(decode_hex("6000", NULL, &a), AMI_E_MALFORMED); /* no context name */
+    /* AARE without its result, or without its diagnostic: never "accepted" by default. */
+    assert_int_equal(decode_hex("6112A109060760857405080101A305A103020100", NULL, &a),
+                     AMI_E_MALFORMED);
+    assert_int_equal(decode_hex("6110A109060760857405080101A203020100", NULL, &a), AMI_E_MALFORMED);
     assert_int_equal(ami_apdu_decode(NULL, 0, NULL, NULL, &a), AMI_E_TRUNCATED);
     assert_int_equal(ami_apdu_decode(NULL, 3, NULL, NULL, &a), AMI_E_INVAL);
 }
