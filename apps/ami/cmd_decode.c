@@ -12,8 +12,10 @@
 #include "ami/bytes.h"
 #include "ami/hdlc.h"
 #include "ami/json.h"
+#include "ami/security.h"
 #include "ami/wrapper.h"
 #include "cli.h"
+#include "keys.h"
 
 #define MAX_INPUT (1u << 20)
 #define SCRATCH   (4u << 20)
@@ -37,6 +39,17 @@ static void help(FILE *out)
             "  --json      one JSON document per input (see docs/dlms.md)\n"
             "  --lenient   accept the deviations seen in the field that docs/dlms.md\n"
             "              lists (stray bytes after an APDU)\n"
+            "  --ek HEX    global encryption key (16 or 32 bytes): ciphered APDUs (glo-, ded-,\n"
+            "              general-glo/ded-ciphering) are decrypted and the plaintext APDU\n"
+            "              decoded below them (with --json: fields plaintext and decrypted)\n"
+            "  --ak HEX    authentication key, needed when the APDU is authenticated\n"
+            "  --system-title HEX  the server's system title (8 bytes), used for service APDUs\n"
+            "              that carry none: RX lines of a trace, and any unmarked input\n"
+            "  --client-system-title HEX  the client's, for TX lines of a trace\n"
+            "              (both are learnt from the AARQ and AARE when the trace has them;\n"
+            "              general-ciphering APDUs carry their own)\n"
+            "  --key-file FILE  keys as 'ek = HEX', 'ak = HEX', 'system_title = HEX' lines\n"
+            "              (options win); keys are never printed\n"
             "  -h, --help  this help\n\n"
             "Exit status: 0 decoded, 1 an input is not valid (the layer and cause on stderr),\n"
             "2 usage error.\n");
@@ -52,13 +65,41 @@ typedef struct ctx {
     int dir;
     uint8_t *reasm[3];
     size_t have[3];
+    /* Decryption of ciphered APDUs (--ek/--ak/--system-title/--key-file). */
+    struct cli_keys keys;
+    bool decrypt;
+    ami_sec_ctx sec;
+    unsigned depth; /* 1 while decoding a decrypted APDU: no second level */
+    /* System titles of the client [0] and the server [1]: from the options, else learnt from
+     * the AARQ calling-AP-title and the AARE responding-AP-title. */
+    uint8_t title[2][8];
+    bool have_title[2];
 } ctx;
+
+/* The sender's system title for a service APDU: TX lines come from the client, RX lines and
+ * unmarked input from the server. NULL when unknown. */
+static const uint8_t *sender_title(const ctx *c)
+{
+    int who = c->dir == 1 ? 0 : 1;
+    return c->have_title[who] ? c->title[who] : NULL;
+}
+
+/* Remembers a system title seen in an AARQ (who = 0) or AARE (who = 1), unless given. */
+static void learn_title(ctx *c, int who, ami_view t)
+{
+    if (t.len == 8 && !c->have_title[who]) {
+        memcpy(c->title[who], t.p, 8);
+        c->have_title[who] = true;
+    }
+}
 
 static int out_sink(void *user, const char *s, size_t n)
 {
     (void)user;
     return fwrite(s, 1, n, stdout) == n ? AMI_OK : AMI_E_IO;
 }
+
+static int show_decrypted(ctx *c, ami_jw *jw, const uint8_t *p, size_t n, unsigned indent);
 
 /* Decodes and prints one APDU (text at `indent`, or the "apdu" member of the open object). */
 static int show_apdu(ctx *c, ami_jw *jw, const uint8_t *p, size_t n, unsigned indent)
@@ -85,7 +126,90 @@ static int show_apdu(ctx *c, ami_jw *jw, const uint8_t *p, size_t n, unsigned in
     } else if (ami_apdu_format_text(&a, &c->scratch, indent, out_sink, NULL) != AMI_OK) {
         return cli_fail("decode", c->what, NULL, "cannot write the output");
     }
+    if (!c->decrypt || c->depth > 0)
+        return AMI_EXIT_OK;
+    if (ami_apdu_is_ciphered(a.tag))
+        return show_decrypted(c, jw, p, n, indent);
+    /* A ciphered InitiateRequest/Response travels in the AARQ/AARE user-information. */
+    if (a.tag == AMI_ACSE_AARQ || a.tag == AMI_ACSE_AARE) {
+        int who = a.tag == AMI_ACSE_AARQ ? 0 : 1;
+        const ami_acse_common *ac = who == 0 ? &a.u.aarq.c : &a.u.aare.c;
+        learn_title(c, who, ac->ap_title);
+        ami_view ui = ac->user_information;
+        if (ac->has_user_information && ui.len && ami_apdu_is_ciphered(ui.p[0])) {
+            int saved = c->dir;
+            c->dir = who == 0 ? 1 : 2;
+            int st = show_decrypted(c, jw, ui.p, ui.len, indent + 2);
+            c->dir = saved;
+            return st;
+        }
+    }
     return AMI_EXIT_OK;
+}
+
+/*
+ * Decrypts a ciphered APDU with the keys given and decodes the plaintext below it. Nothing of
+ * the payload is shown unless the tag verifies (for authenticated APDUs).
+ */
+static int show_decrypted(ctx *c, ami_jw *jw, const uint8_t *p, size_t n, unsigned indent)
+{
+    ami_sec_apdu s;
+    int rc = ami_sec_apdu_parse(p, n, &s, NULL);
+    if (rc == AMI_E_PROTOCOL)
+        return cli_fail("decode", c->what, "security", "%s: decryption not supported",
+                        ami_apdu_tag_name(p[0]));
+    if (rc != AMI_OK)
+        return cli_fail("decode", c->what, "security", "ciphered APDU: %s", ami_strerror(rc));
+    const uint8_t *title = NULL;
+    if (!s.system_title && !(title = sender_title(c)))
+        return cli_fail("decode", c->what, "security", "%s carries no system title: give --%s",
+                        ami_apdu_tag_name(s.tag),
+                        c->dir == 1 ? "client-system-title" : "system-title");
+    uint8_t *plain = malloc(s.payload_len ? s.payload_len : 1);
+    if (!plain)
+        return cli_fail("decode", c->what, NULL, "out of memory");
+    size_t plen = 0;
+    rc = ami_sec_apdu_decrypt(&c->sec, &s, title, plain, s.payload_len, &plen);
+    int status;
+    if (rc != AMI_OK) {
+        const char *why = rc == AMI_E_AUTH ? "the authentication tag does not verify (wrong key "
+                                             "or altered APDU): nothing decrypted is shown"
+                                           : ami_strerror(rc);
+        status =
+            cli_fail("decode", c->what, "security", "SC %02X IC %u: %s", s.sc, (unsigned)s.ic, why);
+    } else {
+        bool authenticated = s.sc & AMI_SEC_SC_AUTH;
+        if (jw) {
+            ami_jw_key(jw, "security");
+            ami_jw_obj_begin(jw);
+            ami_jw_key(jw, "sc");
+            ami_jw_uint(jw, s.sc);
+            ami_jw_key(jw, "ic");
+            ami_jw_uint(jw, s.ic);
+            ami_jw_key(jw, "system_title");
+            ami_jw_hex(jw, title ? title : s.system_title, 8);
+            ami_jw_key(jw, "authenticated");
+            ami_jw_bool(jw, authenticated);
+            ami_jw_key(jw, "encrypted");
+            ami_jw_bool(jw, (s.sc & AMI_SEC_SC_ENC) != 0);
+            ami_jw_obj_end(jw);
+            ami_jw_key(jw, "plaintext");
+            ami_jw_hex(jw, plain, plen);
+            ami_jw_key(jw, "decrypted");
+            ami_jw_obj_begin(jw);
+        } else {
+            printf("%*sDecrypted (SC %02X, IC %u, %s):\n", (int)indent, "", s.sc, (unsigned)s.ic,
+                   authenticated ? "tag verified" : "NOT authenticated: encryption only");
+        }
+        c->depth++;
+        status = show_apdu(c, jw, plain, plen, indent + 2);
+        c->depth--;
+        if (jw)
+            ami_jw_obj_end(jw);
+    }
+    ami_wipe(plain, s.payload_len);
+    free(plain);
+    return status;
 }
 
 /* A run of HDLC frames; I/UI information fields are reassembled while segmented. */
@@ -249,13 +373,35 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'J'},
         {"lenient", no_argument, NULL, 'L'},
+        {"ek", required_argument, NULL, 'E'},
+        {"ak", required_argument, NULL, 'A'},
+        {"system-title", required_argument, NULL, 'S'},
+        {"client-system-title", required_argument, NULL, 'C'},
+        {"key-file", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     ctx c = {.json = cli->json};
-    int o;
+    const char *key_file = NULL;
+    int o, rc = 0;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
+        case 'E':
+            rc = cli_key_set_hex("decode", "ek", optarg, &c.keys.ek);
+            break;
+        case 'A':
+            rc = cli_key_set_hex("decode", "ak", optarg, &c.keys.ak);
+            break;
+        case 'S':
+            rc = cli_key_set_hex("decode", "system-title", optarg, &c.keys.system_title);
+            break;
+        case 'C':
+            rc = cli_key_set_hex("decode", "client-system-title", optarg,
+                                 &c.keys.client_system_title);
+            break;
+        case 'K':
+            key_file = optarg;
+            break;
         case 'J':
             c.json = true;
             break;
@@ -266,9 +412,43 @@ static int run(struct ami_cli *cli, int argc, char **argv)
             help(stdout);
             return AMI_EXIT_OK;
         default:
-            return cli_usage("decode", "bad option");
+            rc = cli_usage("decode", "bad option");
+        }
+        if (rc) {
+            cli_keys_wipe(&c.keys);
+            return rc;
         }
     }
+    if (key_file && (rc = cli_keys_load("decode", key_file, &c.keys)) != 0) {
+        cli_keys_wipe(&c.keys);
+        return rc;
+    }
+    if (c.keys.ek.len) {
+        if (ami_sec_ctx_init(&c.sec) != AMI_OK) {
+            cli_keys_wipe(&c.keys);
+            return cli_fail("decode", NULL, "security", "cannot create a cipher context");
+        }
+        /* An analyser shows encryption-only APDUs too, flagged as not authenticated. */
+        c.sec.accept |= AMI_SEC_ACCEPT_ENC;
+        ami_sec_ctx_set_ek(&c.sec, c.keys.ek.v, c.keys.ek.len);
+        if (c.keys.ak.len)
+            ami_sec_ctx_set_ak(&c.sec, c.keys.ak.v, c.keys.ak.len);
+        c.decrypt = true;
+        if (c.keys.client_system_title.len) {
+            memcpy(c.title[0], c.keys.client_system_title.v, 8);
+            c.have_title[0] = true;
+        }
+        if (c.keys.system_title.len) {
+            memcpy(c.title[1], c.keys.system_title.v, 8);
+            c.have_title[1] = true;
+        }
+    } else if (c.keys.ak.len || c.keys.system_title.len || c.keys.client_system_title.len) {
+        cli_keys_wipe(&c.keys);
+        return cli_usage("decode", "--ak and the system titles need --ek");
+    }
+    /* The cipher context holds its own copies: wipe ours now (the system title is public). */
+    ami_wipe(&c.keys.ek, sizeof c.keys.ek);
+    ami_wipe(&c.keys.ak, sizeof c.keys.ak);
     void *scratch = malloc(SCRATCH);
     if (!scratch)
         return cli_fail("decode", NULL, NULL, "out of memory");
@@ -333,6 +513,9 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         free(c.reasm[d]);
     }
     free(scratch);
+    if (c.decrypt)
+        ami_sec_ctx_wipe(&c.sec);
+    cli_keys_wipe(&c.keys);
     return status;
 }
 

@@ -448,7 +448,7 @@ static void ciphered(em *e, uint8_t tag, const ami_ciphered *c)
     hex(e, (c->sc & AMI_SC_ENCRYPTED) ? "ciphertext" : "plaintext", p);
     if (t.p)
         hex(e, "authentication-tag", t);
-    str(e, "note", "not decrypted (ami/security.h decrypts with the keys)");
+    str(e, "note", "ciphered: ami decode --ek/--ak decrypts it");
 }
 
 static void sn_access(em *e, const ami_sn_access *x)
