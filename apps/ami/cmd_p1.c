@@ -52,6 +52,7 @@ struct input {
 struct p1_run {
     const char *cmd; /* "p1 read" / "p1 decode" */
     bool json, table, stats;
+    int verbose;
     unsigned lenient;
     ami_p1_options popt;
     size_t max_telegram;
@@ -128,6 +129,9 @@ static void on_frame(struct p1_run *r, struct input *in, int rc, const ami_p1_fr
     }
     if (!in->meter[0])
         p1_meter_id(&t, in->meter, sizeof in->meter);
+    if (r->verbose)
+        fprintf(stderr, "ami %s: %s: telegram %llu: ok, meter %s, %u objects\n", r->cmd, in->name,
+                in->frames, in->meter, t.nobjects);
     if (r->json) {
         ami_jw w;
         ami_jw_init_file(&w, stdout);
@@ -490,6 +494,7 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
     memset(&r, 0, sizeof r);
     r.cmd = read ? "p1 read" : "p1 decode";
     r.json = cli->json;
+    r.verbose = cli->verbose;
     r.lenient = AMI_P1_LENIENT_DEFAULT;
     r.max_telegram = AMI_P1_MAX_TELEGRAM_DEFAULT;
     const char *tcp[MAX_INPUTS];

@@ -6,15 +6,17 @@
  * <prefix>/availability ("online"/"offline", retained; "offline" is also the last will), and
  * Home Assistant device discovery <ha-prefix>/device/openami_<meter>/config. QoS 1 throughout.
  *
- * The network runs in libmosquitto's thread (mosquitto_loop_start); this file's queue is only
- * touched by the main thread, which publishes from it while the broker is connected. While the
- * broker is away messages wait in the bounded queue; when it is full the oldest are dropped and
- * counted.
+ * Single-threaded: the main loop calls p1_mqtt_service() at least every 50 ms, which runs
+ * mosquitto_loop() without blocking, reconnects with exponential backoff (1 s .. 60 s, also when
+ * the very first connection fails) and publishes from the queue while the broker is connected.
+ * While the broker is away messages wait in the bounded queue; when it is full the oldest are
+ * dropped and counted.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ami/ami.h"
@@ -47,6 +49,9 @@ struct p1_mqtt {
     unsigned interval_s;
     int verbose;
     atomic_int connected;
+    bool sock; /* a connection attempt or connection is under way */
+    unsigned backoff_ms;
+    unsigned long long next_try_ms;
     atomic_ullong acked; /* PUBACKs received */
     atomic_ullong extra; /* messages published outside the queue ("online") */
     unsigned long long sent, dropped, skipped;
@@ -71,6 +76,7 @@ static void on_connect(struct mosquitto *mosq, void *user, int rc)
     if (mosquitto_publish(mosq, NULL, m->avail, 6, "online", 1, true) == MOSQ_ERR_SUCCESS)
         atomic_fetch_add(&m->extra, 1);
     atomic_store(&m->connected, 1);
+    m->backoff_ms = 1000;
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *user, int rc)
@@ -115,8 +121,40 @@ static void enqueue(struct p1_mqtt *m, const char *topic, const char *payload, s
     m->qlen++;
 }
 
+static unsigned long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
+static void lost(struct p1_mqtt *m)
+{
+    m->sock = false;
+    atomic_store(&m->connected, 0);
+    m->next_try_ms = mono_ms() + m->backoff_ms;
+    m->backoff_ms = m->backoff_ms >= 30000 ? 60000 : m->backoff_ms * 2;
+}
+
+/* Runs the network once without blocking; (re)connects when due. */
+static void net(struct p1_mqtt *m, int timeout_ms)
+{
+    if (!m->sock) {
+        if (mono_ms() < m->next_try_ms)
+            return;
+        if (mosquitto_reconnect_async(m->mosq) != MOSQ_ERR_SUCCESS) {
+            lost(m);
+            return;
+        }
+        m->sock = true;
+    }
+    if (mosquitto_loop(m->mosq, timeout_ms, 1) != MOSQ_ERR_SUCCESS)
+        lost(m);
+}
+
 int p1_mqtt_service(struct p1_mqtt *m)
 {
+    net(m, 0);
     while (m->qlen && atomic_load(&m->connected)) {
         struct msg *e = &m->q[m->qhead];
         int rc = mosquitto_publish(m->mosq, NULL, e->topic, (int)e->len, e->payload, 1, true);
@@ -128,7 +166,9 @@ int p1_mqtt_service(struct p1_mqtt *m)
         m->qlen--;
         m->sent++;
     }
-    return m->qlen ? 100 : -1;
+    if (m->qlen && atomic_load(&m->connected))
+        net(m, 0);
+    return 50;
 }
 
 struct p1_mqtt *p1_mqtt_open(const struct p1_mqtt_opts *o)
@@ -171,7 +211,6 @@ struct p1_mqtt *p1_mqtt_open(const struct p1_mqtt_opts *o)
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
-    mosquitto_reconnect_delay_set(m->mosq, 1, 60, true);
     if (u.user[0] &&
         mosquitto_username_pw_set(m->mosq, u.user, u.has_password ? u.password : NULL)) {
         fprintf(stderr, "ami p1 read: mqtt: bad user name\n");
@@ -190,13 +229,17 @@ struct p1_mqtt *p1_mqtt_open(const struct p1_mqtt_opts *o)
         }
     }
     int port = u.port > 0 ? u.port : tls ? 8883 : 1883;
+    m->backoff_ms = 1000;
     int rc = mosquitto_connect_async(m->mosq, u.host, port, 30);
-    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {
+    if (rc == MOSQ_ERR_SUCCESS) {
+        m->sock = true;
+    } else if (rc == MOSQ_ERR_ERRNO) {
+        /* The broker is away: keep going, queue, and retry (the host and port are kept). */
+        if (m->verbose)
+            fprintf(stderr, "ami p1 read: mqtt: %s:%d: broker not reachable yet\n", u.host, port);
+        lost(m);
+    } else {
         fprintf(stderr, "ami p1 read: mqtt: %s:%d: %s\n", u.host, port, mosquitto_strerror(rc));
-        goto fail;
-    }
-    if (mosquitto_loop_start(m->mosq) != MOSQ_ERR_SUCCESS) {
-        fprintf(stderr, "ami p1 read: mqtt: cannot start the network thread\n");
         goto fail;
     }
     ami_url_wipe(&u);
@@ -399,23 +442,26 @@ void p1_mqtt_telegram(struct p1_mqtt *m, const char *meter, const ami_p1_telegra
 void p1_mqtt_close(struct p1_mqtt *m, unsigned wait_ms, struct p1_mqtt_stats *st)
 {
     /* Drain the queue and wait for every PUBACK, up to wait_ms. */
-    for (unsigned waited = 0; waited < wait_ms; waited += 20) {
+    unsigned long long end = mono_ms() + wait_ms;
+    while (mono_ms() < end) {
         p1_mqtt_service(m);
-        if (!m->qlen && atomic_load(&m->acked) >= m->sent + atomic_load(&m->extra))
+        if (!m->qlen && atomic_load(&m->connected) &&
+            atomic_load(&m->acked) >= m->sent + atomic_load(&m->extra))
             break;
-        usleep(20000);
+        net(m, 20);
+        if (!m->sock)
+            usleep(20000);
     }
     if (atomic_load(&m->connected)) {
         if (mosquitto_publish(m->mosq, NULL, m->avail, 7, "offline", 1, true) == MOSQ_ERR_SUCCESS)
             atomic_fetch_add(&m->extra, 1);
-        for (unsigned waited = 0; waited < 2000; waited += 20) {
-            if (atomic_load(&m->acked) >= m->sent + atomic_load(&m->extra))
-                break;
-            usleep(20000);
-        }
+        end = mono_ms() + 2000;
+        while (mono_ms() < end && m->sock &&
+               atomic_load(&m->acked) < m->sent + atomic_load(&m->extra))
+            net(m, 20);
         mosquitto_disconnect(m->mosq);
+        net(m, 0);
     }
-    mosquitto_loop_stop(m->mosq, false);
     st->published = m->sent;
     st->dropped = m->dropped + m->qlen;
     st->skipped_interval = m->skipped;
