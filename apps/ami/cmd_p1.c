@@ -21,7 +21,11 @@
 #include <unistd.h>
 
 #include "ami/ami.h"
+#include "ami/mbus.h"
+#include "ami/p1crypt.h"
+#include "ami/security.h"
 #include "cli.h"
+#include "io/serial.h"
 #include "p1_app.h"
 
 #define MAX_INPUTS  16
@@ -47,6 +51,27 @@ struct input {
     unsigned long long frames; /* frames seen, good or bad (numbering in messages) */
     unsigned long long parse_errors, io_errors;
     char meter[64];
+    struct decrypt *dec; /* encrypted input (--key), or NULL */
+    ami_serial *ser;     /* serial port (character device), or NULL */
+};
+
+/* Per-input decryption state: ciphertext bytes gathered until a whole frame is there. */
+#define CBUF_CAP     (AMI_P1_SMARTY_MAX + 512)
+#define REPLAY_SLOTS 8
+struct decrypt {
+    ami_sec_ctx sec;
+    ami_replay replay;
+    ami_replay_entry slots[REPLAY_SLOTS];
+    bool mbus; /* Austrian M-Bus DLMS push (encryption only) instead of Smarty */
+    uint8_t cbuf[CBUF_CAP];
+    size_t clen;
+    uint8_t plain[AMI_P1_SMARTY_MAX];
+    ami_mbus_dlms reasm;
+    uint8_t apdu[2048];
+    uint8_t arena_mem[AMI_P1_NOTIFY_ARENA];
+    ami_arena arena;
+    ami_reading readings[128];
+    unsigned long long frames, bad;
 };
 
 struct p1_run {
@@ -64,6 +89,11 @@ struct p1_run {
     bool any_error;
     ami_p1_object *objs;
     ami_p1_group *grps;
+    /* --key / --key-file / --aad-key / --mbus */
+    ami_serial_opts sopts; /* --serial */
+    uint8_t ek[AMI_SEC_KEY_MAX], ak[AMI_SEC_KEY_MAX];
+    size_t ek_len, ak_len;
+    bool mbus;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -168,12 +198,240 @@ static void finish_input(struct p1_run *r, struct input *in)
         on_frame(r, in, rc, &fr);
 }
 
+/* ---------------------------------------------------------------- encrypted inputs */
+
+static int decrypt_init(struct p1_run *r, struct input *in)
+{
+    struct decrypt *d = calloc(1, sizeof *d);
+    if (!d)
+        return AMI_E_NOMEM;
+    d->mbus = r->mbus;
+    int rc = ami_sec_ctx_init(&d->sec);
+    if (rc == AMI_OK)
+        rc = ami_sec_ctx_set_ek(&d->sec, r->ek, r->ek_len);
+    if (rc == AMI_OK && !r->mbus)
+        rc = ami_sec_ctx_set_ak(&d->sec, r->ak_len ? r->ak : ami_p1_smarty_default_ak,
+                                r->ak_len ? r->ak_len : 16);
+    /* Smarty frames are authenticated (A|E); the M-Bus pushes are encryption only, which
+       --mbus accepts by name (they carry no integrity). */
+    d->sec.accept =
+        r->mbus ? AMI_SEC_ACCEPT_ENC | AMI_SEC_ACCEPT_AUTH_ENC : AMI_SEC_ACCEPT_AUTH_ENC;
+    if (rc == AMI_OK)
+        rc = ami_replay_init(&d->replay, d->slots, REPLAY_SLOTS, NULL);
+    if (rc == AMI_OK)
+        rc = ami_mbus_dlms_init(&d->reasm, d->apdu, sizeof d->apdu);
+    ami_arena_init(&d->arena, d->arena_mem, sizeof d->arena_mem);
+    if (rc != AMI_OK) {
+        ami_sec_ctx_wipe(&d->sec);
+        free(d);
+        return rc;
+    }
+    in->dec = d;
+    return AMI_OK;
+}
+
+static void decrypt_free(struct input *in)
+{
+    if (!in->dec)
+        return;
+    ami_sec_ctx_wipe(&in->dec->sec);
+    ami_wipe(in->dec->plain, sizeof in->dec->plain);
+    free(in->dec);
+    in->dec = NULL;
+}
+
+static const char *security_reason(int rc)
+{
+    switch (rc) {
+    case AMI_E_AUTH:
+        return "GCM tag mismatch (bad tag: wrong key or altered frame)";
+    case AMI_E_REPLAY:
+        return "frame counter not above the last one (replay)";
+    case AMI_E_ACCESS:
+        return "security control without authenticated encryption";
+    case AMI_E_KEY:
+        return "missing or invalid key";
+    default:
+        return ami_strerror(rc);
+    }
+}
+
+static void security_error(struct p1_run *r, struct input *in, int rc)
+{
+    in->dec->bad++;
+    (void)cli_fail(r->cmd, in->name, "security", "frame %llu: %s", in->dec->frames,
+                   security_reason(rc));
+    r->any_error = true;
+}
+
+/* Prints the readings of one decrypted DLMS push in the --json schema (or as a table). */
+static void output_readings(struct p1_run *r, struct input *in, const ami_reading *rd, size_t n)
+{
+    char b[256], ob[AMI_OBIS_STRLEN];
+    if (!r->json) {
+        fprintf(stdout, "%s  (DLMS push, frame %llu)\n", in->name, in->dec->frames);
+        for (size_t i = 0; i < n; i++) {
+            p1_obis_str(&rd[i].obis, ob);
+            const ami_p1_quantity *q = ami_p1_quantity_find(&rd[i].obis);
+            if (ami_reading_format_value(&rd[i], b, sizeof b) < 0)
+                snprintf(b, sizeof b, "?");
+            fprintf(stdout, "  %-13s %-30s %s %s\n", ob, q && !q->per_channel ? q->name : "-", b,
+                    rd[i].unit);
+        }
+        fputc('\n', stdout);
+        return;
+    }
+    ami_jw w;
+    ami_jw_init_file(&w, stdout);
+    ami_jw_obj_begin(&w);
+    ami_jw_key(&w, "input");
+    ami_jw_str(&w, in->name);
+    ami_jw_key(&w, "header");
+    ami_jw_null(&w);
+    ami_jw_key(&w, "crc");
+    ami_jw_str(&w, "absent");
+    ami_jw_key(&w, "time");
+    ami_jw_null(&w);
+    ami_jw_key(&w, "objects");
+    ami_jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        ami_jw_obj_begin(&w);
+        p1_obis_str(&rd[i].obis, ob);
+        ami_jw_key(&w, "obis");
+        ami_jw_str(&w, ob);
+        const ami_p1_quantity *q = ami_p1_quantity_find(&rd[i].obis);
+        if (q && !q->per_channel) {
+            ami_jw_key(&w, "name");
+            ami_jw_str(&w, q->name);
+        }
+        int k = ami_reading_format_value(&rd[i], b, sizeof b);
+        ami_jw_key(&w, "value");
+        if (k < 0 || rd[i].kind == AMI_VALUE_NONE)
+            ami_jw_null(&w);
+        else if (rd[i].kind == AMI_VALUE_NUMBER)
+            ami_jw_number_text(&w, b, (size_t)k);
+        else
+            ami_jw_strn(&w, b, (size_t)k);
+        if (rd[i].unit[0]) {
+            ami_jw_key(&w, "unit");
+            ami_jw_str(&w, rd[i].unit);
+        }
+        ami_jw_obj_end(&w);
+    }
+    ami_jw_arr_end(&w);
+    ami_jw_obj_end(&w);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+/* One reassembled M-Bus DLMS APDU (Austrian path). */
+static void on_apdu(struct p1_run *r, struct input *in, const uint8_t *apdu, size_t len)
+{
+    struct decrypt *d = in->dec;
+    d->frames++;
+    uint8_t *work = malloc(len + 1);
+    if (!work) {
+        security_error(r, in, AMI_E_NOMEM);
+        return;
+    }
+    ami_p1_dlms c = {&d->sec, &d->replay, work, len + 1, &d->arena};
+    ami_p1_notification info;
+    int rc =
+        ami_p1_dlms_readings(&c, apdu, len, d->readings, AMI_COUNTOF(d->readings), &info, NULL);
+    if (rc == AMI_OK)
+        output_readings(r, in, d->readings, info.count);
+    else
+        security_error(r, in, rc);
+    ami_wipe(work, len + 1);
+    free(work);
+}
+
+/* Gathers ciphertext and decrypts every whole frame; plaintext telegrams go to the framer. */
+static void feed_encrypted(struct p1_run *r, struct input *in, const uint8_t *p, size_t n)
+{
+    struct decrypt *d = in->dec;
+    while (n > 0) {
+        size_t k = CBUF_CAP - d->clen < n ? CBUF_CAP - d->clen : n;
+        memcpy(d->cbuf + d->clen, p, k);
+        d->clen += k;
+        p += k;
+        n -= k;
+        for (;;) {
+            const uint8_t start = d->mbus ? 0x68 : AMI_SEC_TAG_GENERAL_GLO;
+            const uint8_t *s = memchr(d->cbuf, start, d->clen);
+            size_t skip = s ? (size_t)(s - d->cbuf) : d->clen;
+            in->f.stats.skipped_bytes += skip;
+            memmove(d->cbuf, d->cbuf + skip, d->clen - skip);
+            d->clen -= skip;
+            if (!d->clen)
+                break;
+            size_t drop = 0;
+            int rc;
+            if (d->mbus) {
+                ami_mbus_frame fr;
+                rc = ami_mbus_frame_decode(d->cbuf, d->clen, &fr, &drop);
+                if (rc == AMI_OK) {
+                    const uint8_t *apdu;
+                    size_t alen;
+                    int prc = ami_mbus_dlms_push(&d->reasm, &fr, &apdu, &alen);
+                    if (prc == AMI_OK)
+                        on_apdu(r, in, apdu, alen);
+                    else if (prc != AMI_E_AGAIN)
+                        (void)cli_fail(r->cmd, in->name, "m-bus", "segment dropped: %s",
+                                       ami_strerror(prc));
+                } else if (rc != AMI_E_AGAIN) {
+                    drop = 1; /* not a frame here: resynchronise byte by byte */
+                }
+            } else {
+                size_t plen = 0;
+                rc = ami_p1_smarty_decrypt(&d->sec, &d->replay, d->cbuf, d->clen, d->plain,
+                                           sizeof d->plain, &plen, &drop, NULL);
+                if (rc == AMI_OK) {
+                    d->frames++;
+                    feed(r, in, d->plain, plen);
+                    finish_input(r, in);
+                    ami_wipe(d->plain, plen);
+                } else if (rc == AMI_E_TRUNCATED && d->clen < CBUF_CAP) {
+                    break;
+                } else if (rc == AMI_E_AUTH || rc == AMI_E_REPLAY || rc == AMI_E_ACCESS ||
+                           rc == AMI_E_UNSUPPORTED) {
+                    d->frames++;
+                    security_error(r, in, rc);
+                    if (!drop)
+                        drop = 1;
+                } else {
+                    drop = 1; /* not a frame start: look for the next one */
+                }
+            }
+            if (rc == AMI_E_AGAIN && d->clen < CBUF_CAP)
+                break;
+            if (!drop)
+                drop = 1;
+            memmove(d->cbuf, d->cbuf + drop, d->clen - drop);
+            d->clen -= drop;
+        }
+    }
+}
+
+/* Bytes read from an input: ciphertext or plaintext. */
+static void input_bytes(struct p1_run *r, struct input *in, const uint8_t *p, size_t n)
+{
+    if (in->dec)
+        feed_encrypted(r, in, p, n);
+    else
+        feed(r, in, p, n);
+}
+
 /* ---------------------------------------------------------------- inputs */
 
 static void close_fd(struct input *in)
 {
-    if (in->fd >= 0 && in->kind != IN_STDIN)
+    if (in->ser) {
+        ami_serial_close(in->ser);
+        in->ser = NULL;
+    } else if (in->fd >= 0 && in->kind != IN_STDIN) {
         close(in->fd);
+    }
     in->fd = -1;
 }
 
@@ -229,6 +487,8 @@ static int open_input(struct p1_run *r, struct input *in, const char *arg, bool 
     if (!in->tbuf)
         return cli_fail(r->cmd, arg, NULL, "out of memory");
     ami_p1_framer_init(&in->f, in->tbuf, r->max_telegram, r->lenient);
+    if (r->ek_len && decrypt_init(r, in) != AMI_OK)
+        return cli_fail(r->cmd, arg, "security", "cannot set up decryption (key length?)");
     if (tcp) {
         const char *colon = strrchr(arg, ':');
         if (!colon || colon == arg || !colon[1] || (size_t)(colon - arg) >= sizeof in->host ||
@@ -267,6 +527,25 @@ static int open_input(struct p1_run *r, struct input *in, const char *arg, bool 
     }
     struct stat st;
     in->kind = fstat(in->fd, &st) == 0 && S_ISCHR(st.st_mode) ? IN_DEVICE : IN_FILE;
+    if (in->kind == IN_DEVICE && strcmp(arg, "/dev/null") != 0) {
+        /* A serial port (or pty): raw, at --serial's rate and format, parity in software on
+           ptys (src/io/serial.c). */
+        close(in->fd);
+        in->fd = -1;
+        int rc = ami_serial_open(&in->ser, arg, &r->sopts);
+        if (rc != AMI_OK) {
+            in->done = true;
+            in->io_errors++;
+            r->any_error = true;
+            return cli_fail(r->cmd, arg, "serial", "%s (%s)", ami_strerror(rc), strerror(errno));
+        }
+        in->fd = ami_serial_fd(in->ser);
+        if (r->verbose)
+            fprintf(stderr, "ami %s: %s: serial %u baud%s%s\n", r->cmd, arg,
+                    (unsigned)ami_serial_baud(in->ser),
+                    r->sopts.format == AMI_SERIAL_7E1 ? " 7E1" : " 8N1",
+                    ami_serial_soft_parity(in->ser) ? " (software parity)" : "");
+    }
     return AMI_EXIT_OK;
 }
 
@@ -288,11 +567,21 @@ static void service_input(struct p1_run *r, struct input *in, short revents)
     }
     if (!(revents & (POLLIN | POLLHUP | POLLERR)))
         return;
-    ssize_t got = read(in->fd, in->rbuf, sizeof in->rbuf);
+    ssize_t got;
+    if (in->ser) {
+        int n = ami_serial_read(in->ser, in->rbuf, sizeof in->rbuf, 0);
+        if (n == 0)
+            return; /* only echo or bad-parity bytes */
+        got = n > 0 ? n : n == AMI_E_CLOSED ? 0 : -1;
+        if (n < 0 && n != AMI_E_CLOSED)
+            errno = EIO;
+    } else {
+        got = read(in->fd, in->rbuf, sizeof in->rbuf);
+    }
     if (got > 0) {
         if (in->kind == IN_TCP)
             in->backoff_ms = BACKOFF_MIN;
-        feed(r, in, in->rbuf, (size_t)got);
+        input_bytes(r, in, in->rbuf, (size_t)got);
         return;
     }
     if (got < 0 && (errno == EINTR || errno == EAGAIN))
@@ -303,6 +592,13 @@ static void service_input(struct p1_run *r, struct input *in, short revents)
         r->any_error = true;
     }
     /* End of input: a telegram cut off by it is reported; TCP reconnects. */
+    if (in->dec && in->dec->clen) {
+        (void)cli_fail(r->cmd, in->name, "security",
+                       "frame cut off by the end of input (%zu bytes)", in->dec->clen);
+        in->dec->bad++;
+        in->dec->clen = 0;
+        r->any_error = true;
+    }
     finish_input(r, in);
     if (in->kind == IN_TCP) {
         if (got == 0)
@@ -326,6 +622,11 @@ static void print_stats(struct p1_run *r, struct input *in)
             (unsigned long long)s->truncated, (unsigned long long)s->oversized,
             (unsigned long long)s->malformed, in->parse_errors, in->io_errors,
             (unsigned long long)s->skipped_bytes);
+    if (in->dec)
+        fprintf(stderr,
+                "ami %s: %s: %llu encrypted frames, %llu rejected (bad tag, replay, "
+                "cut off)\n",
+                r->cmd, in->name, in->dec->frames, in->dec->bad);
     if (!(r->json && r->stats))
         return;
     ami_jw w;
@@ -344,6 +645,12 @@ static void print_stats(struct p1_run *r, struct input *in)
     for (size_t i = 0; i < AMI_COUNTOF(keys); i++) {
         ami_jw_key(&w, keys[i]);
         ami_jw_uint(&w, vals[i]);
+    }
+    if (in->dec) {
+        ami_jw_key(&w, "frames");
+        ami_jw_uint(&w, in->dec->frames);
+        ami_jw_key(&w, "frames_rejected");
+        ami_jw_uint(&w, in->dec->bad);
     }
     ami_jw_obj_end(&w);
     ami_jw_obj_end(&w);
@@ -410,20 +717,30 @@ static void help(FILE *out, bool read)
     else
         fprintf(out, "Usage: ami p1 decode [OPTIONS] FILE...\n\n"
                      "Decodes captured P1 telegrams or streams ('-' for stdin).\n\n");
-    fprintf(out, "Output:\n"
-                 "  --json              JSON Lines, one object per telegram (schema: docs/p1.md)\n"
-                 "  --stats             with --json, a final {\"input\",\"stats\"} line per input\n"
-                 "  (counters per input are always printed on stderr at exit)\n\n"
-                 "Parsing:\n"
-                 "  --strict            accept no deviation from DSMR (default: the usual ones)\n"
-                 "  --lenient LIST      also accept these deviations (comma-separated): lf-only,\n"
-                 "                      no-blank-after-header, blank-before-end, short-crc,\n"
-                 "                      split-value, trailing-bytes, obis-f, unit-no-star\n"
-                 "  --max-telegram N    longest telegram accepted, bytes (default 8192)\n"
-                 "  --utc-offset MIN    offset of 'W' (winter) timestamps, minutes (default 60)\n");
+    fprintf(out,
+            "Output:\n"
+            "  --json              JSON Lines, one object per telegram (schema: docs/p1.md)\n"
+            "  --stats             with --json, a final {\"input\",\"stats\"} line per input\n"
+            "  (counters per input are always printed on stderr at exit)\n\n"
+            "Parsing:\n"
+            "  --strict            accept no deviation from DSMR (default: the usual ones)\n"
+            "  --lenient LIST      also accept these deviations (comma-separated): lf-only,\n"
+            "                      no-blank-after-header, blank-before-end, short-crc,\n"
+            "                      split-value, trailing-bytes, obis-f, unit-no-star\n"
+            "  --max-telegram N    longest telegram accepted, bytes (default 8192)\n"
+            "  --utc-offset MIN    offset of 'W' (winter) timestamps, minutes (default 60)\n\n"
+            "Encrypted meters (keys are never printed):\n"
+            "  --key HEX           AES key (16 or 32 bytes): inputs carry Luxembourg Smarty\n"
+            "                      AES-GCM frames (general-glo-ciphering), checked and decrypted\n"
+            "  --key-file FILE     the key in hex from a file (keeps it off the command line)\n"
+            "  --aad-key HEX       authentication key (default 00112233445566778899AABBCCDDEEFF)\n"
+            "  --mbus              inputs carry Austrian M-Bus DLMS pushes (EVN/Netz NOe Kaifa\n"
+            "                      MA309...): encryption only, NO integrity protection\n");
     if (read)
         fprintf(out,
                 "\nInputs:\n"
+                "  --serial BAUD-FMT   serial ports: 115200-8N1 (default, DSMR 4/5) or 9600-7E1\n"
+                "                      (DSMR 2.2/3; parity in software on ptys)\n"
                 "  --tcp HOST:PORT     read from a TCP server (repeatable)\n"
                 "  --meter NAME        meter name for MQTT topics, one per input in order\n"
                 "                      (default: the equipment identifier)\n\n"
@@ -471,6 +788,11 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         O_QUEUE,
         O_HA,
         O_NOHA,
+        O_KEY,
+        O_KEYFILE,
+        O_AAD,
+        O_MBUS,
+        O_SERIAL,
     };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
@@ -487,6 +809,11 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         {"queue", required_argument, NULL, O_QUEUE},
         {"ha-prefix", required_argument, NULL, O_HA},
         {"no-ha", no_argument, NULL, O_NOHA},
+        {"key", required_argument, NULL, O_KEY},
+        {"key-file", required_argument, NULL, O_KEYFILE},
+        {"aad-key", required_argument, NULL, O_AAD},
+        {"mbus", no_argument, NULL, O_MBUS},
+        {"serial", required_argument, NULL, O_SERIAL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -496,6 +823,8 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
     r.json = cli->json;
     r.verbose = cli->verbose;
     r.lenient = AMI_P1_LENIENT_DEFAULT;
+    r.sopts.baud = 115200; /* DSMR 4 and later: 115200 8N1 */
+    r.sopts.format = AMI_SERIAL_8N1;
     r.max_telegram = AMI_P1_MAX_TELEGRAM_DEFAULT;
     const char *tcp[MAX_INPUTS];
     int ntcp = 0;
@@ -503,7 +832,7 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
     long v;
     int c, rc;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (!read && c >= O_TCP && c <= O_NOHA)
+        if (!read && ((c >= O_TCP && c <= O_NOHA) || c == O_SERIAL))
             return cli_usage(r.cmd, "%s is an option of 'ami p1 read'", argv[optind - 1]);
         switch (c) {
         case O_JSON:
@@ -561,6 +890,53 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         case O_NOHA:
             mo.ha_prefix = "";
             break;
+        case O_KEY:
+        case O_AAD:
+        case O_KEYFILE: {
+            uint8_t *dst = c == O_AAD ? r.ak : r.ek;
+            size_t *dlen = c == O_AAD ? &r.ak_len : &r.ek_len;
+            const char *what = c == O_KEY ? "--key" : c == O_AAD ? "--aad-key" : "--key-file";
+            int n;
+            if (c == O_KEYFILE) {
+                unsigned char *kb;
+                size_t kl;
+                if (cli_read_file(optarg, 4096, &kb, &kl) != AMI_OK)
+                    return cli_fail(r.cmd, optarg, "security", "cannot read the key file");
+                n = ami_hex_decode((const char *)kb, kl, dst, AMI_SEC_KEY_MAX);
+                ami_wipe(kb, kl);
+                free(kb);
+            } else {
+                n = ami_hex_decode(optarg, strlen(optarg), dst, AMI_SEC_KEY_MAX);
+                ami_wipe(optarg, strlen(optarg)); /* keys never stay visible (ps, /proc) */
+            }
+            if (n != 16 && n != 32) {
+                ami_wipe(dst, AMI_SEC_KEY_MAX);
+                return cli_usage(r.cmd, "%s: expected 16 or 32 bytes in hex", what);
+            }
+            *dlen = (size_t)n;
+            break;
+        }
+        case O_MBUS:
+            r.mbus = true;
+            break;
+        case O_SERIAL: {
+            /* BAUD[-FORMAT]: 115200-8N1 (DSMR 4/5), 9600-7E1 (DSMR 2.2/3) */
+            char spec[32];
+            snprintf(spec, sizeof spec, "%s", optarg);
+            char *dash = strchr(spec, '-');
+            if (dash)
+                *dash++ = '\0';
+            if (!cli_parse_long(spec, 300, 230400, &v))
+                return cli_usage(r.cmd, "--serial: BAUD[-8N1|-7E1], e.g. 9600-7E1");
+            r.sopts.baud = (uint32_t)v;
+            if (!dash || !strcmp(dash, "8N1"))
+                r.sopts.format = AMI_SERIAL_8N1;
+            else if (!strcmp(dash, "7E1"))
+                r.sopts.format = AMI_SERIAL_7E1;
+            else
+                return cli_usage(r.cmd, "--serial: format 8N1 or 7E1");
+            break;
+        }
         case 'h':
             help(stdout, read);
             return AMI_EXIT_OK;
@@ -576,6 +952,10 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         return cli_usage(r.cmd, "at most %d inputs", MAX_INPUTS);
     if (r.nmeters > nfiles + ntcp)
         return cli_usage(r.cmd, "more --meter names than inputs");
+    if ((r.ak_len || r.mbus) && !r.ek_len)
+        return cli_usage(r.cmd, "--aad-key and --mbus need --key or --key-file");
+    if (r.mbus && mo.url)
+        return cli_usage(r.cmd, "--mbus readings are not published to MQTT yet");
     r.popt.lenient = r.lenient;
     r.table = !r.json && !mo.url;
     if (mo.url && !p1_mqtt_available())
@@ -646,8 +1026,11 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
     }
     for (int i = 0; i < r.nin; i++) {
         close_fd(&r.in[i]);
+        decrypt_free(&r.in[i]);
         free(r.in[i].tbuf);
     }
+    ami_wipe(r.ek, sizeof r.ek);
+    ami_wipe(r.ak, sizeof r.ak);
     free(r.objs);
     free(r.grps);
     if (status != AMI_EXIT_OK)
