@@ -36,16 +36,19 @@ for f in "$P1"/*.txt; do
     *)
         [ $rc -eq 0 ] || fail "$b: exit $rc: $(cat "$tmp/err")" ;;
     esac
-    python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    t = json.loads(line)
-    assert t["crc"] in ("ok", "absent"), t
-    assert "header" in t and "time" in t and isinstance(t["objects"], list)
-    for o in t["objects"]:
-        assert "obis" in o or "line" in o, o
-' "$tmp/out" || fail "$b: bad JSON"
+    cp "$tmp/out" "$tmp/json_$b"
 done
+# One interpreter for every output: each line is a telegram of the documented schema.
+python3 - "$tmp"/json_* <<'PY' || fail "bad JSON"
+import json, sys
+for path in sys.argv[1:]:
+    for line in open(path):
+        t = json.loads(line)
+        assert t["crc"] in ("ok", "absent"), (path, t)
+        assert "header" in t and "time" in t and isinstance(t["objects"], list), path
+        for o in t["objects"]:
+            assert "obis" in o or "line" in o, (path, o)
+PY
 
 # Key values from the JSON (the schema is an API: docs/p1.md).
 "$AMI" p1 decode --json "$P1/dsmr50_iskra_am550_openhab.txt" >"$tmp/out"
