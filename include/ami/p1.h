@@ -148,8 +148,8 @@ AMI_EXTERN int ami_p1_framer_init(ami_p1_framer *f, uint8_t *buf, size_t cap, un
  *   AMI_E_AGAIN      all input consumed, no telegram complete yet.
  *   AMI_E_CHECKSUM   a telegram whose CRC does not match (out filled for diagnostics).
  *   AMI_E_TOO_LARGE  a telegram longer than the buffer; the framer skips to the next '/'.
- *   AMI_E_TRUNCATED  a telegram cut off by a new '/' (out->data is the fragment); the framer
- *                    has already started on the new telegram.
+ *   AMI_E_TRUNCATED  a telegram cut off by a new '/' (out->data is the fragment); that '/' is
+ *                    not consumed, so the next call starts the new telegram with it.
  *   AMI_E_MALFORMED  a bad end line ("!" followed by something that is no CRC, or a short CRC
  *                    without AMI_P1_LENIENT_SHORT_CRC).
  *   AMI_E_INVAL      NULL arguments.
