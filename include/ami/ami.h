@@ -28,5 +28,7 @@
 #include "ami/wrapper.h"
 #include "ami/iec21.h"
 #include "ami/metrology.h"
+#include "ami/dlms_server.h"
+#include "ami/cosem.h"
 
 #endif

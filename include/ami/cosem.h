@@ -1,0 +1,119 @@
+/*
+ * Reference COSEM object store for servers (DLMS UA Blue Book 4 "COSEM interface classes"):
+ * a small table of objects implementing ami_dlms_store_ops (ami/dlms_server.h), the beginning of
+ * the virtual meter's object model.
+ *
+ * Classes: Data (class 1, version 0), Register (class 3, version 0, scaler_unit), Clock (class 8,
+ * version 0: time, time_zone, status and fixed daylight-savings attributes; time settable) and
+ * Association LN (class 15, version 1: object_list with access rights, associated_partners_id,
+ * application_context_name, xDLMS_context_info, authentication_mechanism_name,
+ * association_status). Values come from the caller: a callback per Data/Register object (so the
+ * virtual meter can feed metrology) or a caller-owned value buffer, and a clock source.
+ *
+ * Access rights: each object carries the rights granted to an authenticated association
+ * (mechanism LLS or higher); an association without authentication gets the same rights with
+ * write access and method access removed (the "public client" rule meters apply). Class
+ * defaults are used when an object gives none.
+ *
+ * Nothing allocates; the store only reads its table except for stored values and the clock's
+ * time zone, which SET changes. Not thread-safe per store.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AMI_COSEM_H
+#define AMI_COSEM_H
+
+#include "ami/dlms_server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum ami_cosem_class {
+    AMI_COSEM_DATA = 1,
+    AMI_COSEM_REGISTER = 3,
+    AMI_COSEM_CLOCK = 8,
+    AMI_COSEM_ASSOCIATION_LN = 15,
+};
+
+typedef struct ami_cosem_obj ami_cosem_obj;
+
+/*
+ * Value source of a Data or Register object (attribute 2): writes one encoded A-XDR Data into
+ * out and returns AMI_DAR_SUCCESS, or returns another enum ami_dar.
+ */
+typedef uint8_t (*ami_cosem_value_fn)(void *user, const ami_cosem_obj *obj, ami_wr *out);
+
+/*
+ * Method of an object (Register reset, Clock adjust_to_quarter, ...): `id` is the method id,
+ * params the parameters (one Data, len 0 when none). May write one Data of return parameters
+ * into out. Returns an enum ami_action_result.
+ */
+typedef uint8_t (*ami_cosem_method_fn)(void *user, ami_cosem_obj *obj, uint8_t id, ami_view params,
+                                       ami_wr *out);
+
+struct ami_cosem_obj {
+    uint16_t class_id; /* enum ami_cosem_class */
+    ami_obis ln;
+    /*
+     * Attribute access modes (enum ami_attr_access) for attributes 1..n (index 0 = attribute
+     * 1), n = the class's attribute count, for authenticated associations; NULL: the class
+     * defaults (read-only, clock time and time zone read-write).
+     */
+    const uint8_t *attr_access;
+    /* Method access modes (enum ami_method_access); NULL: no method is accessible. */
+    const uint8_t *method_access;
+    /* Data / Register value: the callback when set, else the stored value below. */
+    ami_cosem_value_fn read;
+    /* Methods the table grants access to (method_access) are run by this; NULL: other-reason. */
+    ami_cosem_method_fn method;
+    void *user; /* given to read and method */
+    /* Stored value (one encoded Data, caller-owned buffer); SET replaces it when it fits. */
+    uint8_t *value;
+    size_t value_cap;
+    size_t value_len;
+    /* Register: scaler_unit (Blue Book 4.3.2): scaler (power of ten) and unit (enum). */
+    int8_t scaler;
+    uint8_t unit;
+    /* Clock: time_zone (minutes, long) and status (unsigned) kept by the store. */
+    int16_t time_zone;
+    uint8_t clock_status;
+};
+
+/* The clock source of the store (Clock objects read and set it). */
+typedef struct ami_cosem_clock_src {
+    /* Current time, UTC seconds since 1970. Required when the table holds a Clock. */
+    int64_t (*now)(void *user);
+    /* Sets the time (UTC seconds); returns an enum ami_dar. NULL: time is read-only. */
+    uint8_t (*set)(void *user, int64_t unix_s);
+    void *user;
+} ami_cosem_clock_src;
+
+typedef struct ami_cosem_store {
+    ami_cosem_obj *objects; /* caller-owned table */
+    size_t count;
+    ami_cosem_clock_src clock;
+} ami_cosem_store;
+
+/* The ops to put in ami_dlms_server_config.ops, with the store as `store`. */
+extern AMI_EXTERN const ami_dlms_store_ops ami_cosem_store_ops;
+
+/*
+ * Initialises a store over a table (caller-owned; must outlive the store and every server using
+ * it). Returns AMI_OK; AMI_E_INVAL for NULL arguments; AMI_E_CONFIG for an unknown class, a
+ * duplicate logical name, a stored value whose value_len exceeds value_cap, or a Clock without
+ * clock->now.
+ */
+AMI_EXTERN int ami_cosem_store_init(ami_cosem_store *s, ami_cosem_obj *objects, size_t count,
+                                    const ami_cosem_clock_src *clock);
+
+/* Version, attribute count and method count of a class of this store; false when unknown. */
+AMI_EXTERN bool ami_cosem_class_info(uint16_t class_id, uint8_t *version, uint8_t *attrs,
+                                     uint8_t *methods);
+
+/* The object with this logical name, or NULL. */
+AMI_EXTERN ami_cosem_obj *ami_cosem_store_find(ami_cosem_store *s, const ami_obis *ln);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
