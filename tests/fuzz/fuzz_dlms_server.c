@@ -1,0 +1,206 @@
+/*
+ * Fuzz target for the DLMS server engine with the reference object store: a whole server
+ * (Data, Register, Clock, Association LN; public, LLS and pre-established SAPs) is associated,
+ * then fed APDUs cut from the input. Every APDU must be answered or dropped, never crash; every
+ * answer must be one APDU our own decoder accepts, within the output buffer and, once
+ * associated, within the client's negotiated PDU size.
+ *
+ * Input: byte 0 chooses the SAP (bits 0-1: 16 no-auth, 18 LLS, 102 pre-established, 16 without
+ * AARQ) and the client max PDU (bits 2-3: 64, 128, 512, 65535); then records of a 2-byte
+ * big-endian length and that many bytes (the last record takes what is left).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ami/ami.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int64_t fz_now(void *user)
+{
+    (void)user;
+    return 1795327200;
+}
+
+static uint8_t fz_set(void *user, int64_t t)
+{
+    (void)user;
+    (void)t;
+    return AMI_DAR_SUCCESS;
+}
+
+static uint8_t fz_value(void *user, const ami_cosem_obj *obj, ami_wr *out)
+{
+    (void)user;
+    (void)obj;
+    ami_wr_u8(out, AMI_AXDR_DOUBLE_LONG_UNSIGNED);
+    ami_wr_u32be(out, 123456);
+    return AMI_DAR_SUCCESS;
+}
+
+static uint8_t fz_method(void *user, ami_cosem_obj *obj, uint8_t id, ami_view params, ami_wr *out)
+{
+    (void)user;
+    (void)obj;
+    (void)id;
+    ami_wr_bytes(out, params.p, params.len);
+    return AMI_ACTION_SUCCESS;
+}
+
+static const uint8_t rw2[2] = {AMI_ACCESS_READ, AMI_ACCESS_READ_WRITE};
+static const uint8_t m1[1] = {AMI_METHOD_ACCESS};
+static const uint8_t password[] = "secret12";
+
+/* An AARQ (LN, optional LLS "secret12") proposing every service and max PDU `pdu`. */
+static size_t build_aarq(uint8_t *buf, size_t cap, bool lls, uint16_t pdu)
+{
+    uint8_t ui[32];
+    ami_wr w;
+    ami_wr_init(&w, ui, sizeof ui);
+    ami_apdu init;
+    memset(&init, 0, sizeof init);
+    init.tag = AMI_APDU_INITIATE_REQUEST;
+    init.u.initiate_request.dlms_version = 6;
+    init.u.initiate_request.conformance = 0x00FFFF;
+    init.u.initiate_request.max_pdu_size = pdu;
+    if (ami_apdu_encode(&w, &init))
+        abort();
+    ami_aarq q;
+    memset(&q, 0, sizeof q);
+    q.c.context = AMI_ACSE_CONTEXT_LN;
+    if (lls) {
+        q.c.has_acse_requirements = q.c.authentication = true;
+        q.c.has_mechanism = true;
+        q.c.mechanism = AMI_ACSE_MECH_LOW;
+        q.c.has_auth_value = true;
+        q.c.auth_value = ami_view_of(password, 8);
+    }
+    q.c.has_user_information = true;
+    q.c.user_information = ami_view_of(ui, w.len);
+    ami_wr_init(&w, buf, cap);
+    if (ami_aarq_encode(&w, &q))
+        abort();
+    return w.len;
+}
+
+static void check_answer(const ami_dlms_assoc *a, const uint8_t *out, int n, size_t cap)
+{
+    if (n < 0 || (size_t)n > cap)
+        abort();
+    if (n == 0)
+        return;
+    const ami_dlms_ctx *c = ami_dlms_assoc_ctx(a);
+    if (out[0] != AMI_ACSE_AARE && c->state == AMI_DLMS_ASSOC_ASSOCIATED &&
+        (size_t)n > c->client_max_pdu)
+        abort();
+    static uint8_t arena_buf[1 << 16];
+    ami_arena ar;
+    ami_arena_init(&ar, arena_buf, sizeof arena_buf);
+    ami_apdu r;
+    if (ami_apdu_decode(out, (size_t)n, &ar, NULL, &r) != AMI_OK)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t ldn[16], ident[64], big[512];
+    ami_cosem_obj objs[6] = {
+        {.class_id = AMI_COSEM_ASSOCIATION_LN, .ln = AMI_OBIS(0, 0, 40, 0, 0, 255)},
+        {.class_id = AMI_COSEM_DATA,
+         .ln = AMI_OBIS(0, 0, 42, 0, 0, 255),
+         .value = ldn,
+         .value_cap = sizeof ldn,
+         .value_len = 6},
+        {.class_id = AMI_COSEM_DATA,
+         .ln = AMI_OBIS(0, 0, 96, 1, 0, 255),
+         .attr_access = rw2,
+         .value = ident,
+         .value_cap = sizeof ident,
+         .value_len = 3},
+        {.class_id = AMI_COSEM_CLOCK, .ln = AMI_OBIS(0, 0, 1, 0, 0, 255), .time_zone = -60},
+        {.class_id = AMI_COSEM_REGISTER,
+         .ln = AMI_OBIS(1, 0, 1, 8, 0, 255),
+         .read = fz_value,
+         .method = fz_method,
+         .method_access = m1,
+         .unit = 30},
+        {.class_id = AMI_COSEM_DATA,
+         .ln = AMI_OBIS(0, 0, 128, 0, 0, 255),
+         .attr_access = rw2,
+         .value = big,
+         .value_cap = sizeof big,
+         .value_len = 2},
+    };
+    memcpy(ldn, "\x09\x04" "AMI1", 6);
+    memcpy(ident, "\x0A\x01" "X", 3);
+    memcpy(big, "\x09\x00", 2);
+    ami_cosem_store store;
+    ami_cosem_clock_src clk = {fz_now, fz_set, NULL};
+    if (ami_cosem_store_init(&store, objs, 6, &clk))
+        abort();
+    const uint32_t conf = 0x00FFFF;
+    ami_dlms_policy pol[3] = {
+        {.client_sap = 16, .context = 1, .conformance = conf, .max_pdu = 512},
+        {.client_sap = 18,
+         .context = 1,
+         .mechanism = AMI_ACSE_MECH_LOW,
+         .password = password,
+         .password_len = 8,
+         .conformance = conf,
+         .max_pdu = 1024},
+        {.client_sap = 102,
+         .context = 1,
+         .conformance = conf,
+         .max_pdu = 256,
+         .pre_established = true},
+    };
+    ami_dlms_server srv;
+    ami_dlms_server_config cfg = {.ops = &ami_cosem_store_ops,
+                                  .store = &store,
+                                  .policies = pol,
+                                  .policy_count = 3};
+    if (ami_dlms_server_init(&srv, &cfg))
+        abort();
+    static uint8_t block[2048], scratch[2048], out[1200];
+    ami_dlms_assoc a;
+    ami_dlms_assoc_mem mem = {block, sizeof block, scratch, sizeof scratch};
+    if (size < 1)
+        return 0;
+    static const uint16_t saps[4] = {16, 18, 102, 16};
+    static const uint16_t pdus[4] = {64, 128, 512, 0xFFFF};
+    uint8_t sel = data[0];
+    if (ami_dlms_assoc_init(&a, &srv, saps[sel & 3], &mem))
+        abort();
+    if ((sel & 3) < 2) {
+        uint8_t aarq[128];
+        size_t n = build_aarq(aarq, sizeof aarq, (sel & 3) == 1, pdus[(sel >> 2) & 3]);
+        int r = ami_dlms_assoc_handle(&a, aarq, n, out, sizeof out);
+        check_answer(&a, out, r, sizeof out);
+        if (ami_dlms_assoc_state(&a) != AMI_DLMS_ASSOC_ASSOCIATED)
+            abort();
+    }
+    size_t pos = 1;
+    while (pos < size) {
+        size_t len = size - pos;
+        if (len >= 2) {
+            size_t want = (size_t)data[pos] << 8 | data[pos + 1];
+            pos += 2;
+            len = size - pos < want ? size - pos : want;
+        } else {
+            pos = size - len;
+        }
+        /* A private copy: the engine must not read past the APDU it was given. */
+        uint8_t *apdu = len ? malloc(len) : NULL;
+        if (len && !apdu)
+            abort();
+        if (len)
+            memcpy(apdu, data + pos, len);
+        int r = ami_dlms_assoc_handle(&a, apdu, len, out, sizeof out);
+        check_answer(&a, out, r, sizeof out);
+        free(apdu);
+        pos += len;
+    }
+    return 0;
+}
