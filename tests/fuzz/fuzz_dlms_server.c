@@ -133,8 +133,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          .value_cap = sizeof big,
          .value_len = 2},
     };
-    memcpy(ldn, "\x09\x04" "AMI1", 6);
-    memcpy(ident, "\x0A\x01" "X", 3);
+    memcpy(ldn,
+           "\x09\x04"
+           "AMI1",
+           6);
+    memcpy(ident,
+           "\x0A\x01"
+           "X",
+           3);
     memcpy(big, "\x09\x00", 2);
     ami_cosem_store store;
     ami_cosem_clock_src clk = {fz_now, fz_set, NULL};
@@ -157,10 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          .pre_established = true},
     };
     ami_dlms_server srv;
-    ami_dlms_server_config cfg = {.ops = &ami_cosem_store_ops,
-                                  .store = &store,
-                                  .policies = pol,
-                                  .policy_count = 3};
+    ami_dlms_server_config cfg = {
+        .ops = &ami_cosem_store_ops, .store = &store, .policies = pol, .policy_count = 3};
     if (ami_dlms_server_init(&srv, &cfg))
         abort();
     static uint8_t block[2048], scratch[2048], out[1200];

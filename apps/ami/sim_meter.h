@@ -1,0 +1,44 @@
+/*
+ * One virtual meter for `ami sim`: the reference COSEM store (ami/cosem.h) filled with an
+ * identity, a clock and energy registers fed by the metrology model (ami/metrology.h) advancing
+ * with real time, and the DLMS server (ami/dlms_server.h) with its association policies.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AMI_APP_SIM_METER_H
+#define AMI_APP_SIM_METER_H
+
+#include "ami/ami.h"
+
+#define SIM_METER_OBJECTS 14
+#define SIM_SERIAL_MAX    32
+
+typedef struct sim_meter {
+    char serial[SIM_SERIAL_MAX + 1];
+    int64_t clock_offset; /* set by SET of the clock: meter time - system time (s) */
+    ami_metro metro;
+    ami_metro_load load;
+    ami_cosem_obj objs[SIM_METER_OBJECTS];
+    size_t nobjs;
+    uint8_t ident_value[2 + SIM_SERIAL_MAX];
+    uint8_t ldn_value[2 + 16];
+    ami_cosem_store store;
+    ami_dlms_policy policies[2];
+    uint8_t password[64];
+    size_t password_len;
+    ami_dlms_server server;
+} sim_meter;
+
+/* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password. */
+enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17 };
+
+/*
+ * Builds the meter: serial (identity 0-0:96.1.0.255, also seeds the load model), LLS password
+ * for SAP 17 (1..63 bytes), starting the metrology AMI_METRO_HISTORY_DEFAULT_S before `now`
+ * (Unix s). Returns AMI_OK or an AMI_E_* code (AMI_E_INVAL for a bad serial or password).
+ */
+int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64_t now);
+
+/* The meter's time (system time + the offset a SET of the clock made). */
+int64_t sim_meter_now(const sim_meter *m);
+
+#endif
