@@ -976,6 +976,12 @@ int ami_dlms_assoc_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uin
             a, &w, known ? AMI_STATE_ERROR_SERVICE_NOT_ALLOWED : AMI_STATE_ERROR_SERVICE_UNKNOWN,
             AMI_SERVICE_ERROR_SERVICE_NOT_SUPPORTED);
     }
+    if (a->ctx.context == AMI_ACSE_CONTEXT_SN) {
+        /* LN services in a short-name association (Green Book 9.1.4: the context fixes the
+         * referencing). */
+        return exception(a, &w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
+                         AMI_SERVICE_ERROR_SERVICE_NOT_SUPPORTED);
+    }
     if (len > a->ctx.server_max_pdu)
         return exception(a, &w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
                          AMI_SERVICE_ERROR_PDU_TOO_LONG);

@@ -340,6 +340,30 @@ static void test_aare_reject_matrix(void **state)
     assert_string_equal(xchg(&a, "C101C100010000600100FF0200090101"), "D80102");
 }
 
+/* A short-name SAP: accepted with VAA name 0xFA00; LN services refused, SN ones not served. */
+static void test_sn_policy(void **state)
+{
+    (void)state;
+    fx_setup(CONF_ALL);
+    fx.pol[0].context = AMI_ACSE_CONTEXT_SN;
+    fx.pol[0].conformance = AMI_CONF_READ | AMI_CONF_WRITE;
+    ami_dlms_server_config cfg = {
+        .ops = &ami_cosem_store_ops, .store = &fx.store, .policies = fx.pol, .policy_count = 1};
+    assert_int_equal(ami_dlms_server_init(&fx.srv, &cfg), AMI_OK);
+    ami_dlms_assoc a;
+    assoc_new(&a, 16);
+    const char *r = xchg(&a, aarq_hex(AMI_ACSE_CONTEXT_SN, 0, NULL, 6, 0x1C0000, 512));
+    assert_string_equal(r, "6129A109060760857405080102A203020100A305A103020100BE10040E0800065F1F"
+                           "0400180000"
+                           "0200"
+                           "FA00");
+    assert_string_equal(xchg(&a, "C001C100010000600100FF0200"), "D80102");
+    assert_string_equal(xchg(&a, "0501020100"), "0E050302");
+    /* An LN AARQ to the SN SAP. */
+    expect_aare(xchg(&a, aarq_hex(AMI_ACSE_CONTEXT_LN, 0, NULL, 6, CONF_ALL, 512)),
+                AMI_ACSE_REJECTED_PERMANENT, AMI_ACSE_USER_CONTEXT_NOT_SUPPORTED);
+}
+
 static void test_server_config(void **state)
 {
     (void)state;
@@ -800,6 +824,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aare_gurux_byte_exact),
         cmocka_unit_test(test_aare_reject_matrix),
+        cmocka_unit_test(test_sn_policy),
         cmocka_unit_test(test_server_config),
         cmocka_unit_test(test_pre_established_and_release),
         cmocka_unit_test(test_get),
