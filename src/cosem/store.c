@@ -287,35 +287,34 @@ static uint8_t set_clock(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr, ami
 
 /* One object_list_element (Blue Book 4.4.3): {class_id, version, logical_name,
  * access_rights {attribute_access[], method_access[]}}. */
-static void put_object(ami_wr *w, const ami_dlms_object *obj, void *self, const ami_dlms_ctx *ctx)
+static void put_object(ami_wr *w, const ami_cosem_obj *o, const ami_dlms_ctx *ctx)
 {
+    const class_info *c = class_of(o->class_id);
+    if (!c)
+        return; /* not reached: ami_cosem_store_init checked every class */
     ami_wr_u8(w, AMI_AXDR_STRUCTURE);
     ami_wr_u8(w, 4);
-    put_u16(w, AMI_AXDR_LONG_UNSIGNED, obj->class_id);
-    put_u8(w, AMI_AXDR_UNSIGNED, obj->version);
-    put_octets(w, obj->ln.v, 6);
+    put_u16(w, AMI_AXDR_LONG_UNSIGNED, o->class_id);
+    put_u8(w, AMI_AXDR_UNSIGNED, c->version);
+    put_octets(w, o->ln.v, 6);
     ami_wr_u8(w, AMI_AXDR_STRUCTURE);
     ami_wr_u8(w, 2);
     ami_wr_u8(w, AMI_AXDR_ARRAY);
-    ami_axdr_put_length(w, obj->attr_count);
-    for (uint8_t i = 1; i <= obj->attr_count; i++) {
-        ami_cosem_desc d = {obj->class_id, obj->ln, (int8_t)i};
-        int m = ami_cosem_store_ops.access(self, &d, false, ctx);
+    ami_axdr_put_length(w, c->attrs);
+    for (uint8_t i = 1; i <= c->attrs; i++) {
         ami_wr_u8(w, AMI_AXDR_STRUCTURE);
         ami_wr_u8(w, 3);
         put_u8(w, AMI_AXDR_INTEGER, i);
-        put_u8(w, AMI_AXDR_ENUM, m < 0 ? 0 : (uint8_t)m);
+        put_u8(w, AMI_AXDR_ENUM, attr_mode(o, c, i, ctx));
         ami_wr_u8(w, AMI_AXDR_NULL_DATA); /* access_selectors: none supported */
     }
     ami_wr_u8(w, AMI_AXDR_ARRAY);
-    ami_axdr_put_length(w, obj->method_count);
-    for (uint8_t i = 1; i <= obj->method_count; i++) {
-        ami_cosem_desc d = {obj->class_id, obj->ln, (int8_t)i};
-        int m = ami_cosem_store_ops.access(self, &d, true, ctx);
+    ami_axdr_put_length(w, c->methods);
+    for (uint8_t i = 1; i <= c->methods; i++) {
         ami_wr_u8(w, AMI_AXDR_STRUCTURE);
         ami_wr_u8(w, 2);
         put_u8(w, AMI_AXDR_INTEGER, i);
-        put_u8(w, AMI_AXDR_ENUM, m < 0 ? 0 : (uint8_t)m);
+        put_u8(w, AMI_AXDR_ENUM, method_mode(o, i, ctx));
     }
 }
 
@@ -344,10 +343,8 @@ static uint8_t get_association(ami_cosem_store *s, uint8_t attr, const ami_dlms_
     case 2: {
         ami_wr_u8(out, AMI_AXDR_ARRAY);
         ami_axdr_put_length(out, s->count);
-        size_t cursor = 0;
-        ami_dlms_object obj;
-        while (store_next(s, &cursor, ctx, &obj) && !ami_wr_error(out))
-            put_object(out, &obj, s, ctx);
+        for (size_t i = 0; i < s->count && !ami_wr_error(out); i++)
+            put_object(out, &s->objects[i], ctx);
         return AMI_DAR_SUCCESS;
     }
     case 3: /* associated_partners_id {client_SAP integer, server_SAP long-unsigned} */
