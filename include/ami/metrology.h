@@ -54,14 +54,15 @@ typedef enum ami_va_method {
 /*
  * Arithmetic apparent power in mVA of n phases (n = 1..3; p_mw and q_mvar hold n values each,
  * |value| < 2^40). Each phase magnitude is rounded UP to the next mVA; a single phase is rounded
- * to nearest (then both methods give the same value). Returns 0 when n is 0 or > 3.
+ * to nearest (then both methods give the same value). Returns 0 when n is 0 or > 3, a pointer
+ * is NULL or a value is outside -2^40 < value < 2^40. Pure, thread-safe.
  * Rounding this way keeps the real-number inequality arithmetic >= vectorial exact in integers.
  */
 AMI_EXTERN int64_t ami_va_arithmetic(const int64_t *p_mw, const int64_t *q_mvar, unsigned n);
 
 /*
  * Vectorial apparent power in mVA of n phases (same arguments). The magnitude is rounded DOWN,
- * or to nearest for a single phase. Returns 0 when n is 0 or > 3.
+ * or to nearest for a single phase. Returns 0 as ami_va_arithmetic does for bad arguments.
  */
 AMI_EXTERN int64_t ami_va_vectorial(const int64_t *p_mw, const int64_t *q_mvar, unsigned n);
 
@@ -390,7 +391,10 @@ typedef struct ami_simclock {
  */
 AMI_EXTERN int ami_simclock_init(ami_simclock *c, int64_t sim0, uint64_t real0_ns, uint32_t speed);
 
-/* Simulated Unix seconds at reference time real_ns (floor; times before real0_ns give sim0). */
+/*
+ * Simulated Unix seconds at reference time real_ns (floor; times before real0_ns give sim0;
+ * saturated at INT64_MAX). c must have been set by ami_simclock_init. Pure, thread-safe.
+ */
 AMI_EXTERN int64_t ami_simclock_now(const ami_simclock *c, uint64_t real_ns);
 
 /*

@@ -230,6 +230,9 @@ int64_t ami_simclock_now(const ami_simclock *c, uint64_t real_ns)
     uint64_t dt = real_ns - c->real0_ns;
     /* floor(dt * speed / 1e9) without overflow: whole seconds and the rest apart. */
     uint64_t s = (dt / NS) * c->speed + (dt % NS) * c->speed / NS;
+    /* s < 2^55 (dt < 2^64 ns, speed <= 10^6), but sim0 is any int64: saturate, never overflow. */
+    if (s > (uint64_t)(INT64_MAX - c->sim0))
+        return INT64_MAX;
     return c->sim0 + (int64_t)s;
 }
 
@@ -237,7 +240,7 @@ uint64_t ami_simclock_deadline(const ami_simclock *c, int64_t sim)
 {
     if (sim <= c->sim0)
         return c->real0_ns;
-    uint64_t ds = (uint64_t)(sim - c->sim0);
+    uint64_t ds = (uint64_t)sim - (uint64_t)c->sim0; /* sim > sim0: exact, even past INT64_MAX */
     /* Smallest x with floor(x * speed / 1e9) >= ds: x = ceil(ds * 1e9 / speed). */
     uint64_t q = ds / c->speed, r = ds % c->speed;
     if (q >= (UINT64_MAX - c->real0_ns) / NS)

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <math.h>
+#include <stdbool.h>
 
 #include "metro_internal.h"
 
@@ -85,9 +86,24 @@ int64_t ami__hypot(int64_t a, int64_t b, int mode)
     return v[mode];
 }
 
+/*
+ * The documented domain: n phases of |value| < 2^40. Outside it the square root's estimate
+ * would start beyond 2^63 and walk billions of steps, and the sums would overflow int64.
+ */
+static bool phases_ok(const int64_t *p_mw, const int64_t *q_mvar, unsigned n)
+{
+    const int64_t lim = INT64_C(1) << 40;
+    if (!p_mw || !q_mvar || n == 0 || n > AMI_METRO_MAX_PHASES)
+        return false;
+    for (unsigned k = 0; k < n; k++)
+        if (p_mw[k] <= -lim || p_mw[k] >= lim || q_mvar[k] <= -lim || q_mvar[k] >= lim)
+            return false;
+    return true;
+}
+
 int64_t ami_va_arithmetic(const int64_t *p_mw, const int64_t *q_mvar, unsigned n)
 {
-    if (!p_mw || !q_mvar || n == 0 || n > AMI_METRO_MAX_PHASES)
+    if (!phases_ok(p_mw, q_mvar, n))
         return 0;
     if (n == 1)
         return ami__hypot(p_mw[0], q_mvar[0], AMI__ROUND_NEAREST);
@@ -99,7 +115,7 @@ int64_t ami_va_arithmetic(const int64_t *p_mw, const int64_t *q_mvar, unsigned n
 
 int64_t ami_va_vectorial(const int64_t *p_mw, const int64_t *q_mvar, unsigned n)
 {
-    if (!p_mw || !q_mvar || n == 0 || n > AMI_METRO_MAX_PHASES)
+    if (!phases_ok(p_mw, q_mvar, n))
         return 0;
     int64_t p = 0, q = 0;
     for (unsigned k = 0; k < n; k++) {

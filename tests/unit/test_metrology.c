@@ -82,6 +82,16 @@ static void test_va_known(void **state)
     assert_int_equal(ami_va_vectorial(&p1, &q1, 1), 1414);
     assert_int_equal(ami_va_arithmetic(p, q, 0), 0);
     assert_int_equal(ami_va_vectorial(p, q, 4), 0);
+    /* Outside the documented |value| < 2^40: refused, not a root walked from 2^63 (a hang) or
+     * a sum that overflows int64. */
+    int64_t big = INT64_C(1) << 40, pmax[3] = {INT64_MIN, INT64_MAX, INT64_MAX}, z[3] = {0};
+    assert_int_equal(ami_va_arithmetic(&big, z, 1), 0);
+    assert_int_equal(ami_va_vectorial(z, &big, 1), 0);
+    assert_int_equal(ami_va_arithmetic(pmax, pmax, 3), 0);
+    assert_int_equal(ami_va_vectorial(pmax, pmax, 3), 0);
+    int64_t edge = big - 1;
+    assert_int_equal(ami_va_arithmetic(&edge, z, 1), edge);
+    assert_int_equal(ami_va_vectorial(&edge, z, 1), edge);
     assert_string_equal(ami_va_method_name(AMI_VA_ARITHMETIC), "arithmetic");
     assert_string_equal(ami_va_method_name(AMI_VA_VECTORIAL), "vectorial");
     assert_string_equal(ami_va_method_name((ami_va_method)7), "unknown");
@@ -704,6 +714,15 @@ static void test_simclock(void **state)
     assert_int_equal(ami_simclock_now(&c, 5016666667u), T_NOW + 1);
     assert_int_equal(ami_simclock_deadline(&c, T_NOW + 1), 5016666667u);
     assert_int_equal(ami_simclock_deadline(&c, T_NOW - 5), 5000000000u);
+    /* Extreme ends of int64: saturation and exact differences, no signed overflow (UBSan). */
+    ami_simclock e;
+    assert_int_equal(ami_simclock_init(&e, INT64_MAX - 10, 0, 1000000), 0);
+    assert_true(ami_simclock_now(&e, UINT64_MAX) == INT64_MAX);
+    assert_true(ami_simclock_now(&e, 1000) == INT64_MAX - 9);
+    assert_int_equal(ami_simclock_init(&e, INT64_MIN, 0, 1), 0);
+    assert_true(ami_simclock_deadline(&e, INT64_MAX) == UINT64_MAX);
+    assert_int_equal(ami_simclock_init(&e, -1, 0, 1000000), 0);
+    assert_true(ami_simclock_deadline(&e, INT64_MAX) == UINT64_MAX);
     uint64_t s = 3;
     for (int i = 0; i < 100000; i++) {
         uint32_t speed = (uint32_t)rand_range(&s, 1, 1000000);
