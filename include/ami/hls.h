@@ -93,8 +93,9 @@ typedef struct ami_hls_params {
  * Writes into out (capacity cap; AMI_HLS_RESPONSE_MAX always suffices) and returns the length,
  * or AMI_E_INVAL (missing key, system title or wrong key length for the mechanism),
  * AMI_E_RANGE (challenge not 8..64 bytes; not checked for mech 2 with a custom hook),
- * AMI_E_NOSPACE, AMI_E_UNSUPPORTED (mechanism 0, 1 or unknown) or AMI_E_CRYPTO.
- * Thread-safe.
+ * AMI_E_NOSPACE, AMI_E_UNSUPPORTED (mechanism 0, 1 or unknown), AMI_E_CRYPTO, or for mech 2
+ * with a hook: the hook's own error, or AMI_E_INTERNAL when it returns a length above cap.
+ * Thread-safe (a hook must be too).
  */
 AMI_EXTERN int ami_hls_compute(const ami_hls_params *p, const uint8_t *challenge, size_t len,
                                const uint8_t *other, size_t other_len, uint8_t *out, size_t cap);

@@ -209,8 +209,12 @@ int ami_hls_compute(const ami_hls_params *p, const uint8_t *x, size_t len, const
         return rc;
     switch (p->mech) {
     case AMI_AUTH_HLS_MANUFACTURER:
-        if (p->custom)
-            return p->custom(p->custom_user, x, len, out, cap);
+        if (p->custom) {
+            rc = p->custom(p->custom_user, x, len, out, cap);
+            /* A hook that claims more than cap broke its contract: never let a caller (or
+             * ami_hls_check) read that many bytes from out. */
+            return rc > 0 && (size_t)rc > cap ? AMI_E_INTERNAL : rc;
+        }
         if (!p->secret || p->secret_len != 16)
             return AMI_E_INVAL;
         return aes_ecb(p->secret, x, len, out, cap);

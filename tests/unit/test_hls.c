@@ -116,6 +116,16 @@ static int custom_mech2(void *user, const uint8_t *x, size_t len, uint8_t *out, 
     return (int)len;
 }
 
+/* A broken hook: claims one byte more than the capacity it was given. */
+static int custom_overclaim(void *user, const uint8_t *x, size_t len, uint8_t *out, size_t cap)
+{
+    (void)user;
+    (void)x;
+    (void)len;
+    (void)out;
+    return (int)cap + 1;
+}
+
 static void test_custom_and_errors(void **state)
 {
     (void)state;
@@ -124,6 +134,13 @@ static void test_custom_and_errors(void **state)
     assert_int_equal(ami_hls_compute(&p, STOC, 8, NULL, 0, out, sizeof out), 8);
     assert_int_equal(out[0], (uint8_t)~STOC[0]);
     assert_int_equal(ami_hls_check(&p, STOC, 8, NULL, 0, out, 8, NULL), AMI_OK);
+    /* The length a hook returns is checked against cap before anything reads that many bytes
+     * (ami_hls_check used to compare AMI_HLS_RESPONSE_MAX + 1 bytes of its stack buffer). */
+    ami_hls_params bad = {.mech = AMI_AUTH_HLS_MANUFACTURER, .custom = custom_overclaim};
+    uint8_t resp[AMI_HLS_RESPONSE_MAX + 1] = {0};
+    assert_int_equal(ami_hls_compute(&bad, STOC, 8, NULL, 0, out, sizeof out), AMI_E_INTERNAL);
+    assert_int_equal(ami_hls_check(&bad, STOC, 8, NULL, 0, resp, sizeof resp, NULL),
+                     AMI_E_INTERNAL);
     ami_hls_params md5 = {.mech = AMI_AUTH_HLS_MD5, .secret = EK, .secret_len = 16};
     uint8_t big[65] = {0};
     assert_int_equal(ami_hls_compute(&md5, big, 7, NULL, 0, out, sizeof out), AMI_E_RANGE);
