@@ -45,35 +45,53 @@ static void put(ami_jw *w, const char *s, size_t n)
         w->err = rc;
 }
 
-/* Called before every value: writes the separating comma unless a key was just written. */
+static void fail(ami_jw *w, int err)
+{
+    if (!w->err)
+        w->err = err;
+}
+
+/* Writes the comma that separates this member or element from the previous one. */
+static void separate(ami_jw *w)
+{
+    if (w->need_comma[w->depth])
+        put(w, ",", 1);
+    w->need_comma[w->depth] = true;
+}
+
+/*
+ * Called before every value: writes the separating comma unless a key was just written. Inside
+ * an object a value must follow its key, or the output would not be JSON.
+ */
 static void begin_value(ami_jw *w)
 {
     if (w->after_key) {
         w->after_key = false;
         return;
     }
-    if (w->need_comma[w->depth])
-        put(w, ",", 1);
-    w->need_comma[w->depth] = true;
+    if (w->is_obj[w->depth]) {
+        fail(w, AMI_E_STATE);
+        return;
+    }
+    separate(w);
 }
 
 static void open(ami_jw *w, char c)
 {
     begin_value(w);
     if (w->depth >= AMI_JW_MAX_DEPTH) {
-        if (!w->err)
-            w->err = AMI_E_TOO_DEEP;
+        fail(w, AMI_E_TOO_DEEP);
         return;
     }
     put(w, &c, 1);
     w->need_comma[++w->depth] = false;
+    w->is_obj[w->depth] = c == '{';
 }
 
 static void close_(ami_jw *w, char c)
 {
-    if (w->depth <= 0 || w->after_key) {
-        if (!w->err)
-            w->err = AMI_E_STATE;
+    if (w->depth <= 0 || w->after_key || w->is_obj[w->depth] != (c == '}')) {
+        fail(w, AMI_E_STATE);
         return;
     }
     w->depth--;
@@ -174,12 +192,11 @@ static void put_string(ami_jw *w, const char *str, size_t n)
 
 void ami_jw_key(ami_jw *w, const char *key)
 {
-    if (w->after_key || w->depth == 0) {
-        if (!w->err)
-            w->err = AMI_E_STATE;
+    if (!key || w->after_key || !w->is_obj[w->depth]) {
+        fail(w, AMI_E_STATE);
         return;
     }
-    begin_value(w);
+    separate(w);
     put_string(w, key, strlen(key));
     put(w, ":", 1);
     w->after_key = true;
@@ -243,8 +260,46 @@ void ami_jw_null(ami_jw *w)
     put(w, "null", 4);
 }
 
+/* RFC 8259 section 6: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+static bool json_number(const char *s, size_t n)
+{
+    size_t i = 0, d;
+    if (!s)
+        return false;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0') {
+        i++;
+    } else {
+        for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++)
+            ;
+        if (d == 0)
+            return false;
+    }
+    if (i < n && s[i] == '.') {
+        for (i++, d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++)
+            ;
+        if (d == 0)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++)
+            ;
+        if (d == 0)
+            return false;
+    }
+    return i == n;
+}
+
 void ami_jw_number_text(ami_jw *w, const char *s, size_t n)
 {
+    if (!json_number(s, n)) {
+        fail(w, AMI_E_SYNTAX); /* never let arbitrary text into the document */
+        return;
+    }
     begin_value(w);
     put(w, s, n);
 }

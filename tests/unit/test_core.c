@@ -165,6 +165,38 @@ static void test_json(void **state)
     for (int i = 0; i < AMI_JW_MAX_DEPTH + 1; i++)
         ami_jw_arr_begin(&w);
     assert_int_equal(ami_jw_error(&w), AMI_E_TOO_DEEP);
+    /* Output that would not be JSON is refused: a value without its key inside an object, a key
+     * inside an array, a close that does not match its open. */
+    ami_jw_init(&w, mem_sink, &m);
+    ami_jw_obj_begin(&w);
+    ami_jw_int(&w, 1);
+    assert_int_equal(ami_jw_error(&w), AMI_E_STATE);
+    ami_jw_init(&w, mem_sink, &m);
+    ami_jw_arr_begin(&w);
+    ami_jw_key(&w, "k");
+    assert_int_equal(ami_jw_error(&w), AMI_E_STATE);
+    ami_jw_init(&w, mem_sink, &m);
+    ami_jw_arr_begin(&w);
+    ami_jw_obj_end(&w);
+    assert_int_equal(ami_jw_error(&w), AMI_E_STATE);
+    /* Number text is checked against the JSON grammar: text from a meter cannot inject. */
+    static const char *const good[] = {"0", "-0", "12", "-1.5", "1e9", "2.5E-3", "0.001"};
+    static const char *const bad[] = {"", "-", "01", "1.", ".5", "1e", "+1", "1,\"x\":2", "NaN"};
+    for (size_t i = 0; i < AMI_COUNTOF(good); i++) {
+        m.len = 0;
+        ami_jw_init(&w, mem_sink, &m);
+        ami_jw_number_text(&w, good[i], strlen(good[i]));
+        assert_int_equal(ami_jw_error(&w), 0);
+        assert_string_equal(m.buf, good[i]);
+    }
+    for (size_t i = 0; i < AMI_COUNTOF(bad); i++) {
+        m.len = 0;
+        m.buf[0] = 0;
+        ami_jw_init(&w, mem_sink, &m);
+        ami_jw_number_text(&w, bad[i], strlen(bad[i]));
+        assert_int_equal(ami_jw_error(&w), AMI_E_SYNTAX);
+        assert_int_equal(m.len, 0);
+    }
 }
 
 int main(void)
