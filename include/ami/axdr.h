@@ -137,12 +137,13 @@ AMI_EXTERN int ami_axdr_skip(ami_rd *r, const ami_axdr_limits *lim);
 /*
  * Encodes a value tree (iteratively; depth bounded by AMI_AXDR_MAX_DEPTH), tags included.
  * Container counts must match their elements; a compact-array's elements must match its
- * type_desc (as decoded: arrays of the described count, structures of the described fields);
- * DATE_TIME/DATE/TIME need count 12/5/4. Returns AMI_OK, AMI_E_INVAL (inconsistent tree,
- * unknown type, NULL argument), AMI_E_RANGE (an integer that does not fit its type, an array
- * description count above 65535), AMI_E_TOO_DEEP, or the writer's
- * AMI_E_NOSPACE. Output written before an error stays in the writer. Thread-safe for distinct
- * arguments; a writer with a NULL buffer measures the encoding.
+ * type_desc (as decoded: arrays of the described count, structures of the described fields)
+ * and each take one byte at least (the contents have no count, so zero-size elements such as
+ * null-data would be lost); DATE_TIME/DATE/TIME need count 12/5/4. Returns AMI_OK, AMI_E_INVAL
+ * (inconsistent tree, unknown type, NULL argument), AMI_E_RANGE (an integer that does not fit its
+ * type, an array description count above 65535), AMI_E_TOO_DEEP, or the writer's AMI_E_NOSPACE.
+ * Output written before an error stays in the writer. Thread-safe for distinct arguments; a writer
+ * with a NULL buffer measures the encoding.
  */
 AMI_EXTERN int ami_axdr_encode(ami_wr *w, const ami_axdr_value *v);
 
@@ -211,8 +212,9 @@ AMI_EXTERN int ami_axdr_format_text(const ami_axdr_value *v, ami_jw_sink sink, v
  * (else null), "text" (readable) and "hex" always; floats with their "hex" bits; booleans with
  * a "raw" byte when not 0/1; compact-arrays with their "description". docs/axdr.md has the
  * full shape. Errors go to the writer's sticky error: AMI_E_INVAL (as for format_text),
- * AMI_E_TOO_DEEP (each container takes two JSON levels: AMI_JW_MAX_DEPTH allows 15 nested
- * containers at the top level), or the sink's error. Iterative; thread-safe for distinct
+ * AMI_E_TOO_DEEP (each container takes two JSON levels: AMI_JW_MAX_DEPTH (136) holds every tree
+ * the decoder accepts, AMI_AXDR_MAX_DEPTH containers at the writer's top level, with 8 levels
+ * to spare for an envelope), or the sink's error. Iterative; thread-safe for distinct
  * arguments.
  */
 AMI_EXTERN void ami_axdr_to_json(const ami_axdr_value *v, ami_jw *w);

@@ -236,9 +236,14 @@ static int put_elements(ami_wr *w, const ami_axdr_value *ca)
     for (uint32_t i = 0; i < ca->count; i++) {
         if (!e)
             return AMI_E_INVAL;
+        size_t before = w->len;
         int rc = put_described(w, e, ca->type_desc);
         if (rc)
             return rc;
+        /* The contents carry no count: an element of no bytes (null-data, an empty array)
+         * would vanish, and the decoder refuses such contents. Refuse to write them. */
+        if (w->len == before && !w->err)
+            return AMI_E_INVAL;
         e = e->next;
     }
     return e ? AMI_E_INVAL : AMI_OK;

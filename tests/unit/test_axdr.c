@@ -733,6 +733,15 @@ static void test_builders_and_encode(void **state)
     ami_wr_init(&w, out, sizeof out);
     assert_int_equal(ami_axdr_encode(&w, ca), AMI_E_INVAL);
 
+    /* Zero-size elements: two null-data would be written as empty contents, which decode as
+     * no element at all (and the decoder refuses zero-size elements): refused, not lost. */
+    ami_axdr_value *cz = ami_axdr_new(&a, AMI_AXDR_COMPACT_ARRAY);
+    cz->type_desc = ami_axdr_new(&a, AMI_AXDR_NULL_DATA);
+    ami_axdr_append(cz, ami_axdr_new(&a, AMI_AXDR_NULL_DATA));
+    ami_axdr_append(cz, ami_axdr_new(&a, AMI_AXDR_NULL_DATA));
+    ami_wr_init(&w, out, sizeof out);
+    assert_int_equal(ami_axdr_encode(&w, cz), AMI_E_INVAL);
+
     /* inconsistent counts and values out of range */
     s->count = 5;
     ami_wr_init(&w, out, sizeof out);
