@@ -216,4 +216,4 @@ static int run(struct ami_cli *cli, int argc, char **argv)
 }
 
 const struct ami_command ami_cmd_datetime = {
-    "datetime", "Decode a COSEM date-time, or encode ISO 8601 text to one", run};
+    "datetime", "decode a COSEM date-time, or encode ISO 8601 text to one", run};

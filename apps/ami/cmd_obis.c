@@ -101,5 +101,5 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     return status;
 }
 
-const struct ami_command ami_cmd_obis = {"obis", "Parse OBIS codes and print them in every style",
+const struct ami_command ami_cmd_obis = {"obis", "parse OBIS codes and print them in every style",
                                          run};
