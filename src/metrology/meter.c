@@ -231,8 +231,8 @@ int64_t ami_simclock_now(const ami_simclock *c, uint64_t real_ns)
     /* floor(dt * speed / 1e9) without overflow: whole seconds and the rest apart. */
     uint64_t s = (dt / NS) * c->speed + (dt % NS) * c->speed / NS;
     /* s < 2^55 (dt < 2^64 ns, speed <= 10^6), but sim0 is any int64: saturate, never overflow. */
-    if (s > (uint64_t)(INT64_MAX - c->sim0))
-        return INT64_MAX;
+    if (c->sim0 >= 0 && s > (uint64_t)(INT64_MAX - c->sim0))
+        return INT64_MAX; /* (a negative sim0 has more than 2^63 of headroom: s always fits) */
     return c->sim0 + (int64_t)s;
 }
 
