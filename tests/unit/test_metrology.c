@@ -719,7 +719,8 @@ static void test_simclock(void **state)
     assert_int_equal(ami_simclock_init(&e, INT64_MAX - 10, 0, 1000000), 0);
     assert_true(ami_simclock_now(&e, UINT64_MAX) == INT64_MAX);
     assert_true(ami_simclock_now(&e, 1000) == INT64_MAX - 9);
-    assert_int_equal(ami_simclock_init(&e, INT64_MIN, 0, 1), 0);
+    assert_int_equal(ami_simclock_init(&e, INT64_MIN, 0, 1000000), 0);
+    assert_true(ami_simclock_now(&e, UINT64_MAX) == INT64_MIN + 18446744073709551);
     assert_true(ami_simclock_deadline(&e, INT64_MAX) == UINT64_MAX);
     assert_int_equal(ami_simclock_init(&e, -1, 0, 1000000), 0);
     assert_true(ami_simclock_deadline(&e, INT64_MAX) == UINT64_MAX);
