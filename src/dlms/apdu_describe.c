@@ -127,6 +127,14 @@ static void str(em *e, const char *key, const char *v)
     }
 }
 
+/* A secret (LLS password, dedicated key): only its length is shown, in text and JSON. */
+static void redacted(em *e, const char *key, size_t len)
+{
+    char b[48];
+    snprintf(b, sizeof b, "(%zu bytes, redacted)", len);
+    str(e, key, b);
+}
+
 static void uint_(em *e, const char *key, uint64_t v)
 {
     if (e->jw) {
@@ -393,11 +401,15 @@ static void acse_common(em *e, const ami_acse_common *c, bool request)
         bool_(e, "authentication-required", c->authentication);
     if (c->has_mechanism)
         named(e, "mechanism", c->mechanism, ami_acse_mechanism_name(c->mechanism));
-    if (c->has_auth_value)
-        hex(e,
-            c->auth_kind == AMI_ACSE_AUTH_CHARSTRING ? "authentication-value"
-                                                     : "authentication-value-bits",
-            c->auth_value);
+    if (c->has_auth_value) {
+        const char *key = c->auth_kind == AMI_ACSE_AUTH_CHARSTRING ? "authentication-value"
+                                                                   : "authentication-value-bits";
+        /* With LLS the value is the password: never shown. HLS challenges are public. */
+        if (c->has_mechanism && c->mechanism == AMI_ACSE_MECH_LOW)
+            redacted(e, key, c->auth_value.len);
+        else
+            hex(e, key, c->auth_value);
+    }
     if (c->implementation_info.p)
         hex(e, "implementation-information", c->implementation_info);
     if (c->has_user_information)
@@ -787,7 +799,7 @@ static void body(em *e, const ami_apdu *a)
     case AMI_APDU_INITIATE_REQUEST: {
         const ami_initiate_request *q = &a->u.initiate_request;
         if (q->has_dedicated_key)
-            hex(e, "dedicated-key", q->dedicated_key);
+            redacted(e, "dedicated-key", q->dedicated_key.len); /* a key: never shown */
         bool_(e, "response-allowed", q->response_allowed);
         if (q->has_qos)
             int_(e, "proposed-quality-of-service", q->qos);

@@ -451,6 +451,7 @@ static int client_p0(ami_iec21 *s, const ami_iec21_msg *m, uint64_t now)
     if (c->password) {
         int n = snprintf(pw, sizeof pw, "(%s)", c->password);
         if (n < 0 || (size_t)n >= sizeof pw) {
+            ami_wipe(pw, sizeof pw); /* snprintf wrote as much of the password as fitted */
             set_why(s, "iec21: password too long");
             return AMI_E_INVAL;
         }
@@ -461,6 +462,7 @@ static int client_p0(ami_iec21 *s, const ami_iec21_msg *m, uint64_t now)
         int n = fn(c->p2_user, c->secret, strlen(c->secret), s->operand, strlen(s->operand), res,
                    sizeof res);
         if (n < 0 || (size_t)n >= sizeof res) {
+            ami_wipe(res, sizeof res); /* a failing hook may have left part of a result */
             set_why(s, "iec21: the P2 algorithm failed");
             return n < 0 ? n : AMI_E_INTERNAL;
         }

@@ -89,3 +89,20 @@ assert len(expected) == 26 and got == expected, (len(got), len(expected),
 print(f"decode-decrypt: {len(got)} ciphered APDUs of the HLS-GMAC session match their plaintext")
 PY
 echo "decode-decrypt: Green Book suite-0 examples, tampering, keys and key file: ok"
+
+# Secrets are never shown by the analyser: an LLS password (here "12345678") and a dedicated key
+# appear only as their length; an HLS challenge is public and shown.
+LLS=6036A1090607608574050801018A0207808B0760857405080201AC0A80083132333435363738BE10040E01000000065F1F0400007E1F04B0
+for mode in "" --json; do
+    "$AMI" decode $mode $LLS >"$tmp/lls" || fail "LLS AARQ not decoded"
+    ! grep -q "3132333435363738\|12345678" "$tmp/lls" || fail "LLS password shown ($mode)"
+    grep -q "8 bytes, redacted" "$tmp/lls" || fail "no redaction note ($mode)"
+done
+"$AMI" decode 6036A1090607608574050801018A0207808B0760857405080205AC0A80084B35366956616759BE10040E01000000065F1F0400007E1F04B0 \
+    | grep -q 4B35366956616759 || fail "HLS challenge hidden"
+# The Green Book glo-initiateRequest carries dedicated key 00112233...: decrypted, never shown.
+"$AMI" decode --ek $EK --ak $AK --system-title $ST \
+    21303001234567801302FF8A7874133D414CED25B42534D28DB0047720606B175BD52211BE6841DB204D39EE6FDB8E356855 >"$tmp/ded"
+grep -q "dedicated-key: (16 bytes, redacted)" "$tmp/ded" || fail "dedicated key not redacted: $(cat "$tmp/ded")"
+! grep -q "00112233445566778899AABBCCDDEEFF" "$tmp/ded" || fail "dedicated key shown"
+echo "decode-decrypt: LLS password and dedicated key redacted"

@@ -849,6 +849,40 @@ static void test_hostile(void **state)
     assert_int_equal(t.groups[1].type, AMI_P1_TEXT);
     assert_true(ami_p1_number_format(&t.groups[2], b, sizeof b) > 0);
     assert_string_equal(b, "-0.05");
+    /* More fraction digits than the scale can hold (leading zeros included): text, never a
+     * different number (0.000...01 once read as 1). */
+    static char zeros[300];
+    memset(zeros, 0, sizeof zeros);
+    int zl = snprintf(zeros, sizeof zeros, "/X\r\n\r\n1-0:1.8.1(0.%0200d1*kWh)\r\n!", 0);
+    ami_p1_telegram_init(&t, objs, MAX_OBJ, grps, MAX_GRP);
+    assert_int_equal(ami_p1_parse((const uint8_t *)zeros, (size_t)zl, NULL, &t), AMI_OK);
+    assert_int_equal(t.groups[0].type, AMI_P1_TEXT);
+    /* Nineteen fraction digits: text too; eighteen: a number with scale 18. */
+    static const char d18[] = "/X\r\n\r\n1-0:1.8.1(0.000000000000000001*kWh)\r\n"
+                              "1-0:1.8.2(0.0000000000000000001*kWh)\r\n!";
+    ami_p1_telegram_init(&t, objs, MAX_OBJ, grps, MAX_GRP);
+    assert_int_equal(ami_p1_parse((const uint8_t *)d18, sizeof d18 - 1, NULL, &t), AMI_OK);
+    assert_int_equal(t.groups[0].type, AMI_P1_NUMBER);
+    assert_int_equal(t.groups[0].decimals, 18);
+    assert_int_equal(t.groups[1].type, AMI_P1_TEXT);
+}
+
+/* A value full of '/' and '!' inside parentheses is part of its telegram (one backward scan,
+ * then a skip to the closing parenthesis), and the framer still finds the real end. */
+static void test_markers_inside_value(void **state)
+{
+    (void)state;
+    static char tg[6000];
+    size_t n = 0;
+    n += (size_t)snprintf(tg + n, sizeof tg - n, "/ABC5\\2test\r\n\r\n0-0:96.13.0(");
+    for (int i = 0; i < 4000; i++)
+        tg[n++] = (char)(i % 3 ? '/' : '!');
+    n += (size_t)snprintf(tg + n, sizeof tg - n, ")\r\n!");
+    uint16_t crc = ami_crc16_arc(tg, n);
+    n += (size_t)snprintf(tg + n, sizeof tg - n, "%04X\r\n", crc);
+    ami_p1_frame fr;
+    assert_int_equal(frame_once((const uint8_t *)tg, n, AMI_P1_LENIENT_DEFAULT, &fr), AMI_OK);
+    assert_int_equal(fr.len, n - 6);
 }
 
 static void test_quantity_table(void **state)
@@ -893,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_resync_on_slash),
         cmocka_unit_test(test_streams),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_markers_inside_value),
         cmocka_unit_test(test_quantity_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,7 +64,11 @@ static size_t find_marker(const uint8_t *s, size_t from, size_t to)
             return to;
         if (!inside_parens(s, m))
             return m;
+        /* Every marker up to the next ')' or line feed lies inside the same parentheses: skip
+         * them all, so a value full of '/' costs one backward scan, not one per '/'. */
         pos = m + 1;
+        while (pos < to && s[pos] != ')' && s[pos] != '\n')
+            pos++;
     }
     return to;
 }

@@ -214,7 +214,9 @@ static void type_group(ami_p1_group *g, const uint8_t *s, size_t n, bool text_ki
         }
     }
     size_t ndig = i - d0 - (dec >= 0 ? 1u : 0u);
-    if (sig <= 18 && ndig > 0 && dec != 0) {
+    /* More than 18 fraction digits (leading zeros count here, unlike in `sig`) would not fit
+     * the int8 scale exactly: such a value stays text rather than turning into another number. */
+    if (sig <= 18 && ndig > 0 && dec != 0 && dec <= 18) {
         if (i == n) {
             g->type = AMI_P1_NUMBER;
             g->u.mantissa = neg ? -m : m;
