@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 
+#include "ami/acse.h"
 #include "ami/common.h"
 
 #ifdef __cplusplus
@@ -32,17 +33,8 @@ extern "C" {
 
 typedef struct evp_pkey_st EVP_PKEY; /* OpenSSL's key type (same typedef as <openssl/types.h>) */
 
-/* Authentication mechanism ids (the last arc of the mechanism-name OID 2.16.756.5.8.2.x). */
-enum ami_auth_mech {
-    AMI_AUTH_NONE = 0,
-    AMI_AUTH_LLS = 1,
-    AMI_AUTH_HLS_MANUFACTURER = 2,
-    AMI_AUTH_HLS_MD5 = 3,
-    AMI_AUTH_HLS_SHA1 = 4,
-    AMI_AUTH_HLS_GMAC = 5,
-    AMI_AUTH_HLS_SHA256 = 6,
-    AMI_AUTH_HLS_ECDSA = 7,
-};
+/* Mechanisms are the ACSE ids of ami/acse.h (enum ami_acse_mechanism, AMI_ACSE_MECH_*): the last
+ * arc of the mechanism-name OID 2.16.756.5.8.2.x. */
 
 /* "none", "low", "hls-aes", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256", "hls-ecdsa" (the
  * spelling of the `ami dlms --auth` option); "unknown" otherwise. Never NULL. */
@@ -71,7 +63,7 @@ typedef int (*ami_hls_custom_fn)(void *user, const uint8_t *challenge, size_t le
 
 /* What the responder (the party computing f(X)) uses. Unused fields may be left zero. */
 typedef struct ami_hls_params {
-    int mech;              /* enum ami_auth_mech, 2..7 */
+    int mech;              /* enum ami_acse_mechanism, 2..7 */
     const uint8_t *secret; /* mech 2 (AES-128 key, 16 bytes), 3, 4, 6: HLS secret */
     size_t secret_len;
     const uint8_t *ek; /* mech 5: global unicast encryption key, 16 or 32 bytes */

@@ -193,7 +193,7 @@ static int check_common(const ami_hls_params *p, const uint8_t *x, size_t len, c
 {
     if (!p || !x || (other_len && !other))
         return AMI_E_INVAL;
-    if (p->mech == AMI_AUTH_HLS_MANUFACTURER && p->custom)
+    if (p->mech == AMI_ACSE_MECH_HIGH && p->custom)
         return AMI_OK;
     if (len < AMI_HLS_CHALLENGE_MIN || len > AMI_HLS_CHALLENGE_MAX ||
         other_len > AMI_HLS_CHALLENGE_MAX)
@@ -208,7 +208,7 @@ int ami_hls_compute(const ami_hls_params *p, const uint8_t *x, size_t len, const
     if (rc)
         return rc;
     switch (p->mech) {
-    case AMI_AUTH_HLS_MANUFACTURER:
+    case AMI_ACSE_MECH_HIGH:
         if (p->custom) {
             rc = p->custom(p->custom_user, x, len, out, cap);
             /* A hook that claims more than cap broke its contract: never let a caller (or
@@ -218,23 +218,23 @@ int ami_hls_compute(const ami_hls_params *p, const uint8_t *x, size_t len, const
         if (!p->secret || p->secret_len != 16)
             return AMI_E_INVAL;
         return aes_ecb(p->secret, x, len, out, cap);
-    case AMI_AUTH_HLS_MD5:
-    case AMI_AUTH_HLS_SHA1: {
+    case AMI_ACSE_MECH_MD5:
+    case AMI_ACSE_MECH_SHA1: {
         if (!p->secret || !p->secret_len)
             return AMI_E_INVAL;
         const uint8_t *parts[2] = {x, p->secret};
         size_t lens[2] = {len, p->secret_len};
-        return digest(p->mech == AMI_AUTH_HLS_MD5 ? EVP_md5() : EVP_sha1(), parts, lens, 2, out,
+        return digest(p->mech == AMI_ACSE_MECH_MD5 ? EVP_md5() : EVP_sha1(), parts, lens, 2, out,
                       cap);
     }
-    case AMI_AUTH_HLS_SHA256: {
+    case AMI_ACSE_MECH_SHA256: {
         if (!p->secret || !p->secret_len || !p->st_responder || !p->st_other)
             return AMI_E_INVAL;
         const uint8_t *parts[5] = {p->secret, p->st_responder, p->st_other, x, other};
         size_t lens[5] = {p->secret_len, 8, 8, len, other_len};
         return digest(EVP_sha256(), parts, lens, other_len ? 5 : 4, out, cap);
     }
-    case AMI_AUTH_HLS_GMAC: {
+    case AMI_ACSE_MECH_GMAC: {
         if (!p->ek || (p->ek_len != 16 && p->ek_len != 32) || !p->ak || !p->st_responder)
             return AMI_E_INVAL;
         if (p->ak_len > 64)
@@ -253,7 +253,7 @@ int ami_hls_compute(const ami_hls_params *p, const uint8_t *x, size_t len, const
         ami_wipe(aad, sizeof aad);
         return rc ? rc : 17;
     }
-    case AMI_AUTH_HLS_ECDSA: {
+    case AMI_ACSE_MECH_ECDSA: {
         if (!p->sign_key || !p->st_responder || !p->st_other)
             return AMI_E_INVAL;
         uint8_t msg[16 + 2 * AMI_HLS_CHALLENGE_MAX];
@@ -273,7 +273,7 @@ int ami_hls_check(const ami_hls_params *p, const uint8_t *x, size_t len, const u
         return rc;
     if (!resp)
         return AMI_E_INVAL;
-    if (p->mech == AMI_AUTH_HLS_ECDSA) {
+    if (p->mech == AMI_ACSE_MECH_ECDSA) {
         if (!p->verify_key || !p->st_responder || !p->st_other)
             return AMI_E_INVAL;
         uint8_t msg[16 + 2 * AMI_HLS_CHALLENGE_MAX];
@@ -281,7 +281,7 @@ int ami_hls_check(const ami_hls_params *p, const uint8_t *x, size_t len, const u
         return ecdsa_verify(p, msg, mlen, resp, resp_len);
     }
     ami_hls_params q = *p;
-    if (p->mech == AMI_AUTH_HLS_GMAC) {
+    if (p->mech == AMI_ACSE_MECH_GMAC) {
         if (resp_len != 17)
             return AMI_E_MALFORMED;
         if (resp[0] != p->sc)
@@ -296,7 +296,7 @@ int ami_hls_check(const ami_hls_params *p, const uint8_t *x, size_t len, const u
     ami_wipe(expect, sizeof expect);
     if (!same)
         return AMI_E_AUTH;
-    if (ic_out && p->mech == AMI_AUTH_HLS_GMAC)
+    if (ic_out && p->mech == AMI_ACSE_MECH_GMAC)
         *ic_out = q.ic;
     return AMI_OK;
 }

@@ -38,7 +38,7 @@ static void test_gmac_table43(void **state)
     (void)state;
     uint8_t out[AMI_HLS_RESPONSE_MAX];
     /* Pass 3: the client answers StoC with its own system title and IC 1. */
-    ami_hls_params client = {.mech = AMI_AUTH_HLS_GMAC,
+    ami_hls_params client = {.mech = AMI_ACSE_MECH_GMAC,
                              .ek = EK,
                              .ek_len = 16,
                              .ak = AK,
@@ -80,14 +80,14 @@ static void test_hash_mechanisms(void **state)
                         .secret_len = 5,
                         .st_responder = ST_C,
                         .st_other = ST_S};
-    p.mech = AMI_AUTH_HLS_MD5;
+    p.mech = AMI_ACSE_MECH_MD5;
     int n = ami_hls_compute(&p, STOC, 8, CTOS, 8, out, sizeof out);
     expect_hex(out, n, "B481209B439AD7B31C6852FB03655DD9");
     assert_int_equal(ami_hls_check(&p, STOC, 8, CTOS, 8, out, (size_t)n, NULL), AMI_OK);
-    p.mech = AMI_AUTH_HLS_SHA1;
+    p.mech = AMI_ACSE_MECH_SHA1;
     n = ami_hls_compute(&p, STOC, 8, CTOS, 8, out, sizeof out);
     expect_hex(out, n, "EE1AE061D6C8DB8AF1F93BB7F7945D85A2D7B522");
-    p.mech = AMI_AUTH_HLS_SHA256;
+    p.mech = AMI_ACSE_MECH_SHA256;
     n = ami_hls_compute(&p, STOC, 8, CTOS, 8, out, sizeof out);
     expect_hex(out, n, "F6D1E90A4E1D237972A02ED7F392D165BA5527D922A07C4A22D690397D6888F3");
     assert_int_equal(ami_hls_check(&p, STOC, 8, CTOS, 8, out, (size_t)n, NULL), AMI_OK);
@@ -99,7 +99,7 @@ static void test_hash_mechanisms(void **state)
     swapped.st_responder = ST_S;
     swapped.st_other = ST_C;
     assert_int_equal(ami_hls_check(&swapped, STOC, 8, CTOS, 8, out, (size_t)n, NULL), AMI_E_AUTH);
-    p.mech = AMI_AUTH_HLS_MANUFACTURER;
+    p.mech = AMI_ACSE_MECH_HIGH;
     p.secret = EK;
     p.secret_len = 16;
     n = ami_hls_compute(&p, STOC, 8, NULL, 0, out, sizeof out);
@@ -130,28 +130,28 @@ static void test_custom_and_errors(void **state)
 {
     (void)state;
     uint8_t out[AMI_HLS_RESPONSE_MAX];
-    ami_hls_params p = {.mech = AMI_AUTH_HLS_MANUFACTURER, .custom = custom_mech2};
+    ami_hls_params p = {.mech = AMI_ACSE_MECH_HIGH, .custom = custom_mech2};
     assert_int_equal(ami_hls_compute(&p, STOC, 8, NULL, 0, out, sizeof out), 8);
     assert_int_equal(out[0], (uint8_t)~STOC[0]);
     assert_int_equal(ami_hls_check(&p, STOC, 8, NULL, 0, out, 8, NULL), AMI_OK);
     /* The length a hook returns is checked against cap before anything reads that many bytes
      * (ami_hls_check used to compare AMI_HLS_RESPONSE_MAX + 1 bytes of its stack buffer). */
-    ami_hls_params bad = {.mech = AMI_AUTH_HLS_MANUFACTURER, .custom = custom_overclaim};
+    ami_hls_params bad = {.mech = AMI_ACSE_MECH_HIGH, .custom = custom_overclaim};
     uint8_t resp[AMI_HLS_RESPONSE_MAX + 1] = {0};
     assert_int_equal(ami_hls_compute(&bad, STOC, 8, NULL, 0, out, sizeof out), AMI_E_INTERNAL);
     assert_int_equal(ami_hls_check(&bad, STOC, 8, NULL, 0, resp, sizeof resp, NULL),
                      AMI_E_INTERNAL);
-    ami_hls_params md5 = {.mech = AMI_AUTH_HLS_MD5, .secret = EK, .secret_len = 16};
+    ami_hls_params md5 = {.mech = AMI_ACSE_MECH_MD5, .secret = EK, .secret_len = 16};
     uint8_t big[65] = {0};
     assert_int_equal(ami_hls_compute(&md5, big, 7, NULL, 0, out, sizeof out), AMI_E_RANGE);
     assert_int_equal(ami_hls_compute(&md5, big, 65, NULL, 0, out, sizeof out), AMI_E_RANGE);
     assert_int_equal(ami_hls_compute(&md5, big, 8, NULL, 0, out, 15), AMI_E_NOSPACE);
     md5.secret = NULL;
     assert_int_equal(ami_hls_compute(&md5, big, 8, NULL, 0, out, sizeof out), AMI_E_INVAL);
-    ami_hls_params lls = {.mech = AMI_AUTH_LLS};
+    ami_hls_params lls = {.mech = AMI_ACSE_MECH_LOW};
     assert_int_equal(ami_hls_compute(&lls, big, 8, NULL, 0, out, sizeof out), AMI_E_UNSUPPORTED);
-    assert_string_equal(ami_auth_mech_name(AMI_AUTH_HLS_GMAC), "hls-gmac");
-    assert_int_equal(ami_auth_mech_parse("hls-ecdsa"), AMI_AUTH_HLS_ECDSA);
+    assert_string_equal(ami_auth_mech_name(AMI_ACSE_MECH_GMAC), "hls-gmac");
+    assert_int_equal(ami_auth_mech_parse("hls-ecdsa"), AMI_ACSE_MECH_ECDSA);
     assert_int_equal(ami_auth_mech_parse("hls-foo"), AMI_E_NOTFOUND);
 }
 
@@ -169,7 +169,7 @@ static void test_ecdsa(void **state)
     for (int c = 0; c < 2; c++) {
         EVP_PKEY *client = ec_key(curves[c]), *other = ec_key(curves[c]);
         uint8_t out[AMI_HLS_RESPONSE_MAX];
-        ami_hls_params p = {.mech = AMI_AUTH_HLS_ECDSA,
+        ami_hls_params p = {.mech = AMI_ACSE_MECH_ECDSA,
                             .st_responder = ST_C,
                             .st_other = ST_S,
                             .sign_key = client,
