@@ -13,6 +13,9 @@
 #define AMI__PRINTF(f, a)
 #endif
 
+/* Value of an ASCII hex digit (either case), or -1. */
+int ami__hexval(int c);
+
 /* Logs through the hook installed with ami_log_set(); a no-op when none is installed. */
 void ami__log(enum ami_log_level level, const char *fmt, ...) AMI__PRINTF(2, 3);
 

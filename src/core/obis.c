@@ -8,17 +8,7 @@
 
 #include "ami/error.h"
 #include "ami/obis.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "core/internal.h"
 
 /* "0100010800FF": exactly 12 hex digits, two per group. */
 static bool parse_hex(const char *s, size_t n, ami_obis *o)
@@ -26,7 +16,7 @@ static bool parse_hex(const char *s, size_t n, ami_obis *o)
     if (n != 12)
         return false;
     for (size_t i = 0; i < 6; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = ami__hexval(s[2 * i]), lo = ami__hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         o->v[i] = (uint8_t)(hi << 4 | lo);

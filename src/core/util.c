@@ -4,6 +4,7 @@
  */
 #include "ami/bytes.h"
 #include "ami/common.h"
+#include "core/internal.h"
 
 const char *ami_version(void)
 {
@@ -41,7 +42,7 @@ int ami_hex_encode(const void *in, size_t n, char *out, size_t outcap)
     return AMI_OK;
 }
 
-static int hexval(char c)
+int ami__hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -60,7 +61,7 @@ int ami_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap)
         char c = in[i];
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
             continue;
-        int v = hexval(c);
+        int v = ami__hexval((unsigned char)c);
         if (v < 0)
             return AMI_E_SYNTAX;
         if (hi < 0) {

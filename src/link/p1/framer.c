@@ -17,6 +17,7 @@
 #include "ami/crc.h"
 #include "ami/error.h"
 #include "ami/p1.h"
+#include "core/internal.h"
 
 enum { ST_HUNT = 0, ST_BODY, ST_CRC, ST_EOL };
 
@@ -73,17 +74,6 @@ static size_t find_marker(const uint8_t *s, size_t from, size_t to)
     return to;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Completes the telegram tg[0..len) ('/'..'!') with the CRC digits read so far. */
 static int complete(ami_p1_framer *f, const uint8_t *tg, size_t len, ami_p1_frame *out)
 {
@@ -127,7 +117,7 @@ static int crc_step(ami_p1_framer *f, const uint8_t *p, size_t n, size_t *used, 
     size_t i = 0;
     while (i < n) {
         uint8_t c = p[i];
-        int v = hexval(c);
+        int v = ami__hexval(c);
         if (v >= 0 && f->crc_ndig < 4) {
             f->crc_acc = (uint16_t)(f->crc_acc << 4 | (unsigned)v);
             f->crc_ndig++;
