@@ -26,6 +26,7 @@
 #include "ami/p1crypt.h"
 #include "ami/hdlc.h"
 #include "ami/wrapper.h"
+#include "ami/dlms_client.h"
 #include "ami/iec21.h"
 #include "ami/metrology.h"
 #include "ami/dlms_server.h"
