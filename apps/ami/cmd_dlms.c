@@ -1,0 +1,878 @@
+/*
+ * ami dlms: a DLMS/COSEM client over the endpoint URLs of io/dlms_transport.h: object list,
+ * GET (with-list), SET, ACTION, profile reads by range or entry, clock read and sync.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ami/ami.h"
+#include "cli.h"
+#include "io/dlms_transport.h"
+
+#define MAX_REFS 32
+
+typedef struct dopts {
+    const char *cmd; /* "dlms get" ... */
+    const char *url;
+    ami_dlms_link_opts lo;
+    char password[128];
+    bool json, csv, trace;
+    const char *from, *to;
+    long last;
+    bool sync;
+} dopts;
+
+static void help_common(FILE *out)
+{
+    fprintf(out,
+            "\nURL: tcp://HOST:PORT (wrapper over TCP), udp://HOST:PORT, hdlc+tcp://HOST:PORT,\n"
+            "     hdlc:/dev/ttyUSB0?baud=9600, iec21:/dev/ttyUSB0 (mode E sign-on, then HDLC)\n\n"
+            "Options:\n"
+            "  --client SAP        client SAP / HDLC client address (default 16, public)\n"
+            "  --server SAP        server SAP / logical device (default 1)\n"
+            "  --logical N --physical N   HDLC server address (upper, lower)\n"
+            "  --auth none|low     authentication (low = LLS password)\n"
+            "  --password P        the LLS password (never printed; --trace redacts it)\n"
+            "  --timeout MS        per exchange (default 5000)\n"
+            "  --max-pdu N         client max receive PDU size proposed (default 65535)\n"
+            "  --json              JSON output\n"
+            "  --trace             every frame and APDU decoded on stderr\n"
+            "  -h, --help          this help\n\n"
+            "Exit status: 0 done; 1 a transport, association or service error (named); 2 usage.\n");
+}
+
+static const char *const usage_line[] = {
+    "objects URL [OPTIONS]\n\nLists the objects of the association (class, version, OBIS, "
+    "access rights).\n",
+    "get URL [CLASS/]OBIS:ATTR ... [OPTIONS]\n\nReads attributes (several: one GET-with-list). "
+    "Without CLASS the class is\nlooked up in the object list.\n",
+    "set URL [CLASS/]OBIS:ATTR VALUE [OPTIONS]\n\nWrites an attribute. VALUE is A-XDR in hex "
+    "(\"hex:1105\" or \"1105\") or typed:\nu8: u16: u32: u64: i8: i16: i32: i64: enum: bool: "
+    "str: oct:HEX\n",
+    "action URL [CLASS/]OBIS:METHOD [PARAM] [OPTIONS]\n\nInvokes a method; PARAM as the set "
+    "VALUE.\n",
+    "profile URL [CLASS/]OBIS (--from ISO --to ISO | --last N) [--csv] [OPTIONS]\n\nReads a "
+    "profile buffer (attribute 2) by range (clock as the restricting object)\nor the last N "
+    "entries (entry descriptor).\n",
+    "clock URL [--sync] [OPTIONS]\n\nReads the clock (0.0.1.0.0.255) and its drift against this "
+    "host; --sync sets it\nto this host's time (UTC).\n",
+};
+
+static void help(FILE *out, int which)
+{
+    fprintf(out, "Usage: ami dlms %s", usage_line[which]);
+    help_common(out);
+}
+
+/* ---------------------------------------------------------------- trace */
+
+static void mask(uint8_t *p, size_t n, const char *pw)
+{
+    size_t k = strlen(pw);
+    if (k == 0 || n < k)
+        return;
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, pw, k) == 0)
+            memset(p + i, '*', k);
+}
+
+static int sink_stderr(void *user, const char *s, size_t n)
+{
+    (void)user;
+    return fwrite(s, 1, n, stderr) == n ? AMI_OK : AMI_E_IO;
+}
+
+static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const uint8_t *p,
+                     size_t n)
+{
+    const dopts *d = user;
+    static uint8_t copy[70000];
+    if (n > sizeof copy)
+        return;
+    memcpy(copy, p, n);
+    const char *dir = tx ? ">>" : "<<";
+    if (kind == AMI_DLMS_TRACE_FRAME) {
+        ami_hdlc_frame f;
+        if (ami_hdlc_frame_decode(p, n, 0, &f) < 0)
+            return;
+        /* the description is made from a decoded frame whose information is masked */
+        static uint8_t info[AMI_HDLC_MAX_FRAME_BYTES];
+        memcpy(info, f.info, f.info_len);
+        mask(info, f.info_len, d->password);
+        f.info = info;
+        char line[512];
+        if (ami_hdlc_frame_describe(&f, line, sizeof line) > 0)
+            fprintf(stderr, "%s HDLC %s\n", dir, line);
+    } else if (kind == AMI_DLMS_TRACE_WRAPPER) {
+        ami_wrapper_msg m;
+        mask(copy, n, d->password);
+        if (ami_wrapper_datagram_decode(copy, n, &m) == AMI_OK) {
+            char line[512];
+            if (ami_wrapper_describe(&m, line, sizeof line) > 0)
+                fprintf(stderr, "%s %s\n", dir, line);
+        }
+    } else if (kind == AMI_DLMS_TRACE_APDU) {
+        mask(copy, n, d->password);
+        static uint8_t ab[1 << 16], sb[1 << 20];
+        ami_arena a, s;
+        ami_arena_init(&a, ab, sizeof ab);
+        ami_arena_init(&s, sb, sizeof sb);
+        ami_apdu apdu;
+        ami_apdu_opts o = {NULL, AMI_APDU_LENIENT_TRAILING};
+        fprintf(stderr, "%s APDU %s (%zu bytes)\n", dir, ami_apdu_tag_name(copy[0]), n);
+        if (ami_apdu_decode(copy, n, &a, &o, &apdu) == AMI_OK)
+            ami_apdu_format_text(&apdu, &s, 3, sink_stderr, NULL);
+    } else {
+        fprintf(stderr, "%s IEC21 ", dir);
+        for (size_t i = 0; i < n; i++)
+            fputc(copy[i] >= 0x20 && copy[i] < 0x7F ? copy[i] : '.', stderr);
+        fputc('\n', stderr);
+    }
+}
+
+static void on_progress(void *user, uint32_t blocks, size_t bytes)
+{
+    (void)user;
+    fprintf(stderr, "\rreading: %u blocks, %zu bytes", blocks, bytes);
+}
+
+/* ---------------------------------------------------------------- options */
+
+/* Parses the options of every sub-command; positional arguments are left in argv[optind..]. */
+static int parse(int argc, char **argv, dopts *d, int which)
+{
+    static const struct option opts[] = {
+        {"client", required_argument, NULL, 'c'},  {"server", required_argument, NULL, 's'},
+        {"logical", required_argument, NULL, 'L'}, {"physical", required_argument, NULL, 'P'},
+        {"auth", required_argument, NULL, 'a'},    {"password", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'}, {"max-pdu", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'J'},          {"csv", no_argument, NULL, 'C'},
+        {"trace", no_argument, NULL, 'T'},         {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 'u'},      {"last", required_argument, NULL, 'n'},
+        {"sync", no_argument, NULL, 'S'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *auth = "none";
+    long v;
+    int c;
+    d->lo.session.context = AMI_ACSE_CONTEXT_LN;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (!cli_parse_long(optarg, 1, 127, &v))
+                return cli_usage(d->cmd, "--client: 1..127");
+            d->lo.client_sap = (uint8_t)v;
+            break;
+        case 's':
+        case 'L':
+            if (!cli_parse_long(optarg, 0, 0x3FFF, &v))
+                return cli_usage(d->cmd, "--%s: 0..16383", c == 's' ? "server" : "logical");
+            d->lo.server_logical = (uint16_t)v;
+            break;
+        case 'P':
+            if (!cli_parse_long(optarg, 0, 0x3FFF, &v))
+                return cli_usage(d->cmd, "--physical: 0..16383");
+            d->lo.server_physical = (uint16_t)v;
+            break;
+        case 'a':
+            auth = optarg;
+            break;
+        case 'p':
+            if (strlen(optarg) >= sizeof d->password || strlen(optarg) > AMI_DLMS_CLIENT_MAX_AUTH)
+                return cli_usage(d->cmd, "--password: at most %u characters",
+                                 AMI_DLMS_CLIENT_MAX_AUTH);
+            snprintf(d->password, sizeof d->password, "%s", optarg);
+            break;
+        case 't':
+            if (!cli_parse_long(optarg, 1, 3600000, &v))
+                return cli_usage(d->cmd, "--timeout: 1..3600000 ms");
+            d->lo.timeout_ms = (int)v;
+            break;
+        case 'm':
+            if (!cli_parse_long(optarg, 12, 65535, &v))
+                return cli_usage(d->cmd, "--max-pdu: 12..65535");
+            d->lo.session.max_pdu = (uint16_t)v;
+            break;
+        case 'J':
+            d->json = true;
+            break;
+        case 'C':
+            d->csv = true;
+            break;
+        case 'T':
+            d->trace = true;
+            break;
+        case 'f':
+            d->from = optarg;
+            break;
+        case 'u':
+            d->to = optarg;
+            break;
+        case 'n':
+            if (!cli_parse_long(optarg, 1, 0x7FFFFFFF, &d->last))
+                return cli_usage(d->cmd, "--last: a positive number of entries");
+            break;
+        case 'S':
+            d->sync = true;
+            break;
+        case 'h':
+            help(stdout, which);
+            return -1;
+        default:
+            return cli_usage(d->cmd, "bad option (see --help)");
+        }
+    }
+    if (!strcmp(auth, "low")) {
+        if (!d->password[0])
+            return cli_usage(d->cmd, "--auth low needs --password");
+        d->lo.session.mechanism = AMI_ACSE_MECH_LOW;
+        d->lo.session.auth_value = ami_view_of(d->password, strlen(d->password));
+    } else if (strcmp(auth, "none") != 0) {
+        return cli_usage(d->cmd, "--auth: none or low (HLS needs keys: not yet in ami dlms)");
+    }
+    if (optind >= argc)
+        return cli_usage(d->cmd, "missing URL (see --help)");
+    d->url = argv[optind++];
+    d->lo.session.apdu_lenient = AMI_APDU_LENIENT_TRAILING;
+    if (d->trace) {
+        d->lo.trace = on_trace;
+        d->lo.trace_user = d;
+    }
+    return AMI_EXIT_OK;
+}
+
+static int open_assoc(dopts *d, ami_dlms_link **l)
+{
+    char why[256];
+    int rc = ami_dlms_link_open(l, d->url, &d->lo, why, sizeof why);
+    if (rc)
+        return cli_fail(d->cmd, d->url, NULL, "%s", why);
+    if (isatty(2) && !d->trace)
+        ami_dlms_link_progress(*l, on_progress, NULL);
+    ami_dlms_result res;
+    rc = ami_dlms_link_associate(*l, &res);
+    if (rc || res.outcome != AMI_DLMS_SUCCESS) {
+        int st = cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(*l));
+        ami_dlms_link_close(*l);
+        *l = NULL;
+        return st;
+    }
+    return AMI_EXIT_OK;
+}
+
+static void done(ami_dlms_link *l)
+{
+    if (isatty(2))
+        fputs("\r\033[K", stderr);
+    (void)ami_dlms_link_release(l);
+    ami_dlms_link_close(l);
+}
+
+/* ---------------------------------------------------------------- values */
+
+static int sink_stdout(void *user, const char *s, size_t n)
+{
+    (void)user;
+    return fwrite(s, 1, n, stdout) == n ? AMI_OK : AMI_E_IO;
+}
+
+static uint8_t tree_buf[8u << 20];
+
+static const ami_axdr_value *decode_value(ami_view v, ami_arena *a)
+{
+    ami_arena_init(a, tree_buf, sizeof tree_buf);
+    ami_rd r;
+    ami_rd_init(&r, v.p, v.len);
+    ami_axdr_value *out = NULL;
+    return ami_axdr_decode(&r, a, NULL, &out) == AMI_OK ? out : NULL;
+}
+
+/* Parses "[CLASS/]OBIS:ID". class_id 0 when not given. */
+static bool parse_ref(const char *s, ami_cosem_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    const char *slash = strchr(s, '/');
+    if (slash) {
+        char *end;
+        unsigned long c = strtoul(s, &end, 10);
+        if (end != slash || c == 0 || c > 0xFFFF)
+            return false;
+        d->class_id = (uint16_t)c;
+        s = slash + 1;
+    }
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return false;
+    long id;
+    if (!cli_parse_long(colon + 1, -128, 127, &id))
+        return false;
+    d->id = (int8_t)id;
+    return ami_obis_parse(s, (size_t)(colon - s), &d->instance) == AMI_OK;
+}
+
+/* Encodes VALUE text (see the set help) into out. Returns the length or -1. */
+static long parse_value(const char *s, uint8_t *out, size_t cap)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon || !strncmp(s, "hex:", 4)) {
+        const char *h = colon ? colon + 1 : s;
+        int n = ami_hex_decode(h, strlen(h), out, cap);
+        return n > 0 ? n : -1;
+    }
+    size_t tl = (size_t)(colon - s);
+    const char *v = colon + 1;
+    ami_wr w;
+    ami_wr_init(&w, out, cap);
+    static const struct {
+        const char *name;
+        uint8_t type;
+        int bytes;
+        bool sign;
+    } ints[] = {
+        {"u8", AMI_AXDR_UNSIGNED, 1, false},     {"u16", AMI_AXDR_LONG_UNSIGNED, 2, false},
+        {"u32", AMI_AXDR_DOUBLE_LONG_UNSIGNED, 4, false},
+        {"u64", AMI_AXDR_LONG64_UNSIGNED, 8, false}, {"i8", AMI_AXDR_INTEGER, 1, true},
+        {"i16", AMI_AXDR_LONG, 2, true},         {"i32", AMI_AXDR_DOUBLE_LONG, 4, true},
+        {"i64", AMI_AXDR_LONG64, 8, true},       {"enum", AMI_AXDR_ENUM, 1, false},
+        {"bool", AMI_AXDR_BOOLEAN, 1, false},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if (strlen(ints[i].name) != tl || strncmp(s, ints[i].name, tl) != 0)
+            continue;
+        char *end;
+        uint64_t u;
+        if (ints[i].type == AMI_AXDR_BOOLEAN) {
+            if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "1") && strcmp(v, "0"))
+                return -1;
+            u = !strcmp(v, "true") || !strcmp(v, "1");
+        } else if (ints[i].sign) {
+            long long x = strtoll(v, &end, 10);
+            if (*v == 0 || *end)
+                return -1;
+            int bits = ints[i].bytes * 8;
+            if (bits < 64 && (x < -(1LL << (bits - 1)) || x >= (1LL << (bits - 1))))
+                return -1;
+            u = (uint64_t)x;
+        } else {
+            if (*v == '-')
+                return -1;
+            unsigned long long x = strtoull(v, &end, 10);
+            if (*v == 0 || *end)
+                return -1;
+            if (ints[i].bytes < 8 && x >> (ints[i].bytes * 8))
+                return -1;
+            u = x;
+        }
+        ami_wr_u8(&w, ints[i].type);
+        for (int b = ints[i].bytes - 1; b >= 0; b--)
+            ami_wr_u8(&w, (uint8_t)(u >> (8 * b)));
+        return ami_wr_error(&w) ? -1 : (long)w.len;
+    }
+    if ((tl == 3 && !strncmp(s, "str", 3)) || (tl == 3 && !strncmp(s, "oct", 3))) {
+        bool str = s[0] == 's';
+        uint8_t tmp[4096];
+        size_t n = strlen(v);
+        if (!str) {
+            int k = ami_hex_decode(v, n, tmp, sizeof tmp);
+            if (k < 0)
+                return -1;
+            n = (size_t)k;
+        } else if (n > sizeof tmp) {
+            return -1;
+        } else {
+            memcpy(tmp, v, n);
+        }
+        ami_wr_u8(&w, str ? AMI_AXDR_VISIBLE_STRING : AMI_AXDR_OCTET_STRING);
+        ami_axdr_put_length(&w, n);
+        ami_wr_bytes(&w, tmp, n);
+        return ami_wr_error(&w) ? -1 : (long)w.len;
+    }
+    return -1;
+}
+
+static void print_value(const dopts *d, const char *label, ami_view v)
+{
+    ami_arena a;
+    const ami_axdr_value *t = decode_value(v, &a);
+    if (d->json) {
+        ami_jw w;
+        ami_jw_init_file(&w, stdout);
+        ami_jw_obj_begin(&w);
+        ami_jw_key(&w, "ref");
+        ami_jw_str(&w, label);
+        ami_jw_key(&w, "value");
+        if (t)
+            ami_axdr_to_json(t, &w);
+        else
+            ami_jw_hex(&w, v.p, v.len);
+        ami_jw_obj_end(&w);
+        fputc('\n', stdout);
+        return;
+    }
+    printf("%s\n", label);
+    if (t)
+        ami_axdr_format_text(t, sink_stdout, NULL);
+    else
+        printf("  (undecodable) %zu bytes\n", v.len);
+}
+
+static int remote_fail(const dopts *d, const char *what, const ami_dlms_result *res)
+{
+    char text[256];
+    ami_dlms_result_describe(res, text, sizeof text);
+    return cli_fail(d->cmd, what, NULL, "%s", text);
+}
+
+/* ---------------------------------------------------------------- object list */
+
+static const ami_attr_sel object_list = {{15, {{0, 0, 40, 0, 0, 255}}, 2}, {false, 0, {0, 0}}};
+
+/* Reads the object list; *tree is the decoded array. */
+static int read_objects(dopts *d, ami_dlms_link *l, ami_arena *a, const ami_axdr_value **tree)
+{
+    ami_dlms_result res;
+    int rc = ami_dlms_link_get(l, &object_list, 1, &res);
+    if (rc)
+        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+    if (res.outcome != AMI_DLMS_SUCCESS)
+        return remote_fail(d, "object list 0.0.40.0.0.255:2", &res);
+    *tree = decode_value(res.data, a);
+    if (!*tree || (*tree)->type != AMI_AXDR_ARRAY)
+        return cli_fail(d->cmd, d->url, "COSEM", "the object list is not an array");
+    return AMI_EXIT_OK;
+}
+
+/* Fields of one object_list_element. */
+static bool object_fields(const ami_axdr_value *e, uint64_t *cls, uint64_t *ver, ami_obis *ln)
+{
+    return e->type == AMI_AXDR_STRUCTURE && e->count >= 3 &&
+           ami_axdr_get_u64(ami_axdr_child(e, 0), cls) == AMI_OK &&
+           ami_axdr_get_u64(ami_axdr_child(e, 1), ver) == AMI_OK &&
+           ami_axdr_get_obis(ami_axdr_child(e, 2), ln) == AMI_OK;
+}
+
+static void access_text(const ami_axdr_value *list, bool methods, char *buf, size_t cap)
+{
+    static const char *const attr_mode[] = {"-", "r", "w", "rw", "ar", "aw", "arw"};
+    size_t at = 0;
+    buf[0] = 0;
+    for (uint32_t i = 0; list && i < list->count && at + 16 < cap; i++) {
+        const ami_axdr_value *it = ami_axdr_child(list, i);
+        int64_t id;
+        uint64_t mode;
+        if (!it || it->count < 2 || ami_axdr_get_i64(ami_axdr_child(it, 0), &id) ||
+            ami_axdr_get_u64(ami_axdr_child(it, 1), &mode))
+            continue;
+        const char *m = methods ? (mode ? "x" : "-") : (mode < 7 ? attr_mode[mode] : "?");
+        at += (size_t)snprintf(buf + at, cap - at, "%s%lld:%s", at ? " " : "", (long long)id, m);
+    }
+}
+
+static int cmd_objects(struct ami_cli *cli, int argc, char **argv)
+{
+    dopts d = {.cmd = "dlms objects", .json = cli->json};
+    int st = parse(argc, argv, &d, 0);
+    if (st)
+        return st < 0 ? AMI_EXIT_OK : st;
+    if (optind != argc)
+        return cli_usage(d.cmd, "unexpected argument '%s'", argv[optind]);
+    ami_dlms_link *l;
+    if ((st = open_assoc(&d, &l)))
+        return st;
+    ami_arena a;
+    const ami_axdr_value *t;
+    st = read_objects(&d, l, &a, &t);
+    done(l);
+    if (st)
+        return st;
+    ami_jw w;
+    ami_jw_init_file(&w, stdout);
+    if (d.json)
+        ami_jw_arr_begin(&w);
+    for (uint32_t i = 0; i < t->count; i++) {
+        const ami_axdr_value *e = ami_axdr_child(t, i);
+        uint64_t cls, ver;
+        ami_obis ln;
+        if (!object_fields(e, &cls, &ver, &ln))
+            continue;
+        char obis[AMI_OBIS_STRLEN], at[512] = "", mt[256] = "";
+        ami_obis_format(&ln, AMI_OBIS_STYLE_DOTS, obis, sizeof obis);
+        const ami_axdr_value *ar = e->count >= 4 ? ami_axdr_child(e, 3) : NULL;
+        if (ar && ar->count >= 2) {
+            access_text(ami_axdr_child(ar, 0), false, at, sizeof at);
+            access_text(ami_axdr_child(ar, 1), true, mt, sizeof mt);
+        }
+        if (d.json) {
+            ami_jw_obj_begin(&w);
+            ami_jw_key(&w, "class");
+            ami_jw_uint(&w, cls);
+            ami_jw_key(&w, "version");
+            ami_jw_uint(&w, ver);
+            ami_jw_key(&w, "obis");
+            ami_jw_str(&w, obis);
+            ami_jw_key(&w, "attributes");
+            ami_jw_str(&w, at);
+            ami_jw_key(&w, "methods");
+            ami_jw_str(&w, mt);
+            ami_jw_obj_end(&w);
+        } else {
+            printf("%5llu v%llu %-18s attrs %s%s%s\n", (unsigned long long)cls,
+                   (unsigned long long)ver, obis, at, mt[0] ? "  methods " : "", mt);
+        }
+    }
+    if (d.json) {
+        ami_jw_arr_end(&w);
+        fputc('\n', stdout);
+    }
+    return AMI_EXIT_OK;
+}
+
+/* Fills in missing class ids from the object list. */
+static int resolve_classes(dopts *d, ami_dlms_link *l, ami_cosem_desc *refs, int n)
+{
+    bool need = false;
+    for (int i = 0; i < n; i++)
+        need |= refs[i].class_id == 0;
+    if (!need)
+        return AMI_EXIT_OK;
+    ami_arena a;
+    const ami_axdr_value *t;
+    int st = read_objects(d, l, &a, &t);
+    if (st)
+        return st;
+    for (int i = 0; i < n; i++) {
+        for (uint32_t k = 0; refs[i].class_id == 0 && k < t->count; k++) {
+            uint64_t cls, ver;
+            ami_obis ln;
+            if (object_fields(ami_axdr_child(t, k), &cls, &ver, &ln) &&
+                ami_obis_equal(&ln, &refs[i].instance))
+                refs[i].class_id = (uint16_t)cls;
+        }
+        if (refs[i].class_id == 0) {
+            char obis[AMI_OBIS_STRLEN];
+            ami_obis_format(&refs[i].instance, AMI_OBIS_STYLE_DOTS, obis, sizeof obis);
+            return cli_fail(d->cmd, obis, "COSEM", "not in the object list (give CLASS/OBIS)");
+        }
+    }
+    return AMI_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- get / set / action */
+
+static int cmd_get(struct ami_cli *cli, int argc, char **argv)
+{
+    dopts d = {.cmd = "dlms get", .json = cli->json};
+    int st = parse(argc, argv, &d, 1);
+    if (st)
+        return st < 0 ? AMI_EXIT_OK : st;
+    int n = argc - optind;
+    if (n < 1 || n > MAX_REFS)
+        return cli_usage(d.cmd, "give 1 to %d OBIS:ATTR references", MAX_REFS);
+    ami_cosem_desc refs[MAX_REFS];
+    ami_attr_sel sel[MAX_REFS];
+    for (int i = 0; i < n; i++)
+        if (!parse_ref(argv[optind + i], &refs[i]))
+            return cli_usage(d.cmd, "bad reference '%s' (want [CLASS/]OBIS:ATTR)",
+                             argv[optind + i]);
+    ami_dlms_link *l;
+    if ((st = open_assoc(&d, &l)))
+        return st;
+    if ((st = resolve_classes(&d, l, refs, n))) {
+        done(l);
+        return st;
+    }
+    for (int i = 0; i < n; i++)
+        sel[i] = (ami_attr_sel){refs[i], {false, 0, {NULL, 0}}};
+    ami_dlms_result res;
+    int rc = ami_dlms_link_get(l, sel, (uint32_t)n, &res);
+    if (rc) {
+        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
+        done(l);
+        return st;
+    }
+    st = AMI_EXIT_OK;
+    if (res.outcome != AMI_DLMS_SUCCESS) {
+        st = remote_fail(&d, argv[optind], &res);
+    } else if (n == 1) {
+        print_value(&d, argv[optind], res.data);
+    } else {
+        for (uint32_t i = 0; i < res.count && i < (uint32_t)n; i++) {
+            if (res.items[i].ok) {
+                print_value(&d, argv[optind + (int)i], res.items[i].data);
+            } else {
+                fprintf(stderr, "ami dlms get: %s: xDLMS: data-access-result %s\n",
+                        argv[optind + (int)i], ami_dlms_dar_name(res.items[i].dar));
+                st = AMI_EXIT_ERROR;
+            }
+        }
+    }
+    done(l);
+    return st;
+}
+
+static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action)
+{
+    dopts d = {.cmd = action ? "dlms action" : "dlms set", .json = cli->json};
+    int st = parse(argc, argv, &d, action ? 3 : 2);
+    if (st)
+        return st < 0 ? AMI_EXIT_OK : st;
+    int n = argc - optind;
+    if (action ? (n < 1 || n > 2) : n != 2)
+        return cli_usage(d.cmd, action ? "give OBIS:METHOD [PARAM]" : "give OBIS:ATTR VALUE");
+    ami_cosem_desc ref;
+    if (!parse_ref(argv[optind], &ref))
+        return cli_usage(d.cmd, "bad reference '%s'", argv[optind]);
+    static uint8_t val[65536];
+    long vlen = 0;
+    if (n == 2 && (vlen = parse_value(argv[optind + 1], val, sizeof val)) <= 0)
+        return cli_usage(d.cmd, "bad value '%s' (see --help)", argv[optind + 1]);
+    if (vlen > 0) {
+        ami_rd r;
+        ami_rd_init(&r, val, (size_t)vlen);
+        if (ami_axdr_skip(&r, NULL) != AMI_OK || ami_rd_left(&r))
+            return cli_usage(d.cmd, "value '%s' is not one A-XDR Data", argv[optind + 1]);
+    }
+    ami_dlms_link *l;
+    if ((st = open_assoc(&d, &l)))
+        return st;
+    if ((st = resolve_classes(&d, l, &ref, 1))) {
+        done(l);
+        return st;
+    }
+    ami_dlms_result res;
+    ami_view v = ami_view_of(val, (size_t)vlen);
+    int rc;
+    if (action) {
+        rc = ami_dlms_link_action(l, &ref, vlen ? &v : NULL, &res);
+    } else {
+        ami_attr_sel s = {ref, {false, 0, {NULL, 0}}};
+        rc = ami_dlms_link_set(l, &s, v, &res);
+    }
+    if (rc)
+        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
+    else if (res.outcome != AMI_DLMS_SUCCESS)
+        st = remote_fail(&d, argv[optind], &res);
+    else if (res.has_data)
+        print_value(&d, argv[optind], res.data);
+    else if (d.json)
+        printf("{\"ref\":\"%s\",\"result\":\"success\"}\n", argv[optind]);
+    else
+        printf("%s: success\n", argv[optind]);
+    done(l);
+    return st;
+}
+
+static int cmd_set(struct ami_cli *cli, int argc, char **argv)
+{
+    return set_or_action(cli, argc, argv, false);
+}
+
+static int cmd_action(struct ami_cli *cli, int argc, char **argv)
+{
+    return set_or_action(cli, argc, argv, true);
+}
+
+/* ---------------------------------------------------------------- profile */
+
+static void csv_cell(const ami_axdr_value *v)
+{
+    uint64_t u;
+    int64_t i;
+    double f;
+    ami_datetime dt;
+    char s[AMI_DATETIME_STRLEN];
+    if (ami_axdr_get_datetime(v, &dt) == AMI_OK &&
+        ami_datetime_format_iso(&dt, 0, s, sizeof s) > 0) {
+        fputs(s, stdout);
+    } else if (ami_axdr_is_unsigned(v->type) && ami_axdr_get_u64(v, &u) == AMI_OK) {
+        printf("%llu", (unsigned long long)u);
+    } else if (ami_axdr_is_signed(v->type) && ami_axdr_get_i64(v, &i) == AMI_OK) {
+        printf("%lld", (long long)i);
+    } else if (ami_axdr_get_double(v, &f) == AMI_OK) {
+        printf("%.17g", f);
+    } else if (v->type == AMI_AXDR_OCTET_STRING || v->type == AMI_AXDR_VISIBLE_STRING) {
+        for (uint32_t k = 0; k < v->count; k++)
+            printf(v->type == AMI_AXDR_OCTET_STRING ? "%02X" : "%c", v->v.bytes[k]);
+    } else if (v->type != AMI_AXDR_NULL_DATA) {
+        printf("?");
+    }
+}
+
+static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
+{
+    dopts d = {.cmd = "dlms profile", .json = cli->json};
+    int st = parse(argc, argv, &d, 4);
+    if (st)
+        return st < 0 ? AMI_EXIT_OK : st;
+    if (argc - optind != 1)
+        return cli_usage(d.cmd, "give one profile [CLASS/]OBIS");
+    if ((d.last > 0) == (d.from || d.to) || (d.from && !d.to) || (!d.from && d.to))
+        return cli_usage(d.cmd, "give --from ISO --to ISO, or --last N");
+    ami_cosem_desc ref;
+    char refs[300];
+    snprintf(refs, sizeof refs, "%s:2", argv[optind]);
+    if (!parse_ref(refs, &ref))
+        return cli_usage(d.cmd, "bad profile '%s'", argv[optind]);
+    if (ref.class_id == 0)
+        ref.class_id = 7;
+    uint8_t params[128];
+    ami_wr pw;
+    ami_wr_init(&pw, params, sizeof params);
+    ami_attr_sel sel = {ref, {true, 0, {NULL, 0}}};
+    ami_datetime from, to;
+    if (d.from) {
+        if (ami_datetime_parse_iso(d.from, strlen(d.from), 0, &from) ||
+            ami_datetime_parse_iso(d.to, strlen(d.to), 0, &to))
+            return cli_usage(d.cmd, "--from/--to: ISO 8601 date-times with an offset");
+    }
+    ami_dlms_link *l;
+    if ((st = open_assoc(&d, &l)))
+        return st;
+    ami_dlms_result res;
+    if (d.from) {
+        /* range_descriptor: restricting object the clock's time (Blue Book 4.3.6) */
+        uint8_t fb[14] = {AMI_AXDR_OCTET_STRING, 12}, tb[14] = {AMI_AXDR_OCTET_STRING, 12};
+        ami_datetime_encode(&from, fb + 2);
+        ami_datetime_encode(&to, tb + 2);
+        static const uint8_t none[] = {AMI_AXDR_ARRAY, 0};
+        ami_range_descriptor rd = {{8, {{0, 0, 1, 0, 0, 255}}, 2}, 0, ami_view_of(fb, 14),
+                                   ami_view_of(tb, 14), ami_view_of(none, 2)};
+        ami_range_descriptor_encode(&pw, &rd);
+        sel.access.selector = 1;
+    } else {
+        /* entry_descriptor over the last N entries: entries_in_use (attribute 7) first */
+        ami_attr_sel eu = {{ref.class_id, ref.instance, 7}, {false, 0, {NULL, 0}}};
+        uint64_t used = 0;
+        int rc = ami_dlms_link_get(l, &eu, 1, &res);
+        ami_arena a;
+        const ami_axdr_value *t = rc == AMI_OK && res.outcome == AMI_DLMS_SUCCESS
+                                      ? decode_value(res.data, &a)
+                                      : NULL;
+        if (!t || ami_axdr_get_u64(t, &used) != AMI_OK) {
+            st = rc ? cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l))
+                    : cli_fail(d.cmd, argv[optind], "COSEM", "cannot read entries_in_use");
+            done(l);
+            return st;
+        }
+        if (used == 0) {
+            done(l);
+            return d.json ? (puts("[]"), AMI_EXIT_OK) : AMI_EXIT_OK;
+        }
+        uint64_t first = used > (uint64_t)d.last ? used - (uint64_t)d.last + 1 : 1;
+        ami_entry_descriptor ed = {(uint32_t)first, (uint32_t)used, 1, 0};
+        ami_entry_descriptor_encode(&pw, &ed);
+        sel.access.selector = 2;
+    }
+    sel.access.params = ami_view_of(params, pw.len);
+    int rc = ami_dlms_link_get(l, &sel, 1, &res);
+    if (rc) {
+        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
+        done(l);
+        return st;
+    }
+    done(l);
+    if (res.outcome != AMI_DLMS_SUCCESS)
+        return remote_fail(&d, argv[optind], &res);
+    if (!d.csv) {
+        print_value(&d, argv[optind], res.data);
+        return AMI_EXIT_OK;
+    }
+    ami_arena a;
+    const ami_axdr_value *t = decode_value(res.data, &a);
+    if (!t || t->type != AMI_AXDR_ARRAY)
+        return cli_fail(d.cmd, argv[optind], "COSEM", "the buffer is not an array");
+    for (uint32_t i = 0; i < t->count; i++) {
+        const ami_axdr_value *row = ami_axdr_child(t, i);
+        for (uint32_t k = 0; row && k < row->count; k++) {
+            if (k)
+                fputc(',', stdout);
+            csv_cell(ami_axdr_child(row, k));
+        }
+        fputc('\n', stdout);
+    }
+    return AMI_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- clock */
+
+static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
+{
+    dopts d = {.cmd = "dlms clock", .json = cli->json};
+    int st = parse(argc, argv, &d, 5);
+    if (st)
+        return st < 0 ? AMI_EXIT_OK : st;
+    if (optind != argc)
+        return cli_usage(d.cmd, "unexpected argument '%s'", argv[optind]);
+    ami_dlms_link *l;
+    if ((st = open_assoc(&d, &l)))
+        return st;
+    ami_attr_sel time_attr = {{8, {{0, 0, 1, 0, 0, 255}}, 2}, {false, 0, {NULL, 0}}};
+    ami_dlms_result res;
+    int rc = ami_dlms_link_get(l, &time_attr, 1, &res);
+    if (rc || res.outcome != AMI_DLMS_SUCCESS) {
+        st = rc ? cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l))
+                : remote_fail(&d, "0.0.1.0.0.255:2", &res);
+        done(l);
+        return st;
+    }
+    int64_t host = (int64_t)time(NULL);
+    ami_datetime dt;
+    char iso[AMI_DATETIME_STRLEN] = "";
+    int64_t meter = 0;
+    bool known = false;
+    if (res.data.len >= 14 && res.data.p[0] == AMI_AXDR_OCTET_STRING && res.data.p[1] == 12 &&
+        ami_datetime_decode(res.data.p + 2, &dt) == AMI_OK) {
+        known = ami_datetime_to_unix(&dt, 0, &meter) == AMI_OK;
+        if (ami_datetime_format_iso(&dt, 0, iso, sizeof iso) < 0)
+            ami_datetime_format(&dt, iso, sizeof iso);
+    }
+    if (d.sync) {
+        ami_datetime now;
+        uint8_t v[14] = {AMI_AXDR_OCTET_STRING, 12};
+        ami_datetime_from_unix((int64_t)time(NULL), 0, 0, 0, &now);
+        ami_datetime_encode(&now, v + 2);
+        rc = ami_dlms_link_set(l, &time_attr, ami_view_of(v, 14), &res);
+        if (rc || res.outcome != AMI_DLMS_SUCCESS) {
+            st = rc ? cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l))
+                    : remote_fail(&d, "0.0.1.0.0.255:2 (sync)", &res);
+            done(l);
+            return st;
+        }
+    }
+    done(l);
+    if (d.json) {
+        printf("{\"clock\":\"%s\"", iso);
+        if (known)
+            printf(",\"drift_s\":%lld", (long long)(meter - host));
+        printf(",\"synced\":%s}\n", d.sync ? "true" : "false");
+    } else {
+        printf("clock %s", iso[0] ? iso : "(unspecified)");
+        if (known)
+            printf("  drift %+llds", (long long)(meter - host));
+        printf("%s\n", d.sync ? "  (set to this host's time)" : "");
+    }
+    return AMI_EXIT_OK;
+}
+
+static const struct ami_subcommand subs[] = {
+    {"objects", "list the objects of the association", cmd_objects},
+    {"get", "read attributes", cmd_get},
+    {"set", "write an attribute", cmd_set},
+    {"action", "invoke a method", cmd_action},
+    {"profile", "read a profile buffer by range or last entries", cmd_profile},
+    {"clock", "read (and --sync) the clock", cmd_clock},
+    {NULL, NULL, NULL},
+};
+
+static int run(struct ami_cli *cli, int argc, char **argv)
+{
+    return cli_dispatch(cli, argc, argv, "ami dlms COMMAND URL [OPTIONS]", subs);
+}
+
+const struct ami_command ami_cmd_dlms = {"dlms", "DLMS/COSEM client: objects, get, set, "
+                                                 "action, profile, clock",
+                                         run};
