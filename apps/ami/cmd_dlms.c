@@ -160,6 +160,7 @@ static int parse(int argc, char **argv, dopts *d, int which)
     long v;
     int c;
     d->lo.session.context = AMI_ACSE_CONTEXT_LN;
+    optind = 0; /* GNU getopt: full re-initialisation, so options may follow the arguments */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -486,9 +487,10 @@ static int cmd_objects(struct ami_cli *cli, int argc, char **argv)
     ami_arena a;
     const ami_axdr_value *t;
     st = read_objects(&d, l, &a, &t);
-    done(l);
-    if (st)
+    if (st) {
+        done(l);
         return st;
+    }
     ami_jw w;
     ami_jw_init_file(&w, stdout);
     if (d.json)
@@ -528,6 +530,7 @@ static int cmd_objects(struct ami_cli *cli, int argc, char **argv)
         ami_jw_arr_end(&w);
         fputc('\n', stdout);
     }
+    done(l); /* the values are views into the link's buffers */
     return AMI_EXIT_OK;
 }
 
@@ -702,6 +705,30 @@ static void csv_cell(const ami_axdr_value *v)
     }
 }
 
+static int profile_out(const dopts *d, const char *ref, const ami_dlms_result *res)
+{
+    if (res->outcome != AMI_DLMS_SUCCESS)
+        return remote_fail(d, ref, res);
+    if (!d->csv) {
+        print_value(d, ref, res->data);
+        return AMI_EXIT_OK;
+    }
+    ami_arena a;
+    const ami_axdr_value *t = decode_value(res->data, &a);
+    if (!t || t->type != AMI_AXDR_ARRAY)
+        return cli_fail(d->cmd, ref, "COSEM", "the buffer is not an array");
+    for (uint32_t i = 0; i < t->count; i++) {
+        const ami_axdr_value *row = ami_axdr_child(t, i);
+        for (uint32_t k = 0; row && k < row->count; k++) {
+            if (k)
+                fputc(',', stdout);
+            csv_cell(ami_axdr_child(row, k));
+        }
+        fputc('\n', stdout);
+    }
+    return AMI_EXIT_OK;
+}
+
 static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
 {
     dopts d = {.cmd = "dlms profile", .json = cli->json};
@@ -774,29 +801,10 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
         done(l);
         return st;
     }
-    done(l);
-    if (res.outcome != AMI_DLMS_SUCCESS)
-        return remote_fail(&d, argv[optind], &res);
-    if (!d.csv) {
-        print_value(&d, argv[optind], res.data);
-        return AMI_EXIT_OK;
-    }
-    ami_arena a;
-    const ami_axdr_value *t = decode_value(res.data, &a);
-    if (!t || t->type != AMI_AXDR_ARRAY)
-        return cli_fail(d.cmd, argv[optind], "COSEM", "the buffer is not an array");
-    for (uint32_t i = 0; i < t->count; i++) {
-        const ami_axdr_value *row = ami_axdr_child(t, i);
-        for (uint32_t k = 0; row && k < row->count; k++) {
-            if (k)
-                fputc(',', stdout);
-            csv_cell(ami_axdr_child(row, k));
-        }
-        fputc('\n', stdout);
-    }
-    return AMI_EXIT_OK;
+    st = profile_out(&d, argv[optind], &res);
+    done(l); /* the values are views into the link's buffers */
+    return st;
 }
-
 /* ---------------------------------------------------------------- clock */
 
 static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
