@@ -86,8 +86,7 @@ static int sink_stderr(void *user, const char *s, size_t n)
     return fwrite(s, 1, n, stderr) == n ? AMI_OK : AMI_E_IO;
 }
 
-static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const uint8_t *p,
-                     size_t n)
+static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const uint8_t *p, size_t n)
 {
     const dopts *d = user;
     static uint8_t copy[70000];
@@ -146,14 +145,22 @@ static void on_progress(void *user, uint32_t blocks, size_t bytes)
 static int parse(int argc, char **argv, dopts *d, int which)
 {
     static const struct option opts[] = {
-        {"client", required_argument, NULL, 'c'},  {"server", required_argument, NULL, 's'},
-        {"logical", required_argument, NULL, 'L'}, {"physical", required_argument, NULL, 'P'},
-        {"auth", required_argument, NULL, 'a'},    {"password", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'}, {"max-pdu", required_argument, NULL, 'm'},
-        {"json", no_argument, NULL, 'J'},          {"csv", no_argument, NULL, 'C'},
-        {"trace", no_argument, NULL, 'T'},         {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 'u'},      {"last", required_argument, NULL, 'n'},
-        {"sync", no_argument, NULL, 'S'},          {"help", no_argument, NULL, 'h'},
+        {"client", required_argument, NULL, 'c'},
+        {"server", required_argument, NULL, 's'},
+        {"logical", required_argument, NULL, 'L'},
+        {"physical", required_argument, NULL, 'P'},
+        {"auth", required_argument, NULL, 'a'},
+        {"password", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'},
+        {"max-pdu", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'J'},
+        {"csv", no_argument, NULL, 'C'},
+        {"trace", no_argument, NULL, 'T'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 'u'},
+        {"last", required_argument, NULL, 'n'},
+        {"sync", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *auth = "none";
@@ -334,11 +341,15 @@ static long parse_value(const char *s, uint8_t *out, size_t cap)
         int bytes;
         bool sign;
     } ints[] = {
-        {"u8", AMI_AXDR_UNSIGNED, 1, false},     {"u16", AMI_AXDR_LONG_UNSIGNED, 2, false},
+        {"u8", AMI_AXDR_UNSIGNED, 1, false},
+        {"u16", AMI_AXDR_LONG_UNSIGNED, 2, false},
         {"u32", AMI_AXDR_DOUBLE_LONG_UNSIGNED, 4, false},
-        {"u64", AMI_AXDR_LONG64_UNSIGNED, 8, false}, {"i8", AMI_AXDR_INTEGER, 1, true},
-        {"i16", AMI_AXDR_LONG, 2, true},         {"i32", AMI_AXDR_DOUBLE_LONG, 4, true},
-        {"i64", AMI_AXDR_LONG64, 8, true},       {"enum", AMI_AXDR_ENUM, 1, false},
+        {"u64", AMI_AXDR_LONG64_UNSIGNED, 8, false},
+        {"i8", AMI_AXDR_INTEGER, 1, true},
+        {"i16", AMI_AXDR_LONG, 2, true},
+        {"i32", AMI_AXDR_DOUBLE_LONG, 4, true},
+        {"i64", AMI_AXDR_LONG64, 8, true},
+        {"enum", AMI_AXDR_ENUM, 1, false},
         {"bool", AMI_AXDR_BOOLEAN, 1, false},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
@@ -766,8 +777,11 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
         ami_datetime_encode(&from, fb + 2);
         ami_datetime_encode(&to, tb + 2);
         static const uint8_t none[] = {AMI_AXDR_ARRAY, 0};
-        ami_range_descriptor rd = {{8, {{0, 0, 1, 0, 0, 255}}, 2}, 0, ami_view_of(fb, 14),
-                                   ami_view_of(tb, 14), ami_view_of(none, 2)};
+        ami_range_descriptor rd = {{8, {{0, 0, 1, 0, 0, 255}}, 2},
+                                   0,
+                                   ami_view_of(fb, 14),
+                                   ami_view_of(tb, 14),
+                                   ami_view_of(none, 2)};
         ami_range_descriptor_encode(&pw, &rd);
         sel.access.selector = 1;
     } else {
@@ -776,9 +790,8 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
         uint64_t used = 0;
         int rc = ami_dlms_link_get(l, &eu, 1, &res);
         ami_arena a;
-        const ami_axdr_value *t = rc == AMI_OK && res.outcome == AMI_DLMS_SUCCESS
-                                      ? decode_value(res.data, &a)
-                                      : NULL;
+        const ami_axdr_value *t =
+            rc == AMI_OK && res.outcome == AMI_DLMS_SUCCESS ? decode_value(res.data, &a) : NULL;
         if (!t || ami_axdr_get_u64(t, &used) != AMI_OK) {
             st = rc ? cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l))
                     : cli_fail(d.cmd, argv[optind], "COSEM", "cannot read entries_in_use");
@@ -881,6 +894,7 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     return cli_dispatch(cli, argc, argv, "ami dlms COMMAND URL [OPTIONS]", subs);
 }
 
-const struct ami_command ami_cmd_dlms = {"dlms", "DLMS/COSEM client: objects, get, set, "
-                                                 "action, profile, clock",
+const struct ami_command ami_cmd_dlms = {"dlms",
+                                         "DLMS/COSEM client: objects, get, set, "
+                                         "action, profile, clock",
                                          run};

@@ -45,10 +45,10 @@ struct ami_dlms_link {
     ami_hdlc_deframer trace_dfr; /* cuts received bytes into frames for the trace */
     size_t pending;              /* received bytes not yet given to the engines, at rx[0] */
     uint8_t next[APDU_CAP];
-    uint8_t req[APDU_CAP];       /* the request being built */
+    uint8_t req[APDU_CAP]; /* the request being built */
     ami_iec21 iec;
-    uint8_t iec_rx[2048], iec_tx[512];      /* the session's follow-up APDU */
-    uint8_t msg[APDU_CAP + 8];   /* wrapper message / trace copy */
+    uint8_t iec_rx[2048], iec_tx[512]; /* the session's follow-up APDU */
+    uint8_t msg[APDU_CAP + 8];         /* wrapper message / trace copy */
     uint8_t data[DATA_CAP];
 };
 
@@ -94,8 +94,7 @@ static int wr(ami_dlms_link *l, const uint8_t *p, size_t n)
     return ami_io_write(l->fd, p, n, timeout_of(l));
 }
 
-static void trace(ami_dlms_link *l, bool tx, enum ami_dlms_trace_kind k, const uint8_t *p,
-                  size_t n)
+static void trace(ami_dlms_link *l, bool tx, enum ami_dlms_trace_kind k, const uint8_t *p, size_t n)
 {
     if (l->o.trace)
         l->o.trace(l->o.trace_user, tx, k, p, n);
@@ -204,8 +203,8 @@ static int hdlc_connect(ami_dlms_link *l)
     if (rc == AMI_OK)
         rc = ami_hdlc_server_addr(&cc.server, lg, ph, size);
     if (rc)
-        return fail(l, AMI_E_CONFIG, "HDLC: bad address (client %u, server %u/%u)",
-                    l->o.client_sap, lg, ph);
+        return fail(l, AMI_E_CONFIG, "HDLC: bad address (client %u, server %u/%u)", l->o.client_sap,
+                    lg, ph);
     ami_hdlc_params_default(&cc.params);
     if (l->o.hdlc_max_info) {
         cc.params.max_info_tx = l->o.hdlc_max_info;
@@ -251,7 +250,8 @@ static int iec21_sign_on(ami_dlms_link *l, const ami_url *u)
     const char *mb = ami_url_param(u, "baud");
     cfg.max_baud = mb ? (uint32_t)strtoul(mb, NULL, 10) : 0;
     ami_iec21 *s = &l->iec;
-    int rc = ami_iec21_client_init(s, &cfg, l->iec_rx, sizeof l->iec_rx, l->iec_tx, sizeof l->iec_tx);
+    int rc =
+        ami_iec21_client_init(s, &cfg, l->iec_rx, sizeof l->iec_rx, l->iec_tx, sizeof l->iec_tx);
     if (rc == AMI_OK)
         rc = ami_iec21_start(s, ami_io_now_ms());
     if (rc)
@@ -340,8 +340,9 @@ static int open_lower(ami_dlms_link *l, const char *url)
                 return rc;
         }
     } else {
-        return fail(l, AMI_E_SYNTAX, "URL: scheme \"%s\" is not one of tcp, udp, hdlc+tcp, hdlc, "
-                                     "iec21",
+        return fail(l, AMI_E_SYNTAX,
+                    "URL: scheme \"%s\" is not one of tcp, udp, hdlc+tcp, hdlc, "
+                    "iec21",
                     u.scheme);
     }
     ami_url_wipe(&u);
@@ -350,8 +351,8 @@ static int open_lower(ami_dlms_link *l, const char *url)
     return ami_wrapper_stream_init(&l->ws, l->wbuf, sizeof l->wbuf);
 }
 
-int ami_dlms_link_open(ami_dlms_link **out, const char *url, const ami_dlms_link_opts *o,
-                       char *why, size_t whycap)
+int ami_dlms_link_open(ami_dlms_link **out, const char *url, const ami_dlms_link_opts *o, char *why,
+                       size_t whycap)
 {
     if (!out || !url || !o)
         return AMI_E_INVAL;
@@ -453,8 +454,7 @@ static void trace_wrapper(ami_dlms_link *l, const ami_wrapper_msg *m)
         return;
     ami_wr w;
     ami_wr_init(&w, l->msg, sizeof l->msg);
-    if (ami_wrapper_encode(&w, m->hdr.src_wport, m->hdr.dst_wport, m->apdu, m->apdu_len) ==
-        AMI_OK)
+    if (ami_wrapper_encode(&w, m->hdr.src_wport, m->hdr.dst_wport, m->apdu, m->apdu_len) == AMI_OK)
         trace(l, false, AMI_DLMS_TRACE_WRAPPER, l->msg, w.len);
 }
 
@@ -499,8 +499,7 @@ static int recv_apdu(ami_dlms_link *l, uint64_t until, const uint8_t **apdu, siz
             return AMI_OK;
         }
         if (now >= until)
-            return fail(l, AMI_E_TIMEOUT, "%s: no answer within %d ms", low_name(l),
-                        timeout_of(l));
+            return fail(l, AMI_E_TIMEOUT, "%s: no answer within %d ms", low_name(l), timeout_of(l));
         int got = rd(l, l->rx + l->pending, sizeof l->rx - l->pending, (int)(until - now));
         if (got < 0)
             return fail(l, got, "%s: read: %s", low_name(l), ami_strerror(got));
@@ -574,8 +573,7 @@ int ami_dlms_link_associate(ami_dlms_link *l, ami_dlms_result *res)
     return rc;
 }
 
-int ami_dlms_link_get(ami_dlms_link *l, const ami_attr_sel *attrs, uint32_t n,
-                      ami_dlms_result *res)
+int ami_dlms_link_get(ami_dlms_link *l, const ami_attr_sel *attrs, uint32_t n, ami_dlms_result *res)
 {
     ami_wr w;
     ami_wr_init(&w, l->req, sizeof l->req);

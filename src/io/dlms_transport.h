@@ -36,11 +36,11 @@ typedef void (*ami_dlms_trace_fn)(void *user, bool tx, enum ami_dlms_trace_kind 
                                   const uint8_t *p, size_t n);
 
 typedef struct ami_dlms_link_opts {
-    uint8_t client_sap;       /* client SAP / HDLC client address; 0: 16 (public client) */
-    uint16_t server_logical;  /* logical device (server SAP / HDLC upper address); 0: 1 */
-    uint16_t server_physical; /* HDLC lower address; 0: none (1-byte server address) */
-    int timeout_ms;           /* per exchange; 0: 5000 */
-    uint16_t hdlc_max_info;   /* proposed HDLC information field; 0: 128 (defaults) */
+    uint8_t client_sap;             /* client SAP / HDLC client address; 0: 16 (public client) */
+    uint16_t server_logical;        /* logical device (server SAP / HDLC upper address); 0: 1 */
+    uint16_t server_physical;       /* HDLC lower address; 0: none (1-byte server address) */
+    int timeout_ms;                 /* per exchange; 0: 5000 */
+    uint16_t hdlc_max_info;         /* proposed HDLC information field; 0: 128 (defaults) */
     ami_dlms_client_config session; /* buffers may be NULL: the link provides them */
     ami_dlms_trace_fn trace;
     void *trace_user;
@@ -56,8 +56,8 @@ typedef struct ami_dlms_link ami_dlms_link;
  * addresses or session configuration). On failure *out is NULL and `why` (may be NULL,
  * capacity whycap) names the layer and cause.
  */
-int ami_dlms_link_open(ami_dlms_link **out, const char *url, const ami_dlms_link_opts *o,
-                       char *why, size_t whycap);
+int ami_dlms_link_open(ami_dlms_link **out, const char *url, const ami_dlms_link_opts *o, char *why,
+                       size_t whycap);
 
 /*
  * COSEM services over the link. Each blocks until the service completes or times out.
