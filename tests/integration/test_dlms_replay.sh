@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `ami dlms` end to end over tcp:// against a replay server built from the recorded Gurux
-# wrapper session (testdata/dlms/session_gurux_wrapper_ln_read_all_incl_selective_access.txt):
+# `ami dlms` end to end over tcp:// and hdlc+tcp:// against replay servers built from the recorded Gurux
+# wrapper session (testdata/dlms/session_gurux_wrapper_ln_read_all_incl_selective_access.txt) and HDLC session (noauth_get_clock):
 # the server answers each request with the response the Gurux server gave to the same request
 # (invoke id aside), GET-next by block number within the current read; anything else gets an
 # exception-response. A password other than "Gurux" is refused with AARE authentication-failure.
@@ -142,6 +142,72 @@ run dlms get "tcp://127.0.0.1:1" 8/0.0.1.0.0.255:2 --timeout 2000
 [ $rc -eq 1 ] || fail "refused connect: rc $rc"
 grep -q "TCP: connect" "$work/err" || fail "refused connect: $(cat "$work/err")"
 pass "connection refused names TCP"
+
+# ---------------------------------------------------------------- HDLC over TCP
+# The recorded HDLC session (SNRM, AARQ, GET object list in segments and blocks, GET clock,
+# RLRQ, DISC) replayed frame by frame: each frame our client sends releases the recorded
+# answers up to the next recorded client frame; the invoke id of each response is set to the
+# request's (HCS/FCS recomputed).
+cat >"$work/hdlc.py" <<'PYEOF'
+import os, socket, sys
+path, ready = sys.argv[1], sys.argv[2]
+recs = []
+for line in open(path):
+    f = line.split()
+    if len(f) >= 2 and f[0] in ("TX", "RX"):
+        recs.append((f[0], bytearray.fromhex(f[1])))
+def fcs(b):
+    c = 0xFFFF
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ 0x8408 if c & 1 else c >> 1
+    c ^= 0xFFFF
+    return bytes([c & 0xFF, c >> 8])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(ready + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(ready + ".tmp", ready)
+c, _ = s.accept()
+buf, pos, iip = b"", 0, 0xC1
+while pos < len(recs):
+    k = c.recv(4096)
+    if not k:
+        break
+    buf += k
+    while len(buf) >= 3 and buf[0] == 0x7E:
+        n = ((buf[1] & 7) << 8 | buf[2]) + 2
+        if len(buf) < n:
+            break
+        fr, buf = buf[:n], buf[n:]
+        if len(fr) > 11 and fr[8:11] == b"\xE6\xE6\x00" and fr[11] >= 0xC0:
+            iip = fr[13]
+        while pos < len(recs) and recs[pos][0] == "TX":
+            pos += 1
+        while pos < len(recs) and recs[pos][0] == "RX":
+            r = recs[pos][1]
+            if len(r) > 13 and r[8:11] == b"\xE6\xE7\x00" and r[11] >= 0xC4:
+                r = bytearray(r)
+                r[13] = iip
+                r[-3:-1] = fcs(r[1:-3])
+            c.sendall(bytes(r))
+            pos += 1
+    if buf and buf[0] != 0x7E:
+        buf = b""
+c.close()
+PYEOF
+"$PY" "$work/hdlc.py" "$AMI_TESTDATA/dlms/session_gurux_hdlc_ln_noauth_get_clock.txt" "$work/hport" &
+pids+=($!)
+for _ in $(seq 1 200); do [ -f "$work/hport" ] && break; sleep 0.05; done
+[ -f "$work/hport" ] || fail "HDLC replay server did not start"
+run dlms get "hdlc+tcp://127.0.0.1:$(cat "$work/hport")" 0.0.1.0.0.255:2 --trace --timeout 3000
+[ $rc -eq 0 ] || fail "hdlc+tcp get: $rc $(tail -5 "$work/err")"
+grep -q "octet-string" "$work/out" || fail "hdlc+tcp get output: $(cat "$work/out")"
+grep -q "HDLC SNRM" "$work/err" && grep -q "HDLC RR" "$work/err" && grep -q "HDLC DISC" "$work/err" \
+    || fail "hdlc+tcp trace: $(grep HDLC "$work/err" | head)"
+pass "hdlc+tcp: object list in segments and blocks, then the clock, released (RLRQ, DISC)"
 
 run dlms get "$url"
 [ $rc -eq 2 ] || fail "usage: rc $rc"
