@@ -100,9 +100,11 @@ static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const u
             return;
         /* the description is made from a decoded frame whose information is masked */
         static uint8_t info[AMI_HDLC_MAX_FRAME_BYTES];
-        memcpy(info, f.info, f.info_len);
-        mask(info, f.info_len, d->password);
-        f.info = info;
+        if (f.info_len) {
+            memcpy(info, f.info, f.info_len);
+            mask(info, f.info_len, d->password);
+            f.info = info;
+        }
         char line[512];
         if (ami_hdlc_frame_describe(&f, line, sizeof line) > 0)
             fprintf(stderr, "%s HDLC %s\n", dir, line);

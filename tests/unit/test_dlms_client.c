@@ -143,6 +143,8 @@ typedef struct hdlc_replay {
     uint64_t now;
     replay_stats st;
     bool down;
+    uint8_t *copies[64]; /* the recorded requests (decoded views point into them) */
+    size_t ncopies;
 } hdlc_replay;
 
 static uint8_t conn_rx[1 << 16], conn_tx[1 << 16];
@@ -261,6 +263,9 @@ static void hdlc_setup(hdlc_replay *h, const char *file, const char *password)
         if (!f.segmented) {
             /* Kept alive: the decoded views point into a copy per request. */
             uint8_t *copy = malloc(have);
+            assert_non_null(copy);
+            assert_true(h->ncopies < AMI_COUNTOF(h->copies));
+            h->copies[h->ncopies++] = copy;
             memcpy(copy, apdu, have);
             add_request(&h->reqs, copy + 3, have - 3);
             have = 0;
@@ -293,7 +298,8 @@ static void hdlc_run(hdlc_replay *h)
 static void hdlc_teardown(hdlc_replay *h)
 {
     hdlc_free(h->r, h->count);
-    /* the request copies are small and few; leaked on purpose in the test process */
+    for (size_t i = 0; i < h->ncopies; i++)
+        free(h->copies[i]);
 }
 
 static hdlc_replay hr;
