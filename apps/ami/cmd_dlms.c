@@ -135,9 +135,12 @@ static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const u
     }
 }
 
+static bool progress_shown;
+
 static void on_progress(void *user, uint32_t blocks, size_t bytes)
 {
     (void)user;
+    progress_shown = true;
     fprintf(stderr, "\rreading: %u blocks, %zu bytes", blocks, bytes);
 }
 
@@ -276,8 +279,9 @@ static int open_assoc(dopts *d, ami_dlms_link **l)
 
 static void done(ami_dlms_link *l)
 {
-    if (isatty(2))
-        fputs("\r\033[K", stderr);
+    if (progress_shown)
+        fputc('\n', stderr);
+    progress_shown = false;
     (void)ami_dlms_link_release(l);
     ami_dlms_link_close(l);
 }

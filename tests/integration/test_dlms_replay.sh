@@ -40,7 +40,7 @@ for line in open(path):
             tx = None
 def norm(b):
     return b[:2] + b"\0" + b[3:] if len(b) > 3 and b[0] >= 0xC0 else b
-table, top = {}, None
+table, sel, top = {}, {}, None
 for q, r in pairs:
     if q[0] == 0x60 or q[0] == 0x62:
         table.setdefault(bytes([q[0]]), r)
@@ -49,6 +49,8 @@ for q, r in pairs:
     else:
         top = norm(q)
         table.setdefault(top, r)
+        if len(q) > 12 and q[1] == 1 and q[12] == 1:
+            sel.setdefault(top[:14], r)
 AARE_FAIL = bytes.fromhex("6117A109060760857405080101A203020101A305A10302010D")
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -82,7 +84,12 @@ while True:
                 r = table.get((cur, q[3:]), b"\xD8\x01\x02")
             else:
                 cur = norm(q)
-                r = table.get(cur, b"\xD8\x01\x02")
+                r = table.get(cur)
+                if r is None and len(q) > 12 and q[1] == 1 and q[12] == 1:
+                    # selective access with other bounds: the recorded read of the object
+                    r = sel.get(cur[:14])
+                if r is None:
+                    r = b"\xD8\x01\x02"
             if r[0] >= 0xC4 and r[0] != 0xD8 and len(q) > 2:
                 r = r[:2] + q[2:3] + r[3:]
             c.sendall(b"\x00\x01" + dst + src + len(r).to_bytes(2, "big") + r)
@@ -137,6 +144,22 @@ run dlms set "$url" 8/0.0.1.0.0.255:3 i16:-60
 [ $rc -eq 1 ] || fail "refused set: rc $rc"
 grep -q "exception-response" "$work/err" || fail "refused set: $(cat "$work/err")"
 pass "a refused service names the xDLMS outcome"
+
+# The Gurux server of the recording answers both selective reads of 1.0.99.98.0.255 with
+# data-access-result temporary-failure: the outcome must be named, the requests well formed.
+run dlms profile "$url" 1.0.99.98.0.255 --last 1 --trace
+[ $rc -eq 1 ] || fail "profile --last: rc $rc"
+grep -q "entry-descriptor" "$work/err" || fail "profile --last: no entry descriptor"
+grep -q "0000636200FF0700\|0100636200FF0700" "$work/err" || fail "profile --last: entries_in_use not read"
+grep -q "data-access-result temporary-failure" "$work/err" || fail "profile --last: $(tail -3 "$work/err")"
+run dlms profile "$url" 1.0.99.98.0.255 --from 2026-11-22T00:00:00Z --to 2026-11-22T03:13:59Z --trace
+[ $rc -eq 1 ] || fail "profile range: rc $rc"
+grep -q "range-descriptor" "$work/err" && grep -q "long-unsigned 8" "$work/err" \
+    && grep -q "0-0:1.0.0.255" "$work/err" || fail "profile range: no clock-restricted range"
+grep -q "data-access-result temporary-failure" "$work/err" || fail "profile range: $(tail -3 "$work/err")"
+run dlms profile "$url" 1.0.99.98.0.255 --from 2026-11-22T00:00:00Z
+[ $rc -eq 2 ] || fail "profile --from without --to: rc $rc"
+pass "profile by entries (--last) and by range (clock restricting), refusal named"
 
 run dlms get "tcp://127.0.0.1:1" 8/0.0.1.0.0.255:2 --timeout 2000
 [ $rc -eq 1 ] || fail "refused connect: rc $rc"
