@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `ami dlms` end to end over tcp:// and hdlc+tcp:// against replay servers built from the recorded Gurux
+# `ami dlms` end to end over tcp://, udp:// and hdlc+tcp:// against replay servers built from the recorded Gurux
 # wrapper session (testdata/dlms/session_gurux_wrapper_ln_read_all_incl_selective_access.txt) and HDLC session (noauth_get_clock):
 # the server answers each request with the response the Gurux server gave to the same request
 # (invoke id aside), GET-next by block number within the current read; anything else gets an
@@ -52,12 +52,35 @@ for q, r in pairs:
         if len(q) > 12 and q[1] == 1 and q[12] == 1:
             sel.setdefault(top[:14], r)
 AARE_FAIL = bytes.fromhex("6117A109060760857405080101A203020101A305A10302010D")
-s = socket.socket()
+def answer(q, cur):
+    if q[0] == 0x60:
+        r = table[b"\x60"]
+        if b"\x8b\x07" in q and b"Gurux" not in q:
+            r = AARE_FAIL
+    elif q[0] == 0x62:
+        r = table[b"\x62"]
+    elif q[:2] == b"\xC0\x02":
+        r = table.get((cur, q[3:]), b"\xD8\x01\x02")
+    else:
+        cur = norm(q)
+        r = table.get(cur)
+        if r is None and len(q) > 12 and q[1] == 1 and q[12] == 1:
+            # selective access with other bounds: the recorded read of the object
+            r = sel.get(cur[:14])
+        if r is None:
+            r = b"\xD8\x01\x02"
+    if r[0] >= 0xC4 and r[0] != 0xD8 and len(q) > 2:
+        r = r[:2] + q[2:3] + r[3:]
+    return r, cur
+import os
+udp = len(sys.argv) > 3 and sys.argv[3] == "udp"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0))
-s.listen(4)
+if not udp:
+    s.listen(4)
 open(ready + ".tmp", "w").write(str(s.getsockname()[1]))
-import os; os.rename(ready + ".tmp", ready)
+os.rename(ready + ".tmp", ready)
 def recv_exact(c, n):
     b = b""
     while len(b) < n:
@@ -66,6 +89,11 @@ def recv_exact(c, n):
             raise EOFError
         b += k
     return b
+cur = None
+while udp:
+    d, peer = s.recvfrom(70000)
+    r, cur = answer(d[8:], cur)
+    s.sendto(b"\x00\x01" + d[4:6] + d[2:4] + len(r).to_bytes(2, "big") + r, peer)
 while True:
     c, _ = s.accept()
     cur = None
@@ -73,26 +101,8 @@ while True:
         while True:
             h = recv_exact(c, 8)
             q = recv_exact(c, int.from_bytes(h[6:8], "big"))
-            src, dst = h[2:4], h[4:6]
-            if q[0] == 0x60:
-                r = table[b"\x60"]
-                if b"\x8b\x07" in q and b"Gurux" not in q:
-                    r = AARE_FAIL
-            elif q[0] == 0x62:
-                r = table[b"\x62"]
-            elif q[:2] == b"\xC0\x02":
-                r = table.get((cur, q[3:]), b"\xD8\x01\x02")
-            else:
-                cur = norm(q)
-                r = table.get(cur)
-                if r is None and len(q) > 12 and q[1] == 1 and q[12] == 1:
-                    # selective access with other bounds: the recorded read of the object
-                    r = sel.get(cur[:14])
-                if r is None:
-                    r = b"\xD8\x01\x02"
-            if r[0] >= 0xC4 and r[0] != 0xD8 and len(q) > 2:
-                r = r[:2] + q[2:3] + r[3:]
-            c.sendall(b"\x00\x01" + dst + src + len(r).to_bytes(2, "big") + r)
+            r, cur = answer(q, cur)
+            c.sendall(b"\x00\x01" + h[4:6] + h[2:4] + len(r).to_bytes(2, "big") + r)
     except (EOFError, ConnectionError):
         pass
     c.close()
@@ -165,6 +175,16 @@ run dlms get "tcp://127.0.0.1:1" 8/0.0.1.0.0.255:2 --timeout 2000
 [ $rc -eq 1 ] || fail "refused connect: rc $rc"
 grep -q "TCP: connect" "$work/err" || fail "refused connect: $(cat "$work/err")"
 pass "connection refused names TCP"
+
+# ---------------------------------------------------------------- wrapper over UDP
+"$PY" "$work/replay.py" "$AMI_TESTDATA/dlms/session_gurux_wrapper_ln_read_all_incl_selective_access.txt" "$work/uport" udp &
+pids+=($!)
+for _ in $(seq 1 200); do [ -f "$work/uport" ] && break; sleep 0.05; done
+[ -f "$work/uport" ] || fail "UDP replay server did not start"
+run dlms get "udp://127.0.0.1:$(cat "$work/uport")" 0.0.1.0.0.255:2
+[ $rc -eq 0 ] || fail "udp get: $rc $(cat "$work/err")"
+grep -q "octet-string" "$work/out" || fail "udp get output: $(cat "$work/out")"
+pass "udp: object list in blocks, then the clock"
 
 # ---------------------------------------------------------------- HDLC over TCP
 # The recorded HDLC session (SNRM, AARQ, GET object list in segments and blocks, GET clock,
