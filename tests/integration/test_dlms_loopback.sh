@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `ami dlms` against `ami sim` on 127.0.0.1 (free ports), over tcp:// and hdlc+tcp://: objects,
+# get (one and with-list, class looked up), clock, clock --sync with LLS (SAP 17), a SET refused
+# to the read-only public client (outcome named), a wrong password refused (ACSE diagnostic
+# named), a tiny client PDU forcing block transfer, action (outcome named).
+# SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+
+: "${AMI:?}"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --password s3cret 2>"$work/sim" &
+pids+=($!)
+for _ in $(seq 1 200); do
+    grep -q "listening" "$work/sim" 2>/dev/null && break
+    kill -0 "${pids[0]}" 2>/dev/null || fail "sim exited: $(cat "$work/sim")"
+    "$PY" -c 'import time; time.sleep(0.05)'
+done
+line=$(grep "listening" "$work/sim") || fail "no listening line"
+wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
+hport=$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")
+[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$line'"
+tcp="tcp://127.0.0.1:$wport"
+hdlc="hdlc+tcp://127.0.0.1:$hport"
+
+run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
+
+for url in "$tcp" "$hdlc"; do
+    run dlms objects "$url"
+    [ $rc -eq 0 ] || fail "objects $url: $rc $(cat "$work/err")"
+    grep -q "0-0:1.0.0.255" "$work/out" || fail "objects $url: no clock: $(cat "$work/out")"
+    grep -q "1-0:1.8.0.255" "$work/out" || fail "objects $url: no 1.8.0"
+    run dlms get "$url" 1-0:1.8.0.255:2 1-0:2.8.0.255:2 --json
+    [ $rc -eq 0 ] || fail "get with-list $url: $rc $(cat "$work/err")"
+    [ "$(grep -c '"ref"' "$work/out")" -eq 2 ] || fail "get with-list $url: $(cat "$work/out")"
+    run dlms clock "$url"
+    [ $rc -eq 0 ] || fail "clock $url: $rc $(cat "$work/err")"
+    grep -q "^clock " "$work/out" || fail "clock $url: $(cat "$work/out")"
+    pass "objects, get with-list, clock over $url"
+done
+
+run dlms objects "$tcp" --max-pdu 64 --trace
+[ $rc -eq 0 ] || fail "objects --max-pdu 64: $rc $(tail -3 "$work/err")"
+grep -q "with-datablock" "$work/err" || fail "no block transfer with a 64-byte client PDU"
+pass "a 64-byte client PDU forces GET block transfer"
+
+run dlms clock "$hdlc" --sync --client 17 --auth low --password s3cret --trace
+[ $rc -eq 0 ] || fail "clock --sync (LLS): $rc $(tail -3 "$work/err")"
+grep -q "set-request" "$work/err" || fail "clock --sync: no SET"
+if grep -q "s3cret" "$work/err"; then fail "password in the trace"; fi
+pass "clock --sync with LLS over HDLC, password redacted in the trace"
+
+run dlms set "$tcp" 8/0-0:1.0.0.255:3 i16:-60
+[ $rc -eq 1 ] || fail "set as the public client: rc $rc"
+grep -q "xDLMS: " "$work/err" || fail "set refused: $(cat "$work/err")"
+pass "set refused to the public client, outcome named ($(sed 's/.*xDLMS: //' "$work/err"))"
+
+run dlms get "$tcp" 8/0-0:1.0.0.255:2 --client 17 --auth low --password wrong
+[ $rc -eq 1 ] || fail "wrong password: rc $rc"
+grep -q "ACSE: association rejected" "$work/err" || fail "wrong password: $(cat "$work/err")"
+pass "wrong password refused: $(sed 's/.*ACSE: //' "$work/err")"
+
+run dlms action "$tcp" 8/0-0:1.0.0.255:1 i8:0
+grep -q "success\|xDLMS: " "$work/out" "$work/err" || fail "action: $(cat "$work/out" "$work/err")"
+pass "action answered (rc $rc)"
