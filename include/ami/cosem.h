@@ -3,12 +3,14 @@
  * a small table of objects implementing ami_dlms_store_ops (ami/dlms_server.h), the beginning of
  * the virtual meter's object model.
  *
- * Classes: Data (class 1, version 0), Register (class 3, version 0, scaler_unit), Clock (class 8,
- * version 0: time, time_zone, status and fixed daylight-savings attributes; time settable) and
- * Association LN (class 15, version 1: object_list with access rights, associated_partners_id,
- * application_context_name, xDLMS_context_info, authentication_mechanism_name,
- * association_status). Values come from the caller: a callback per Data/Register object (so the
- * virtual meter can feed metrology) or a caller-owned value buffer, and a clock source.
+ * Each interface class is one file, src/cosem/class_<name>.c (see src/cosem/cosem_internal.h
+ * for how a class plugs in). Classes: Data (class 1, version 0), Register (class 3, version 0,
+ * scaler_unit), Clock (class 8, version 0: time, time_zone, status and fixed daylight-savings
+ * attributes; time settable) and Association LN (class 15, version 1: object_list with access
+ * rights, associated_partners_id, application_context_name, xDLMS_context_info,
+ * authentication_mechanism_name, association_status). Values come from the caller: a callback per
+ * Data/Register object (so the virtual meter can feed metrology) or a caller-owned value buffer,
+ * and a clock source.
  *
  * Access rights: each object carries the rights granted to an authenticated association
  * (mechanism LLS or higher); an association without authentication gets the same rights with
@@ -28,11 +30,27 @@
 extern "C" {
 #endif
 
+/* Interface class ids (Blue Book 4). ami_cosem_class_info() tells which this build serves. */
 enum ami_cosem_class {
     AMI_COSEM_DATA = 1,
     AMI_COSEM_REGISTER = 3,
+    AMI_COSEM_EXTENDED_REGISTER = 4,
+    AMI_COSEM_DEMAND_REGISTER = 5,
+    AMI_COSEM_PROFILE_GENERIC = 7,
     AMI_COSEM_CLOCK = 8,
+    AMI_COSEM_SCRIPT_TABLE = 9,
+    AMI_COSEM_SPECIAL_DAYS_TABLE = 11,
+    AMI_COSEM_ASSOCIATION_SN = 12,
     AMI_COSEM_ASSOCIATION_LN = 15,
+    AMI_COSEM_SAP_ASSIGNMENT = 17,
+    AMI_COSEM_IMAGE_TRANSFER = 18,
+    AMI_COSEM_ACTIVITY_CALENDAR = 20,
+    AMI_COSEM_REGISTER_MONITOR = 21,
+    AMI_COSEM_SINGLE_ACTION_SCHEDULE = 22,
+    AMI_COSEM_PUSH_SETUP = 40,
+    AMI_COSEM_SECURITY_SETUP = 64,
+    AMI_COSEM_DISCONNECT_CONTROL = 70,
+    AMI_COSEM_LIMITER = 71,
 };
 
 typedef struct ami_cosem_obj ami_cosem_obj;
@@ -67,6 +85,11 @@ struct ami_cosem_obj {
     /* Methods the table grants access to (method_access) are run by this; NULL: other-reason. */
     ami_cosem_method_fn method;
     void *user; /* given to read and method */
+    /*
+     * Class-specific state (Profile generic buffer, Demand register periods, ...): the type the
+     * class's header names; NULL for Data, Register, Clock and Association LN.
+     */
+    void *state;
     /* Stored value (one encoded Data, caller-owned buffer); SET replaces it when it fits. */
     uint8_t *value;
     size_t value_cap;
