@@ -125,6 +125,7 @@ typedef struct ami_p1_framer {
     int state;
     uint16_t crc_acc; /* hex digits read after '!' */
     uint8_t crc_ndig; /* their count */
+    bool in_parens;   /* BODY: the last byte buffered lies between '(' and ')' */
     ami_p1_framer_stats stats;
 } ami_p1_framer;
 

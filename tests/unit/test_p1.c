@@ -740,6 +740,31 @@ static void test_oversized(void **state)
     free(in);
 }
 
+/* Markers inside parentheses split across chunks: a value full of '/' and '!' fed one byte at a
+ * time is data, and the telegram still ends at the real '!'. */
+static void test_markers_in_parens_chunked(void **state)
+{
+    (void)state;
+    static char tg[4200];
+    int n = snprintf(tg, sizeof tg, "/AAA5X\r\n\r\n0-0:96.13.0(");
+    for (int i = 0; i < 2000; i++)
+        tg[n++] = i % 2 ? '/' : '!';
+    n += snprintf(tg + n, sizeof tg - (size_t)n, ")\r\n!\r\n");
+    static uint8_t buf[4096];
+    ami_p1_framer f;
+    ami_p1_framer_init(&f, buf, sizeof buf, 0);
+    ami_p1_frame fr;
+    int rc = AMI_E_AGAIN;
+    size_t used = 0;
+    for (int i = 0; i < n && rc == AMI_E_AGAIN; i++) {
+        rc = ami_p1_framer_push(&f, (const uint8_t *)tg + i, 1, &used, &fr);
+        assert_true(used <= 1);
+    }
+    assert_int_equal(rc, AMI_OK);
+    assert_int_equal(fr.len, (size_t)n - 2);
+    assert_int_equal(fr.crc_status, AMI_P1_CRC_ABSENT);
+}
+
 static void test_resync_on_slash(void **state)
 {
     (void)state;
@@ -924,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_lenient_lf_only),
         cmocka_unit_test(test_trailing_bytes),
         cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_markers_in_parens_chunked),
         cmocka_unit_test(test_resync_on_slash),
         cmocka_unit_test(test_streams),
         cmocka_unit_test(test_hostile),

@@ -74,6 +74,30 @@ static size_t find_marker(const uint8_t *s, size_t from, size_t to)
     return to;
 }
 
+/*
+ * Finds the first '!' or '/' outside parentheses in s[from..to), carrying the parenthesis state
+ * of the bytes before `from` in *in (updated to the state at the end of what was scanned). Used
+ * for telegrams arriving in several chunks: each byte is looked at once however the stream is
+ * cut, where find_marker() would scan back over the line for every chunk.
+ */
+static size_t find_marker_from(const uint8_t *s, size_t from, size_t to, bool *in)
+{
+    bool st = *in;
+    for (size_t i = from; i < to; i++) {
+        uint8_t c = s[i];
+        if (c == '(') {
+            st = true;
+        } else if (c == ')' || c == '\n') {
+            st = false;
+        } else if (!st && (c == '!' || c == '/')) {
+            *in = st;
+            return i;
+        }
+    }
+    *in = st;
+    return to;
+}
+
 /* Completes the telegram tg[0..len) ('/'..'!') with the CRC digits read so far. */
 static int complete(ami_p1_framer *f, const uint8_t *tg, size_t len, ami_p1_frame *out)
 {
@@ -229,6 +253,8 @@ int ami_p1_framer_push(ami_p1_framer *f, const uint8_t *data, size_t n, size_t *
             }
             memcpy(f->buf, p, window);
             f->len = window;
+            f->in_parens = false;
+            (void)find_marker_from(f->buf, 1, window, &f->in_parens); /* no marker: state only */
             f->state = ST_BODY;
             p += window;
             continue;
@@ -238,7 +264,7 @@ int ami_p1_framer_push(ami_p1_framer *f, const uint8_t *data, size_t n, size_t *
             size_t k = (size_t)(end - p) < room ? (size_t)(end - p) : room;
             size_t from = f->len;
             memcpy(f->buf + from, p, k);
-            size_t m = find_marker(f->buf, from, from + k);
+            size_t m = find_marker_from(f->buf, from, from + k, &f->in_parens);
             if (m < from + k && f->buf[m] == '/') {
                 /* Cut off: the new telegram starts at the '/', left unconsumed. */
                 *consumed = (size_t)(p + (m - from) - data);
