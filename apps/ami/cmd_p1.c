@@ -268,7 +268,7 @@ static void security_error(struct p1_run *r, struct input *in, int rc)
 static void output_readings(struct p1_run *r, struct input *in, const ami_reading *rd, size_t n)
 {
     char b[256], ob[AMI_OBIS_STRLEN];
-    if (!r->json) {
+    if (!r->json && r->table) {
         fprintf(stdout, "%s  (DLMS push, frame %llu)\n", in->name, in->dec->frames);
         for (size_t i = 0; i < n; i++) {
             p1_obis_str(&rd[i].obis, ob);
@@ -281,45 +281,11 @@ static void output_readings(struct p1_run *r, struct input *in, const ami_readin
         fputc('\n', stdout);
         return;
     }
+    if (!r->json)
+        return;
     ami_jw w;
     ami_jw_init_file(&w, stdout);
-    ami_jw_obj_begin(&w);
-    ami_jw_key(&w, "input");
-    ami_jw_str(&w, in->name);
-    ami_jw_key(&w, "header");
-    ami_jw_null(&w);
-    ami_jw_key(&w, "crc");
-    ami_jw_str(&w, "absent");
-    ami_jw_key(&w, "time");
-    ami_jw_null(&w);
-    ami_jw_key(&w, "objects");
-    ami_jw_arr_begin(&w);
-    for (size_t i = 0; i < n; i++) {
-        ami_jw_obj_begin(&w);
-        p1_obis_str(&rd[i].obis, ob);
-        ami_jw_key(&w, "obis");
-        ami_jw_str(&w, ob);
-        const ami_p1_quantity *q = ami_p1_quantity_find(&rd[i].obis);
-        if (q && !q->per_channel) {
-            ami_jw_key(&w, "name");
-            ami_jw_str(&w, q->name);
-        }
-        int k = ami_reading_format_value(&rd[i], b, sizeof b);
-        ami_jw_key(&w, "value");
-        if (k < 0 || rd[i].kind == AMI_VALUE_NONE)
-            ami_jw_null(&w);
-        else if (rd[i].kind == AMI_VALUE_NUMBER)
-            ami_jw_number_text(&w, b, (size_t)k);
-        else
-            ami_jw_strn(&w, b, (size_t)k);
-        if (rd[i].unit[0]) {
-            ami_jw_key(&w, "unit");
-            ami_jw_str(&w, rd[i].unit);
-        }
-        ami_jw_obj_end(&w);
-    }
-    ami_jw_arr_end(&w);
-    ami_jw_obj_end(&w);
+    p1_json_readings(&w, rd, n, in->name, in->meter);
     fputc('\n', stdout);
     fflush(stdout);
 }
@@ -338,9 +304,13 @@ static void on_apdu(struct p1_run *r, struct input *in, const uint8_t *apdu, siz
     ami_p1_notification info;
     int rc =
         ami_p1_dlms_readings(&c, apdu, len, d->readings, AMI_COUNTOF(d->readings), &info, NULL);
-    if (rc == AMI_OK)
+    if (rc == AMI_OK) {
+        if (!in->meter[0])
+            p1_readings_meter_id(d->readings, info.count, in->name, in->meter, sizeof in->meter);
         output_readings(r, in, d->readings, info.count);
-    else
+        if (r->mqtt)
+            p1_mqtt_readings(r->mqtt, in->meter, d->readings, info.count, now_ms());
+    } else
         security_error(r, in, rc);
     ami_wipe(work, len + 1);
     free(work);
@@ -954,8 +924,6 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         return cli_usage(r.cmd, "more --meter names than inputs");
     if ((r.ak_len || r.mbus) && !r.ek_len)
         return cli_usage(r.cmd, "--aad-key and --mbus need --key or --key-file");
-    if (r.mbus && mo.url)
-        return cli_usage(r.cmd, "--mbus readings are not published to MQTT yet");
     r.popt.lenient = r.lenient;
     r.table = !r.json && !mo.url;
     if (mo.url && !p1_mqtt_available())

@@ -11,6 +11,7 @@
 
 #include "ami/json.h"
 #include "ami/p1.h"
+#include "ami/reading.h"
 
 /* A growable byte buffer (for JSON payloads). */
 struct p1_buf {
@@ -46,6 +47,22 @@ bool p1_scalar_text(const ami_p1_telegram *t, const ami_p1_object *o, char *buf,
 /* A meter id usable in MQTT topics: from 0-0:96.1.1 (decoded), else the header; [A-Za-z0-9_-]. */
 void p1_meter_id(const ami_p1_telegram *t, char *buf, size_t cap);
 
+/* ---- readings of a DLMS push (the Austrian M-Bus path: ami/reading.h instead of a telegram) */
+
+/* The name of a reading in topics and JSON: the P1 quantity name when the OBIS code is known
+ * (and not per M-Bus channel), else "obis_" and the code with [._:-] as '_'. */
+void p1_reading_name(const ami_reading *rd, char *buf, size_t cap);
+
+/* A meter id for a push: its 0-0:96.1.0 / 0-0:96.1.1 text reading when it has one, else
+ * `fallback`; [A-Za-z0-9_-]. */
+void p1_readings_meter_id(const ami_reading *rd, size_t n, const char *fallback, char *buf,
+                          size_t cap);
+
+/* The JSON object of one push in the telegram schema (header, crc and time null). `input` and
+ * `meter` may be NULL (omitted). */
+void p1_json_readings(ami_jw *w, const ami_reading *rd, size_t n, const char *input,
+                      const char *meter);
+
 /* ---------------------------------------------------------------- MQTT */
 
 struct p1_mqtt;
@@ -68,6 +85,9 @@ struct p1_mqtt *p1_mqtt_open(const struct p1_mqtt_opts *o);
 /* Publishes one good telegram of meter `meter`. now_ms: monotonic milliseconds. */
 void p1_mqtt_telegram(struct p1_mqtt *m, const char *meter, const ami_p1_telegram *t,
                       const ami_p1_frame *fr, unsigned long long now_ms);
+/* Publishes the readings of one decrypted DLMS push (Austrian M-Bus path) of meter `meter`. */
+void p1_mqtt_readings(struct p1_mqtt *m, const char *meter, const ami_reading *rd, size_t n,
+                      unsigned long long now_ms);
 /* Drains the queue when connected; returns the milliseconds until it wants to run again. */
 int p1_mqtt_service(struct p1_mqtt *m);
 /* Flushes (waiting up to wait_ms for acknowledgements), marks meters offline, disconnects. */

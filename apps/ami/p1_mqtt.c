@@ -275,10 +275,8 @@ static bool unit_is(const char *u, size_t n, const char *s)
 }
 
 /* Home Assistant device_class from the unit the meter sends (and the M-Bus device type). */
-static const char *device_class(const ami_p1_object *o, const char *u, size_t n, int mbus_type)
+static const char *unit_device_class(const char *u, size_t n, int mbus_type)
 {
-    if (o->q && o->q->kind == AMI_P1_KIND_TIMESTAMP)
-        return "timestamp";
     if (!u || !n)
         return NULL;
     if (unit_is(u, n, "kWh") || unit_is(u, n, "Wh") || unit_is(u, n, "MWh") || unit_is(u, n, "GJ"))
@@ -302,6 +300,13 @@ static const char *device_class(const ami_p1_object *o, const char *u, size_t n,
     return NULL;
 }
 
+static const char *device_class(const ami_p1_object *o, const char *u, size_t n, int mbus_type)
+{
+    if (o->q && o->q->kind == AMI_P1_KIND_TIMESTAMP)
+        return "timestamp";
+    return unit_device_class(u, n, mbus_type);
+}
+
 /* The M-Bus device type (0-n:24.1.0) of channel ch in this telegram, or -1. */
 static int mbus_type(const ami_p1_telegram *t, unsigned ch)
 {
@@ -315,43 +320,103 @@ static int mbus_type(const ami_p1_telegram *t, unsigned ch)
     return -1;
 }
 
+/* Opens the device discovery document of meter ms: device, origin, availability, then the
+ * "components" object the caller fills with component() calls. */
+static void discovery_begin(struct p1_mqtt *m, struct meter_state *ms, ami_jw *w, const char *node,
+                            const char *model, size_t model_len)
+{
+    char s[512];
+    ami_jw_obj_begin(w);
+    ami_jw_key(w, "device");
+    ami_jw_obj_begin(w);
+    ami_jw_key(w, "identifiers");
+    ami_jw_arr_begin(w);
+    ami_jw_str(w, node);
+    ami_jw_arr_end(w);
+    ami_jw_key(w, "name");
+    snprintf(s, sizeof s, "P1 meter %s", ms->id);
+    ami_jw_str(w, s);
+    if (model_len) {
+        ami_jw_key(w, "model");
+        ami_jw_strn(w, model, model_len);
+    }
+    if (model_len >= 3) {
+        ami_jw_key(w, "manufacturer");
+        ami_jw_strn(w, model, 3);
+    }
+    ami_jw_obj_end(w);
+    ami_jw_key(w, "origin");
+    ami_jw_obj_begin(w);
+    ami_jw_key(w, "name");
+    ami_jw_str(w, "openami");
+    ami_jw_key(w, "sw_version");
+    ami_jw_str(w, ami_version());
+    ami_jw_obj_end(w);
+    ami_jw_key(w, "availability_topic");
+    ami_jw_str(w, m->avail);
+    ami_jw_key(w, "qos");
+    ami_jw_int(w, 1);
+    ami_jw_key(w, "components");
+    ami_jw_obj_begin(w);
+}
+
+/* One sensor component of the discovery document. */
+static void component(struct p1_mqtt *m, struct meter_state *ms, ami_jw *w, const char *node,
+                      const char *name, const char *label, const char *u, size_t ul, const char *dc,
+                      const char *sc)
+{
+    char s[512];
+    snprintf(s, sizeof s, "%s_%s", ms->id, name);
+    ami_jw_key(w, s);
+    ami_jw_obj_begin(w);
+    ami_jw_key(w, "platform");
+    ami_jw_str(w, "sensor");
+    ami_jw_key(w, "name");
+    ami_jw_str(w, label);
+    ami_jw_key(w, "unique_id");
+    snprintf(s, sizeof s, "%s_%s", node, name);
+    ami_jw_str(w, s);
+    ami_jw_key(w, "state_topic");
+    snprintf(s, sizeof s, "%s/%s/%s", m->prefix, ms->id, name);
+    ami_jw_str(w, s);
+    if (ul) {
+        ami_jw_key(w, "unit_of_measurement");
+        ami_jw_strn(w, u, ul);
+    }
+    if (dc) {
+        ami_jw_key(w, "device_class");
+        ami_jw_str(w, dc);
+    }
+    if (sc && ul) {
+        ami_jw_key(w, "state_class");
+        ami_jw_str(w, sc);
+    }
+    ami_jw_obj_end(w);
+}
+
+/* Closes the document and queues it (retained) on <ha_prefix>/device/<node>/config. */
+static void discovery_end(struct p1_mqtt *m, struct meter_state *ms, ami_jw *w, struct p1_buf *b,
+                          const char *node, unsigned n)
+{
+    char s[512];
+    ami_jw_obj_end(w);
+    ami_jw_obj_end(w);
+    if (!ami_jw_error(w) && !b->oom) {
+        snprintf(s, sizeof s, "%s/device/%s/config", m->ha_prefix, node);
+        enqueue(m, s, b->p, b->n);
+        ms->announced = n;
+    }
+    p1_buf_free(b);
+}
+
 static void publish_discovery(struct p1_mqtt *m, struct meter_state *ms, const ami_p1_telegram *t)
 {
     struct p1_buf b = {0};
     ami_jw w;
     ami_jw_init(&w, p1_buf_sink, &b);
-    char node[96], s[512];
+    char node[96];
     snprintf(node, sizeof node, "openami_%s", ms->id);
-    ami_jw_obj_begin(&w);
-    ami_jw_key(&w, "device");
-    ami_jw_obj_begin(&w);
-    ami_jw_key(&w, "identifiers");
-    ami_jw_arr_begin(&w);
-    ami_jw_str(&w, node);
-    ami_jw_arr_end(&w);
-    ami_jw_key(&w, "name");
-    snprintf(s, sizeof s, "P1 meter %s", ms->id);
-    ami_jw_str(&w, s);
-    ami_jw_key(&w, "model");
-    ami_jw_strn(&w, t->header, t->header_len);
-    if (t->header_len >= 3) {
-        ami_jw_key(&w, "manufacturer");
-        ami_jw_strn(&w, t->header, 3);
-    }
-    ami_jw_obj_end(&w);
-    ami_jw_key(&w, "origin");
-    ami_jw_obj_begin(&w);
-    ami_jw_key(&w, "name");
-    ami_jw_str(&w, "openami");
-    ami_jw_key(&w, "sw_version");
-    ami_jw_str(&w, ami_version());
-    ami_jw_obj_end(&w);
-    ami_jw_key(&w, "availability_topic");
-    ami_jw_str(&w, m->avail);
-    ami_jw_key(&w, "qos");
-    ami_jw_int(&w, 1);
-    ami_jw_key(&w, "components");
-    ami_jw_obj_begin(&w);
+    discovery_begin(m, ms, &w, node, t->header, t->header_len);
     unsigned n = 0;
     for (uint32_t i = 0; i < t->nobjects; i++) {
         const ami_p1_object *o = &t->objects[i];
@@ -362,44 +427,11 @@ static void publish_discovery(struct p1_mqtt *m, struct meter_state *ms, const a
             !p1_scalar_text(t, o, val, sizeof val, &u, &ul))
             continue;
         int mt = o->q->per_channel ? mbus_type(t, o->obis.v[1]) : -1;
-        const char *dc = device_class(o, u, ul, mt);
-        const char *sc = ami_p1_kind_state_class((enum ami_p1_kind)o->q->kind);
-        snprintf(s, sizeof s, "%s_%s", ms->id, name);
-        ami_jw_key(&w, s);
-        ami_jw_obj_begin(&w);
-        ami_jw_key(&w, "platform");
-        ami_jw_str(&w, "sensor");
-        ami_jw_key(&w, "name");
-        ami_jw_str(&w, o->q->label);
-        ami_jw_key(&w, "unique_id");
-        snprintf(s, sizeof s, "%s_%s", node, name);
-        ami_jw_str(&w, s);
-        ami_jw_key(&w, "state_topic");
-        snprintf(s, sizeof s, "%s/%s/%s", m->prefix, ms->id, name);
-        ami_jw_str(&w, s);
-        if (ul) {
-            ami_jw_key(&w, "unit_of_measurement");
-            ami_jw_strn(&w, u, ul);
-        }
-        if (dc) {
-            ami_jw_key(&w, "device_class");
-            ami_jw_str(&w, dc);
-        }
-        if (sc && ul) {
-            ami_jw_key(&w, "state_class");
-            ami_jw_str(&w, sc);
-        }
-        ami_jw_obj_end(&w);
+        component(m, ms, &w, node, name, o->q->label, u, ul, device_class(o, u, ul, mt),
+                  ami_p1_kind_state_class((enum ami_p1_kind)o->q->kind));
         n++;
     }
-    ami_jw_obj_end(&w);
-    ami_jw_obj_end(&w);
-    if (!ami_jw_error(&w) && !b.oom) {
-        snprintf(s, sizeof s, "%s/device/%s/config", m->ha_prefix, node);
-        enqueue(m, s, b.p, b.n);
-        ms->announced = n;
-    }
-    p1_buf_free(&b);
+    discovery_end(m, ms, &w, &b, node, n);
 }
 
 void p1_mqtt_telegram(struct p1_mqtt *m, const char *meter, const ami_p1_telegram *t,
@@ -431,6 +463,81 @@ void p1_mqtt_telegram(struct p1_mqtt *m, const char *meter, const ami_p1_telegra
     ami_jw w;
     ami_jw_init(&w, p1_buf_sink, &b);
     p1_json_telegram(&w, t, fr, NULL, meter);
+    if (!ami_jw_error(&w) && !b.oom) {
+        snprintf(topic, sizeof topic, "%s/%s/state", m->prefix, meter);
+        enqueue(m, topic, b.p, b.n);
+    }
+    p1_buf_free(&b);
+    p1_mqtt_service(m);
+}
+
+/* State class of a reading without a known quantity, from its device class. */
+static const char *reading_state_class(const char *dc)
+{
+    if (!dc)
+        return NULL;
+    if (!strcmp(dc, "energy") || !strcmp(dc, "reactive_energy") || !strcmp(dc, "gas") ||
+        !strcmp(dc, "water"))
+        return "total_increasing";
+    return "measurement";
+}
+
+static void publish_discovery_readings(struct p1_mqtt *m, struct meter_state *ms,
+                                       const ami_reading *rd, size_t n)
+{
+    struct p1_buf b = {0};
+    ami_jw w;
+    ami_jw_init(&w, p1_buf_sink, &b);
+    char node[96];
+    snprintf(node, sizeof node, "openami_%s", ms->id);
+    discovery_begin(m, ms, &w, node, "DLMS push", 0);
+    unsigned k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rd[i].kind == AMI_VALUE_NONE)
+            continue;
+        char name[64], label[AMI_OBIS_STRLEN];
+        p1_reading_name(&rd[i], name, sizeof name);
+        const ami_p1_quantity *q = ami_p1_quantity_find(&rd[i].obis);
+        p1_obis_str(&rd[i].obis, label);
+        size_t ul = strlen(rd[i].unit);
+        const char *dc = unit_device_class(rd[i].unit, ul, -1);
+        const char *sc = q && !q->per_channel ? ami_p1_kind_state_class((enum ami_p1_kind)q->kind)
+                                              : reading_state_class(dc);
+        component(m, ms, &w, node, name, q && !q->per_channel ? q->label : label, rd[i].unit, ul,
+                  dc, sc);
+        k++;
+    }
+    discovery_end(m, ms, &w, &b, node, k);
+}
+
+void p1_mqtt_readings(struct p1_mqtt *m, const char *meter, const ami_reading *rd, size_t n,
+                      unsigned long long now)
+{
+    struct meter_state *ms = meter_of(m, meter);
+    if (m->interval_s && ms->last_ms && now - ms->last_ms < m->interval_s * 1000ull) {
+        m->skipped++;
+        return;
+    }
+    ms->last_ms = now;
+    char topic[512], name[64], val[256];
+    unsigned scalars = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rd[i].kind == AMI_VALUE_NONE)
+            continue;
+        int k = ami_reading_format_value(&rd[i], val, sizeof val);
+        if (k < 0)
+            continue;
+        p1_reading_name(&rd[i], name, sizeof name);
+        snprintf(topic, sizeof topic, "%s/%s/%s", m->prefix, meter, name);
+        enqueue(m, topic, val, (size_t)k);
+        scalars++;
+    }
+    if (m->ha_prefix && m->ha_prefix[0] && ms->announced != scalars)
+        publish_discovery_readings(m, ms, rd, n);
+    struct p1_buf b = {0};
+    ami_jw w;
+    ami_jw_init(&w, p1_buf_sink, &b);
+    p1_json_readings(&w, rd, n, NULL, meter);
     if (!ami_jw_error(&w) && !b.oom) {
         snprintf(topic, sizeof topic, "%s/%s/state", m->prefix, meter);
         enqueue(m, topic, b.p, b.n);
@@ -501,6 +608,16 @@ void p1_mqtt_telegram(struct p1_mqtt *m, const char *meter, const ami_p1_telegra
     (void)fr;
     (void)now;
 }
+void p1_mqtt_readings(struct p1_mqtt *m, const char *meter, const ami_reading *rd, size_t n,
+                      unsigned long long now)
+{
+    (void)m;
+    (void)meter;
+    (void)rd;
+    (void)n;
+    (void)now;
+}
+
 int p1_mqtt_service(struct p1_mqtt *m)
 {
     (void)m;

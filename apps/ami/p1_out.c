@@ -305,3 +305,89 @@ void p1_meter_id(const ami_p1_telegram *t, char *buf, size_t cap)
     if (!buf[0])
         snprintf(buf, cap, "meter");
 }
+
+/* ---------------------------------------------------------------- readings of a DLMS push */
+
+void p1_reading_name(const ami_reading *rd, char *buf, size_t cap)
+{
+    const ami_p1_quantity *q = ami_p1_quantity_find(&rd->obis);
+    if (q && !q->per_channel) {
+        snprintf(buf, cap, "%s", q->name);
+        return;
+    }
+    char ob[AMI_OBIS_STRLEN], tmp[8 + AMI_OBIS_STRLEN];
+    p1_obis_str(&rd->obis, ob);
+    snprintf(tmp, sizeof tmp, "obis_%s", ob);
+    sanitize(tmp, strlen(tmp), buf, cap);
+}
+
+void p1_readings_meter_id(const ami_reading *rd, size_t n, const char *fallback, char *buf,
+                          size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && !buf[0]; i++) {
+        const ami_obis *b = &rd[i].obis;
+        bool id = b->v[0] == 0 && b->v[1] == 0 && b->v[2] == 96 && b->v[3] == 1 &&
+                  (b->v[4] == 1 || b->v[4] == 0);
+        if (id && rd[i].kind == AMI_VALUE_STRING && rd[i].str_len)
+            sanitize((const char *)rd[i].str, rd[i].str_len, buf, cap);
+    }
+    if (!buf[0]) {
+        /* The input's base name without its extension ("/dev/ttyUSB0" gives "ttyUSB0"). */
+        const char *base = strrchr(fallback, '/');
+        base = base ? base + 1 : fallback;
+        const char *dot = strrchr(base, '.');
+        sanitize(base, dot && dot != base ? (size_t)(dot - base) : strlen(base), buf, cap);
+    }
+    if (!buf[0])
+        snprintf(buf, cap, "meter");
+}
+
+void p1_json_readings(ami_jw *w, const ami_reading *rd, size_t n, const char *input,
+                      const char *meter)
+{
+    char b[256], ob[AMI_OBIS_STRLEN];
+    ami_jw_obj_begin(w);
+    if (input) {
+        ami_jw_key(w, "input");
+        ami_jw_str(w, input);
+    }
+    if (meter) {
+        ami_jw_key(w, "meter");
+        ami_jw_str(w, meter);
+    }
+    ami_jw_key(w, "header");
+    ami_jw_null(w);
+    ami_jw_key(w, "crc");
+    ami_jw_str(w, "absent");
+    ami_jw_key(w, "time");
+    ami_jw_null(w);
+    ami_jw_key(w, "objects");
+    ami_jw_arr_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        ami_jw_obj_begin(w);
+        p1_obis_str(&rd[i].obis, ob);
+        ami_jw_key(w, "obis");
+        ami_jw_str(w, ob);
+        const ami_p1_quantity *q = ami_p1_quantity_find(&rd[i].obis);
+        if (q && !q->per_channel) {
+            ami_jw_key(w, "name");
+            ami_jw_str(w, q->name);
+        }
+        int k = ami_reading_format_value(&rd[i], b, sizeof b);
+        ami_jw_key(w, "value");
+        if (k < 0 || rd[i].kind == AMI_VALUE_NONE)
+            ami_jw_null(w);
+        else if (rd[i].kind == AMI_VALUE_NUMBER)
+            ami_jw_number_text(w, b, (size_t)k);
+        else
+            ami_jw_strn(w, b, (size_t)k);
+        if (rd[i].unit[0]) {
+            ami_jw_key(w, "unit");
+            ami_jw_str(w, rd[i].unit);
+        }
+        ami_jw_obj_end(w);
+    }
+    ami_jw_arr_end(w);
+    ami_jw_obj_end(w);
+}

@@ -88,6 +88,31 @@ assert g["device_class"] == "gas" and g["state_class"] == "total_increasing" and
 assert c[m + "_timestamp"]["device_class"] == "timestamp"
 PY
 
+# 1b. Austrian M-Bus DLMS pushes (--mbus): the decrypted readings are published like telegram
+#     values, with a state document and discovery; the meter id falls back to the input name.
+cp "$P1/encrypted/austria_evn_netznoe_kaifa_mbus_dlms.bin" "$tmp/evn.bin"
+"$AMI" p1 read --mqtt "$url" --mbus --key 36C66639E48A8CA4D6BC8B282A793BBB "$tmp/evn.bin" 2>"$tmp/err" \
+    || fail "mbus read: $(cat "$tmp/err")"
+retained 'p1test/evn/#' >"$tmp/evn"
+grep -qx "p1test/evn/energy_import_total 12937" "$tmp/evn" || fail "mbus energy topic: $(head "$tmp/evn")"
+grep -qx "p1test/evn/voltage_l1 233.7" "$tmp/evn" || fail "mbus voltage topic"
+grep "^p1test/evn/state " "$tmp/evn" | cut -d' ' -f2- >"$tmp/evnstate"
+python3 - "$tmp/evnstate" <<'PY' || fail "mbus state JSON: $(cat "$tmp/evnstate")"
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["meter"] == "evn" and t["crc"] == "absent"
+o = {x["obis"]: x for x in t["objects"]}
+assert o["1-0:1.8.0"] == {"obis": "1-0:1.8.0", "name": "energy_import_total", "value": 12937, "unit": "Wh"}
+PY
+retained "homeassistant/device/openami_evn/config" | cut -d' ' -f2- >"$tmp/evndisco"
+python3 - "$tmp/evndisco" <<'PY' || fail "mbus discovery: $(head -c 600 "$tmp/evndisco")"
+import json, sys
+c = json.load(open(sys.argv[1]))["components"]
+e = c["evn_energy_import_total"]
+assert e["device_class"] == "energy" and e["state_class"] == "total_increasing" and e["unit_of_measurement"] == "Wh", e
+assert c["evn_voltage_l1"]["device_class"] == "voltage"
+PY
+
 # 2. Last will: ami killed while connected leaves "offline" through the broker.
 mkfifo "$tmp/fifo"
 exec 3<>"$tmp/fifo"
