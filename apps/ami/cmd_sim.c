@@ -1,93 +1,165 @@
 /*
- * ami sim: one virtual DLMS/COSEM meter served over the TCP wrapper and HDLC over TCP.
- * The first step of the simulator (issue 6): the fleet (--meters N), P1 and optical ports and
- * fault injection come next.
+ * ami sim: a fleet of virtual DLMS/COSEM meters (one by default) on one libuv event loop, each
+ * served over the TCP wrapper, the UDP wrapper and HDLC over TCP, with per-meter keys and fault
+ * injection (docs/sim.md).
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "sim_server.h"
 
+#define SIM_MAX_FAULT_OPTS 32
+
 static void help(FILE *out)
 {
     fprintf(out,
-            "Usage: ami sim --listen ADDR [OPTIONS]\n\n"
-            "Serves one virtual DLMS/COSEM meter (logical name referencing) until SIGTERM or\n"
-            "SIGINT: identity 0-0:96.1.0.255, clock 0-0:1.0.0.255, energy registers\n"
+            "Usage: ami sim --listen ADDR [--meters N] [OPTIONS]\n\n"
+            "Serves virtual DLMS/COSEM meters (logical name referencing) until SIGTERM or SIGINT:\n"
+            "identity 0-0:96.1.0.255, clock 0-0:1.0.0.255, energy registers\n"
             "1-0:1.8.0/1.8.1/1.8.2/2.8.0/2.8.1/2.8.2/3.8.0/4.8.0 and power 1-0:1.7.0/2.7.0 fed\n"
             "by the metrology model in real time, Association LN 0-0:40.0.0.255.\n"
             "Client SAP 16: no authentication (read only); SAP 17: LLS with the password\n"
-            "(may also set the clock). Prints a \"listening\" line on stderr when ready.\n\n"
-            "  --listen ADDR      address to listen on (e.g. 127.0.0.1)\n"
-            "  --port PORT        TCP wrapper port (default 4059; 0 = any free port)\n"
-            "  --hdlc-port PORT   HDLC over TCP port (default 4060; 0 = any free port)\n"
-            "  --no-hdlc          no HDLC listener\n"
-            "  --password P       LLS password of SAP 17 (default 12345678)\n"
-            "  --serial S         meter serial number, also seeds its load (default\n"
-            "                     AMI0000000001)\n"
-            "  -v, --verbose      log connections on stderr\n"
-            "  -h, --help         this help\n\n"
-            "Not yet (issue 6): --meters N (a fleet), P1 and optical ports, fault injection.\n");
+            "(may also set the clock). Meter i listens on address ADDR+i (inside 127.0.0.0/8\n"
+            "when N > 1). Prints one \"listening\" line on stderr when every meter is ready.\n\n"
+            "  --listen ADDR       IPv4 address of meter 0 (e.g. 127.0.0.1 or 127.1.0.1)\n"
+            "  --meters N          number of meters (default 1; up to the end of 127.0.0.0/8)\n"
+            "  --port PORT         TCP and UDP wrapper port (default 4059; 0 = any free port)\n"
+            "  --hdlc-port PORT    HDLC over TCP port (default 4060; 0 = any free port)\n"
+            "  --no-hdlc           no HDLC listeners\n"
+            "  --udp, --no-udp     UDP wrapper listeners on the wrapper port (default on)\n"
+            "  --single-listener   one wildcard listener per port instead of one per meter\n"
+            "                      (chosen by itself when the open-file limit is too low)\n"
+            "  --password P        LLS password of SAP 17 for every meter (default 12345678,\n"
+            "                      or derived per meter with --seed)\n"
+            "  --serial S          serial number of the meter when N = 1 (default\n"
+            "                      AMI0000000001; meter i is AMI<i+1, 10 digits>)\n"
+            "  --seed TEXT         fleet seed: per-meter keys (EK, AK, KEK) and passwords are\n"
+            "                      HMAC-SHA256(seed, label || index)\n"
+            "  --keys FILE         per-meter keys and passwords from a CSV (rows in meter order,\n"
+            "                      header address,port,system_title,ek,ak,kek,password)\n"
+            "  --keys-out FILE     write that CSV (mode 0600) once all meters listen\n"
+            "  --fault LINE        a fault command applied at start (repeatable), e.g.\n"
+            "                      --fault 'all delay 200ms jitter 50ms'\n"
+            "  --fault-seed N      seed of the fault generators (default 1)\n"
+            "  --control PATH      unix socket taking fault commands, one per line\n"
+            "                      (fault T KIND [ARGS], clear T [KIND], status T, help)\n"
+            "  -v, --verbose       log connections and fault commands on stderr\n"
+            "  -h, --help          this help\n\n"
+            "Faults (T: a meter index, a range A-B, or all): refuse, drop [P], delay D\n"
+            "[jitter J], corrupt [P], stop, reboot [D], drift PPM, tamper. See docs/sim.md.\n");
 }
 
-static volatile sig_atomic_t sim_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    sim_stop = 1;
-}
-
-static bool port_ok(const char *s)
+static bool parse_port(const char *s, uint16_t *out)
 {
     long v;
-    return cli_parse_long(s, 0, 65535, &v);
+    if (!cli_parse_long(s, 0, 65535, &v))
+        return false;
+    *out = (uint16_t)v;
+    return true;
 }
 
 static int run(struct ami_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
+        {"meters", required_argument, NULL, 'n'},
         {"port", required_argument, NULL, 'p'},
         {"hdlc-port", required_argument, NULL, 'H'},
         {"no-hdlc", no_argument, NULL, 'N'},
+        {"udp", no_argument, NULL, 'U'},
+        {"no-udp", no_argument, NULL, 'u'},
+        {"single-listener", no_argument, NULL, 'S'},
         {"password", required_argument, NULL, 'P'},
         {"serial", required_argument, NULL, 's'},
+        {"seed", required_argument, NULL, 'e'},
+        {"keys", required_argument, NULL, 'k'},
+        {"keys-out", required_argument, NULL, 'K'},
+        {"fault", required_argument, NULL, 'f'},
+        {"fault-seed", required_argument, NULL, 'F'},
+        {"control", required_argument, NULL, 'c'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    sim_server_opts so = {.host = NULL, .wrapper_port = "4059", .hdlc_port = "4060"};
-    const char *password = "12345678", *serial = "AMI0000000001";
-    so.verbose = cli->verbose;
+    sim_fleet_opts o = {.meters = 1,
+                        .wrapper_port = 4059,
+                        .hdlc_port = 4060,
+                        .wrapper = true,
+                        .hdlc = true,
+                        .udp = true,
+                        .fault_seed = 1,
+                        .verbose = cli->verbose};
+    const char *faults[SIM_MAX_FAULT_OPTS];
     int c;
+    long v;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
-            so.host = optarg;
+            o.listen = optarg;
+            break;
+        case 'n':
+            if (!cli_parse_long(optarg, 1, 1L << 24, &v))
+                return cli_usage("sim", "--meters: 1 to 16777216");
+            o.meters = (size_t)v;
             break;
         case 'p':
-            so.wrapper_port = optarg;
+            if (!parse_port(optarg, &o.wrapper_port))
+                return cli_usage("sim", "a port must be 0..65535");
             break;
         case 'H':
-            so.hdlc_port = optarg;
+            if (!parse_port(optarg, &o.hdlc_port))
+                return cli_usage("sim", "a port must be 0..65535");
             break;
         case 'N':
-            so.hdlc_port = NULL;
+            o.hdlc = false;
+            break;
+        case 'U':
+            o.udp = true;
+            break;
+        case 'u':
+            o.udp = false;
+            break;
+        case 'S':
+            o.single_listener = true;
             break;
         case 'P':
-            password = optarg;
+            o.password = optarg;
             break;
         case 's':
-            serial = optarg;
+            o.serial = optarg;
+            break;
+        case 'e':
+            o.seed = (const uint8_t *)optarg;
+            o.seed_len = strlen(optarg);
+            break;
+        case 'k':
+            o.keys_in = optarg;
+            break;
+        case 'K':
+            o.keys_out = optarg;
+            break;
+        case 'f':
+            if (o.nfaults == SIM_MAX_FAULT_OPTS)
+                return cli_usage("sim", "--fault: at most %d", SIM_MAX_FAULT_OPTS);
+            faults[o.nfaults++] = optarg;
+            break;
+        case 'F': {
+            char *end;
+            unsigned long long s = strtoull(optarg, &end, 0);
+            if (!*optarg || *end)
+                return cli_usage("sim", "--fault-seed: an unsigned integer");
+            o.fault_seed = s;
+            break;
+        }
+        case 'c':
+            o.control = optarg;
             break;
         case 'v':
-            so.verbose++;
+            o.verbose++;
             break;
         case 'h':
             help(stdout);
@@ -96,40 +168,40 @@ static int run(struct ami_cli *cli, int argc, char **argv)
             return cli_usage("sim", "bad option");
         }
     }
+    o.faults = faults;
     if (optind < argc)
         return cli_usage("sim", "unexpected argument '%s'", argv[optind]);
-    if (!so.host)
+    if (!o.listen)
         return cli_usage("sim", "--listen ADDR is required");
-    if (!port_ok(so.wrapper_port) || (so.hdlc_port && !port_ok(so.hdlc_port)))
-        return cli_usage("sim", "a port must be 0..65535");
-    if (!*password || strlen(password) > 63)
-        return cli_usage("sim", "--password: 1 to 63 characters");
-    if (!*serial || strlen(serial) > SIM_SERIAL_MAX)
+    if (o.password && (!*o.password || strlen(o.password) > 63 || strpbrk(o.password, ",\r\n")))
+        return cli_usage("sim", "--password: 1 to 63 characters, no comma or newline");
+    if (o.serial && (!*o.serial || strlen(o.serial) > SIM_SERIAL_MAX))
         return cli_usage("sim", "--serial: 1 to %d characters", SIM_SERIAL_MAX);
+    if (o.serial && o.meters > 1)
+        return cli_usage("sim", "--serial: only with one meter (a fleet numbers its meters)");
+    if (o.seed && !o.seed_len)
+        return cli_usage("sim", "--seed: not empty");
+    if (o.seed && o.keys_in)
+        return cli_usage("sim", "--seed and --keys: choose one");
+    if (!o.wrapper && !o.hdlc)
+        return cli_usage("sim", "no listener left");
 
-    sim_meter *m = malloc(sizeof *m);
-    if (!m)
-        return cli_fail("sim", NULL, NULL, "out of memory");
-    int rc = sim_meter_init(m, serial, password, (int64_t)time(NULL));
-    if (rc != AMI_OK) {
-        free(m);
-        return cli_fail("sim", serial, "meter", "%s", ami_strerror(rc));
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sim_fleet *f = NULL;
     const char *what = NULL;
-    rc = sim_server_run(m, &so, &sim_stop, stderr, &what);
-    free(m);
+    int rc = sim_fleet_create(&f, &o, stderr, &what);
+    if (rc != AMI_OK) {
+        if (rc == AMI_E_INVAL || rc == AMI_E_RANGE)
+            return cli_usage("sim", "%s", what);
+        return cli_fail("sim", what, "sim", "%s", ami_strerror(rc));
+    }
+    rc = sim_fleet_run(f, &what);
+    sim_fleet_destroy(f);
     if (rc != AMI_OK)
-        return cli_fail("sim", what, "tcp", "%s on %s", ami_strerror(rc), so.host);
+        return cli_fail("sim", what, "sim", "%s on %s", ami_strerror(rc), o.listen);
     fprintf(stderr, "ami sim: stopped\n");
     return AMI_EXIT_OK;
 }
 
 const struct ami_command ami_cmd_sim = {
-    "sim", "serve a virtual DLMS/COSEM meter (TCP wrapper, HDLC)", run};
+    "sim", "serve virtual DLMS/COSEM meters (TCP/UDP wrapper, HDLC; a fleet)", run};

@@ -19,6 +19,12 @@ int64_t sim_meter_now(const sim_meter *m)
     return (int64_t)time(NULL) + m->clock_offset;
 }
 
+void sim_meter_record_event(sim_meter *m, uint16_t code)
+{
+    m->events[m->nevents % SIM_METER_EVENTS] = (sim_meter_event){sim_meter_now(m), code};
+    m->nevents++;
+}
+
 static int64_t clock_now(void *user)
 {
     return sim_meter_now(user);
@@ -126,10 +132,9 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
     m->password_len = pn;
 
     ami_metro_load_from_seed(&m->load, fnv1a(serial));
+    /* The history is integrated lazily, at the first read (advance()): a fleet of 10,000 meters
+     * starts without running 35 days of metrology for each. */
     int rc = ami_metro_init(&m->metro, &m->load, 15, 15, now - AMI_METRO_HISTORY_DEFAULT_S);
-    ami_metro_hooks hooks = {.tariff = tariff_of, .tariff_ctx = m};
-    if (rc == AMI_OK)
-        rc = ami_metro_run(&m->metro, now, &hooks);
     if (rc != AMI_OK)
         return rc;
 

@@ -12,6 +12,17 @@
 #define SIM_METER_OBJECTS 14
 #define SIM_SERIAL_MAX    32
 
+/* Events kept for the event logs (the last SIM_METER_EVENTS; older ones are overwritten). */
+#define SIM_METER_EVENTS 8
+/* Terminal cover opened: 40, the code the IDIS fraud-detection event log gives it as far as we
+ * know (not checked against the IDIS document). */
+#define SIM_EVENT_TERMINAL_COVER_OPENED 40
+
+typedef struct sim_meter_event {
+    int64_t t; /* meter time, Unix s */
+    uint16_t code;
+} sim_meter_event;
+
 typedef struct sim_meter {
     char serial[SIM_SERIAL_MAX + 1];
     int64_t clock_offset; /* set by SET of the clock: meter time - system time (s) */
@@ -26,6 +37,8 @@ typedef struct sim_meter {
     uint8_t password[64];
     size_t password_len;
     ami_dlms_server server;
+    sim_meter_event events[SIM_METER_EVENTS]; /* ring: event i at events[i % SIM_METER_EVENTS] */
+    uint32_t nevents;                         /* events recorded since start */
 } sim_meter;
 
 /* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password. */
@@ -37,6 +50,9 @@ enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17 };
  * (Unix s). Returns AMI_OK or an AMI_E_* code (AMI_E_INVAL for a bad serial or password).
  */
 int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64_t now);
+
+/* Records an event (code, the meter's time) in the ring the event logs read. */
+void sim_meter_record_event(sim_meter *m, uint16_t code);
 
 /* The meter's time (system time + the offset a SET of the clock made). */
 int64_t sim_meter_now(const sim_meter *m);

@@ -1,28 +1,45 @@
 /*
- * `ami sim` socket loop (see sim_server.h). One association engine per TCP connection; the
- * protocol cores stay sans-I/O: this file only moves bytes and reads the monotonic clock.
+ * The DLMS side of `ami sim` on libuv (see sim_server.h): TCP wrapper and HDLC-over-TCP
+ * connections, the UDP wrapper, and where the faults act on them. One association engine per
+ * connection; the protocol cores stay sans-I/O: this file moves bytes and gives them the loop's
+ * monotonic time. Connection memory (association, block and scratch buffers, HDLC state) is
+ * allocated on accept and freed on close, so an idle meter costs only its sim_node.
  * SPDX-License-Identifier: Apache-2.0
  */
-#include <errno.h>
-#include <poll.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "io/tcp.h"
 #include "sim_server.h"
 
-#define SIM_MAX_CONN   32
-#define SIM_PDU        2045 /* largest response (HDLC tx buffer less the LLC header) */
-#define SIM_BLOCK      16384
-#define SIM_SCRATCH    16384
-#define SIM_WRITE_MS   5000
-#define SIM_PEND_MAX   (2 * AMI_HDLC_MAX_FRAME_BYTES)
-#define SIM_SERVER_SAP 1 /* the management logical device */
+#define SIM_PDU         2045 /* largest response (HDLC tx buffer less the LLC header) */
+#define SIM_BLOCK       16384
+#define SIM_SCRATCH     16384
+#define SIM_PEND_MAX    (2 * AMI_HDLC_MAX_FRAME_BYTES)
+#define SIM_SERVER_SAP  1            /* the management logical device */
+#define SIM_MAX_CONN    32           /* per meter */
+#define SIM_WQUEUE_MAX  (256 * 1024) /* unsent bytes before a slow reader is dropped */
+#define SIM_DELAYQ_MAX  8192         /* input held back by a delay fault */
+#define SIM_UDP_IDLE_MS 120000       /* a UDP association without traffic is freed */
+#define SIM_READ_BUF    4096
+
+/* The association of one transport (a TCP connection or a meter's UDP peer). */
+typedef struct sim_assoc_slot {
+    bool has_assoc;
+    uint16_t sap;
+    ami_dlms_assoc assoc;
+    uint8_t block[SIM_BLOCK];
+    uint8_t scratch[SIM_SCRATCH];
+} sim_assoc_slot;
 
 typedef struct sim_conn {
-    int fd;
-    bool hdlc;
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* HDLC deadline */
+    uv_timer_t delay; /* delay fault: held-back input */
+    sim_node *node;
+    struct sim_conn *next, **pprev;
+    int handles; /* handles still to close before free */
+    bool hdlc, closing;
     /* wrapper */
     ami_wrapper_stream ws;
     uint8_t wbuf[AMI_WRAPPER_HEADER_LEN + 4096];
@@ -32,44 +49,122 @@ typedef struct sim_conn {
     uint8_t pend[SIM_PEND_MAX];
     size_t pend_len;
     uint8_t rx[2048], tx[2048];
-    /* association */
-    bool has_assoc;
-    uint16_t sap;
-    ami_dlms_assoc assoc;
-    uint8_t block[SIM_BLOCK];
-    uint8_t scratch[SIM_SCRATCH];
+    /* delay fault */
+    uint8_t delayq[SIM_DELAYQ_MAX];
+    size_t delayq_len;
+    sim_assoc_slot as;
 } sim_conn;
 
-static void conn_close(sim_conn **slot, FILE *log, int verbose)
+typedef struct sim_udp_sess {
+    uv_timer_t idle;
+    sim_node *node;
+    struct sockaddr_storage peer;
+    sim_assoc_slot as;
+} sim_udp_sess;
+
+typedef struct sim_wreq {
+    uv_write_t req;
+    uint8_t data[];
+} sim_wreq;
+
+static uint8_t read_buf[SIM_READ_BUF];
+static uint8_t udp_buf[AMI_WRAPPER_HEADER_LEN + 4096];
+
+static sim_fleet *fleet_of(const sim_node *n)
 {
-    sim_conn *c = *slot;
-    if (verbose && c->has_assoc) {
-        const ami_dlms_assoc_stats *st = ami_dlms_assoc_stats_get(&c->assoc);
-        fprintf(log, "ami sim: %s connection closed: %llu requests, %llu malformed, %llu refused\n",
-                c->hdlc ? "hdlc" : "wrapper", (unsigned long long)st->requests,
-                (unsigned long long)st->malformed, (unsigned long long)st->rejected);
-    }
-    close(c->fd);
-    free(c);
-    *slot = NULL;
+    return n->fleet;
 }
 
-static void assoc_for(sim_conn *c, sim_meter *m, uint16_t sap)
+static void assoc_for(sim_assoc_slot *s, sim_meter *m, uint16_t sap)
 {
-    if (c->has_assoc && c->sap == sap)
+    if (s->has_assoc && s->sap == sap)
         return;
-    ami_dlms_assoc_mem mem = {c->block, sizeof c->block, c->scratch, sizeof c->scratch};
-    (void)ami_dlms_assoc_init(&c->assoc, &m->server, sap, &mem);
-    c->has_assoc = true;
-    c->sap = sap;
+    ami_dlms_assoc_mem mem = {s->block, sizeof s->block, s->scratch, sizeof s->scratch};
+    (void)ami_dlms_assoc_init(&s->assoc, &m->server, sap, &mem);
+    s->has_assoc = true;
+    s->sap = sap;
+}
+
+/* ---------------------------------------------------------------- connection lifetime */
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    sim_conn *c = h->data;
+    if (--c->handles == 0)
+        free(c);
+}
+
+static void conn_close(sim_conn *c, bool reset)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    sim_node *n = c->node;
+    sim_fleet *f = fleet_of(n);
+    if (f->o.verbose && c->as.has_assoc) {
+        const ami_dlms_assoc_stats *st = ami_dlms_assoc_stats_get(&c->as.assoc);
+        fprintf(f->log,
+                "ami sim: meter %u: %s connection closed: %llu requests, %llu malformed, %llu "
+                "refused\n",
+                n->index, c->hdlc ? "hdlc" : "wrapper", (unsigned long long)st->requests,
+                (unsigned long long)st->malformed, (unsigned long long)st->rejected);
+    }
+    *c->pprev = c->next;
+    if (c->next)
+        c->next->pprev = c->pprev;
+    n->nconn--;
+    uv_timer_stop(&c->timer);
+    uv_timer_stop(&c->delay);
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->delay, conn_handle_closed);
+    if (reset && uv_tcp_close_reset(&c->tcp, conn_handle_closed) == 0)
+        return;
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+}
+
+static void write_done(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req->data);
+}
+
+/* Queues bytes to the peer, corrupting one byte when the corrupt fault hits. Returns false
+ * when the connection must close (write failed, peer does not read). */
+static bool conn_write(sim_conn *c, const uint8_t *p, size_t n)
+{
+    if (c->closing)
+        return false;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > SIM_WQUEUE_MAX)
+        return false;
+    sim_wreq *w = malloc(sizeof *w + n);
+    if (!w)
+        return false;
+    memcpy(w->data, p, n);
+    sim_fault *ft = &c->node->fault;
+    if (ft->corrupt_ppm && n && sim_fault_hit(ft, ft->corrupt_ppm))
+        w->data[sim_fault_draw(ft) % n] ^= (uint8_t)(1u + sim_fault_draw(ft) % 255u);
+    w->req.data = w;
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_done) != 0) {
+        free(w);
+        return false;
+    }
+    return true;
+}
+
+/* The drop fault: per request, the connection closes instead of answering. */
+static bool drop_now(sim_node *n)
+{
+    return n->fault.drop_ppm && sim_fault_hit(&n->fault, n->fault.drop_ppm);
 }
 
 /* ---------------------------------------------------------------- wrapper */
 
 /* Returns false when the connection must close. */
-static bool wrapper_input(sim_conn *c, sim_meter *m, const uint8_t *in, size_t n)
+static bool wrapper_input(sim_conn *c, const uint8_t *in, size_t n)
 {
     static uint8_t out[SIM_PDU], msg[AMI_WRAPPER_HEADER_LEN + SIM_PDU];
+    sim_meter *m = &c->node->meter;
     size_t off = 0;
     for (;;) {
         size_t used = 0;
@@ -82,15 +177,17 @@ static bool wrapper_input(sim_conn *c, sim_meter *m, const uint8_t *in, size_t n
             return false; /* bad version or oversized message: the stream cannot resync */
         if (w.hdr.dst_wport != SIM_SERVER_SAP)
             continue; /* no such logical device: dropped, as a meter does */
-        assoc_for(c, m, w.hdr.src_wport);
-        int r = ami_dlms_assoc_handle(&c->assoc, w.apdu, w.apdu_len, out, sizeof out);
+        if (drop_now(c->node))
+            return false;
+        assoc_for(&c->as, m, w.hdr.src_wport);
+        int r = ami_dlms_assoc_handle(&c->as.assoc, w.apdu, w.apdu_len, out, sizeof out);
         if (r <= 0)
             continue;
         ami_wr wr;
         ami_wr_init(&wr, msg, sizeof msg);
         if (ami_wrapper_encode(&wr, SIM_SERVER_SAP, w.hdr.src_wport, out, (size_t)r) != AMI_OK)
             continue;
-        if (ami_io_write(c->fd, msg, wr.len, SIM_WRITE_MS) != AMI_OK)
+        if (!conn_write(c, msg, wr.len))
             return false;
     }
 }
@@ -102,35 +199,40 @@ static bool hdlc_flush(sim_conn *c, uint64_t now)
     uint8_t frame[AMI_HDLC_MAX_FRAME_BYTES];
     int n;
     while ((n = ami_hdlc_conn_output(&c->hc, now, frame, sizeof frame)) > 0)
-        if (ami_io_write(c->fd, frame, (size_t)n, SIM_WRITE_MS) != AMI_OK)
+        if (!conn_write(c, frame, (size_t)n))
             return false;
     return true;
 }
 
-static void hdlc_event(sim_conn *c, sim_meter *m, const ami_hdlc_event *ev, uint64_t now)
+/* Returns false when the connection must close (drop fault). */
+static bool hdlc_event(sim_conn *c, const ami_hdlc_event *ev, uint64_t now)
 {
     static uint8_t out[SIM_PDU];
+    sim_meter *m = &c->node->meter;
     switch (ev->type) {
     case AMI_HDLC_EV_CONNECTED:
         /* A new link is a new transport: a new association for the client's address. */
-        c->has_assoc = false;
-        assoc_for(c, m, c->hc.cfg.client.upper);
+        c->as.has_assoc = false;
+        assoc_for(&c->as, m, c->hc.cfg.client.upper);
         break;
     case AMI_HDLC_EV_APDU: {
-        if (!c->has_assoc)
-            assoc_for(c, m, c->hc.cfg.client.upper);
-        int r = ami_dlms_assoc_handle(&c->assoc, ev->data, ev->len, out, sizeof out);
+        if (drop_now(c->node))
+            return false;
+        if (!c->as.has_assoc)
+            assoc_for(&c->as, m, c->hc.cfg.client.upper);
+        int r = ami_dlms_assoc_handle(&c->as.assoc, ev->data, ev->len, out, sizeof out);
         if (r > 0)
             (void)ami_hdlc_conn_send_apdu(&c->hc, out, (size_t)r, now);
         break;
     }
     case AMI_HDLC_EV_DISCONNECTED:
-        if (c->has_assoc)
-            ami_dlms_assoc_reset(&c->assoc);
+        if (c->as.has_assoc)
+            ami_dlms_assoc_reset(&c->as.assoc);
         break;
     default:
         break;
     }
+    return true;
 }
 
 /* Initialises the HDLC engine once the first frame addressed to logical device 1 arrived,
@@ -179,7 +281,22 @@ static bool hdlc_start(sim_conn *c)
     return false;
 }
 
-static bool hdlc_feed(sim_conn *c, sim_meter *m, const uint8_t *in, size_t n, uint64_t now)
+static void hdlc_timer_cb(uv_timer_t *t);
+
+/* Re-arms the HDLC timer for the engine's next deadline. */
+static void hdlc_arm(sim_conn *c, uint64_t now)
+{
+    if (c->closing || !c->hdlc_ready)
+        return;
+    uint64_t d = ami_hdlc_conn_deadline(&c->hc);
+    if (d == UINT64_MAX) {
+        uv_timer_stop(&c->timer);
+        return;
+    }
+    uv_timer_start(&c->timer, hdlc_timer_cb, d > now ? d - now : 0, 0);
+}
+
+static bool hdlc_feed(sim_conn *c, const uint8_t *in, size_t n, uint64_t now)
 {
     size_t off = 0;
     while (off < n) {
@@ -187,8 +304,7 @@ static bool hdlc_feed(sim_conn *c, sim_meter *m, const uint8_t *in, size_t n, ui
         ami_hdlc_event ev;
         (void)ami_hdlc_conn_recv(&c->hc, in + off, n - off, now, &used, &ev);
         off += used;
-        hdlc_event(c, m, &ev, now);
-        if (!hdlc_flush(c, now))
+        if (!hdlc_event(c, &ev, now) || !hdlc_flush(c, now))
             return false;
         if (!used && ev.type == AMI_HDLC_EV_NONE)
             break;
@@ -196,10 +312,10 @@ static bool hdlc_feed(sim_conn *c, sim_meter *m, const uint8_t *in, size_t n, ui
     return true;
 }
 
-static bool hdlc_input(sim_conn *c, sim_meter *m, const uint8_t *in, size_t n, uint64_t now)
+static bool hdlc_input(sim_conn *c, const uint8_t *in, size_t n, uint64_t now)
 {
     if (c->hdlc_ready)
-        return hdlc_feed(c, m, in, n, now);
+        return hdlc_feed(c, in, n, now);
     if (n > sizeof c->pend - c->pend_len) {
         c->pend_len = 0; /* garbage without a frame for us: start over */
         if (n > sizeof c->pend)
@@ -211,116 +327,268 @@ static bool hdlc_input(sim_conn *c, sim_meter *m, const uint8_t *in, size_t n, u
         return true;
     size_t len = c->pend_len;
     c->pend_len = 0;
-    return hdlc_feed(c, m, c->pend, len, now);
+    return hdlc_feed(c, c->pend, len, now);
 }
 
-/* ---------------------------------------------------------------- loop */
-
-static int open_listener(const char *host, const char *port, int *fd, uint16_t *bound)
+static void hdlc_timer_cb(uv_timer_t *t)
 {
-    *fd = -1;
-    if (!port)
-        return AMI_OK;
-    return ami_tcp_listen(host, port, 16, fd, bound);
+    sim_conn *c = t->data;
+    uint64_t now = uv_now(t->loop);
+    ami_hdlc_event ev;
+    (void)ami_hdlc_conn_tick(&c->hc, now, &ev);
+    if (!hdlc_event(c, &ev, now) || !hdlc_flush(c, now)) {
+        conn_close(c, false);
+        return;
+    }
+    hdlc_arm(c, now);
 }
 
-int sim_server_run(sim_meter *m, const sim_server_opts *o, volatile sig_atomic_t *stop, FILE *log,
-                   const char **what)
-{
-    int lw, lh;
-    uint16_t pw = 0, ph = 0;
-    int rc = open_listener(o->host, o->wrapper_port, &lw, &pw);
-    if (rc != AMI_OK) {
-        *what = "wrapper port";
-        return rc;
-    }
-    rc = open_listener(o->host, o->hdlc_port, &lh, &ph);
-    if (rc != AMI_OK) {
-        if (lw >= 0)
-            close(lw);
-        *what = "hdlc port";
-        return rc;
-    }
-    fprintf(log, "ami sim: listening on %s: wrapper %s%u, hdlc %s%u (meter %s)\n", o->host,
-            lw >= 0 ? "" : "off ", pw, lh >= 0 ? "" : "off ", ph, m->serial);
-    fflush(log);
+/* ---------------------------------------------------------------- reading */
 
-    sim_conn *conns[SIM_MAX_CONN] = {0};
-    struct pollfd pfd[2 + SIM_MAX_CONN];
-    static uint8_t in[4096];
-    while (!*stop) {
-        size_t np = 0;
-        pfd[np++] = (struct pollfd){.fd = lw, .events = POLLIN};
-        pfd[np++] = (struct pollfd){.fd = lh, .events = POLLIN};
-        uint64_t now = ami_io_now_ms(), deadline = UINT64_MAX;
-        for (size_t i = 0; i < SIM_MAX_CONN; i++) {
-            pfd[np++] = (struct pollfd){.fd = conns[i] ? conns[i]->fd : -1, .events = POLLIN};
-            if (conns[i] && conns[i]->hdlc && conns[i]->hdlc_ready) {
-                uint64_t d = ami_hdlc_conn_deadline(&conns[i]->hc);
-                if (d < deadline)
-                    deadline = d;
-            }
+static bool conn_process(sim_conn *c, const uint8_t *in, size_t n)
+{
+    uint64_t now = uv_now(c->tcp.loop);
+    bool ok = c->hdlc ? hdlc_input(c, in, n, now) : wrapper_input(c, in, n);
+    if (ok && c->hdlc)
+        hdlc_arm(c, now);
+    return ok;
+}
+
+static void delay_cb(uv_timer_t *t)
+{
+    sim_conn *c = t->data;
+    size_t len = c->delayq_len;
+    c->delayq_len = 0;
+    /* conn_process may queue more input into delayq only from read_cb, never from here. */
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        conn_close(c, false);
+        return;
+    }
+    memcpy(copy, c->delayq, len);
+    bool ok = conn_process(c, copy, len);
+    free(copy);
+    if (!ok)
+        conn_close(c, false);
+}
+
+static uint64_t delay_of(sim_fault *ft)
+{
+    uint64_t d = ft->delay_ms;
+    if (ft->jitter_ms) {
+        int64_t j = (int64_t)(sim_fault_draw(ft) % (2u * ft->jitter_ms + 1u)) - ft->jitter_ms;
+        d = (int64_t)d + j < 0 ? 0 : (uint64_t)((int64_t)d + j);
+    }
+    return d;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init((char *)read_buf, sizeof read_buf);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    sim_conn *c = s->data;
+    if (nread == 0 || c->closing)
+        return;
+    if (nread < 0) {
+        conn_close(c, false);
+        return;
+    }
+    sim_fault *ft = &c->node->fault;
+    if (ft->flags & SIM_FAULT_STOP)
+        return; /* swallowed: the meter does not answer */
+    const uint8_t *in = (const uint8_t *)buf->base;
+    size_t n = (size_t)nread;
+    if (ft->delay_ms || ft->jitter_ms || c->delayq_len) {
+        if (n > sizeof c->delayq - c->delayq_len) {
+            conn_close(c, false); /* the client floods a slow meter */
+            return;
         }
-        int timeout = 1000;
-        if (deadline != UINT64_MAX)
-            timeout = deadline <= now ? 0 : (deadline - now < 1000 ? (int)(deadline - now) : 1000);
-        int n = poll(pfd, np, timeout);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
+        memcpy(c->delayq + c->delayq_len, in, n);
+        if (!c->delayq_len)
+            uv_timer_start(&c->delay, delay_cb, delay_of(ft), 0);
+        c->delayq_len += n;
+        return;
+    }
+    if (!conn_process(c, in, n))
+        conn_close(c, false);
+}
+
+/* ---------------------------------------------------------------- accepting */
+
+static bool in_fleet(sim_fleet *f, const struct sockaddr_storage *ss, sim_node **node)
+{
+    if (ss->ss_family != AF_INET)
+        return false;
+    uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    *node = sim_fleet_node_at(f, a);
+    return *node != NULL;
+}
+
+void sim_server_on_connection(uv_stream_t *server, int status)
+{
+    if (status < 0)
+        return;
+    sim_node *n = server->data; /* NULL: a shared wildcard listener */
+    sim_fleet *f = n ? n->fleet : (sim_fleet *)server->loop->data;
+    bool hdlc = n ? server == (uv_stream_t *)&n->hdlc : server == (uv_stream_t *)&f->shdlc;
+    sim_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        /* Take the connection off the backlog and close it. */
+        uv_tcp_t *t = malloc(sizeof *t);
+        if (t && uv_tcp_init(server->loop, t) == 0) {
+            t->data = t;
+            (void)uv_accept(server, (uv_stream_t *)t);
+            uv_close((uv_handle_t *)t, (uv_close_cb)free);
+        } else {
+            free(t);
         }
-        now = ami_io_now_ms();
-        for (int l = 0; l < 2; l++) {
-            if (!(pfd[l].revents & POLLIN))
-                continue;
-            int fd;
-            while (ami_tcp_accept(pfd[l].fd, &fd) == AMI_OK) {
-                size_t slot = 0;
-                while (slot < SIM_MAX_CONN && conns[slot])
-                    slot++;
-                sim_conn *c = slot < SIM_MAX_CONN ? calloc(1, sizeof *c) : NULL;
-                if (!c) {
-                    close(fd); /* full: refuse */
-                    continue;
-                }
-                c->fd = fd;
-                c->hdlc = l == 1;
-                (void)ami_wrapper_stream_init(&c->ws, c->wbuf, sizeof c->wbuf);
-                conns[slot] = c;
-                if (o->verbose)
-                    fprintf(log, "ami sim: %s connection accepted\n", c->hdlc ? "hdlc" : "wrapper");
-            }
-        }
-        for (size_t i = 0; i < SIM_MAX_CONN; i++) {
-            sim_conn *c = conns[i];
-            if (!c)
-                continue;
-            bool ok = true;
-            if (pfd[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) {
-                int r = ami_io_read(c->fd, in, sizeof in);
-                if (r > 0)
-                    ok = c->hdlc ? hdlc_input(c, m, in, (size_t)r, now)
-                                 : wrapper_input(c, m, in, (size_t)r);
-                else if (r != AMI_E_AGAIN)
-                    ok = false;
-            }
-            if (ok && c->hdlc && c->hdlc_ready) {
-                ami_hdlc_event ev;
-                (void)ami_hdlc_conn_tick(&c->hc, now, &ev);
-                hdlc_event(c, m, &ev, now);
-                ok = hdlc_flush(c, now);
-            }
-            if (!ok)
-                conn_close(&conns[i], log, o->verbose);
+        return;
+    }
+    uv_tcp_init(server->loop, &c->tcp);
+    uv_timer_init(server->loop, &c->timer);
+    uv_timer_init(server->loop, &c->delay);
+    c->tcp.data = c->timer.data = c->delay.data = c;
+    c->handles = 3;
+    c->hdlc = hdlc;
+    c->pprev = &c->next; /* unlinked until the node is known */
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+        uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+        uv_close((uv_handle_t *)&c->delay, conn_handle_closed);
+        return;
+    }
+    f->accepted++;
+    if (!n) {
+        /* Shared listener: the local address the client dialled names the meter. */
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) != 0 ||
+            !in_fleet(f, &ss, &n)) {
+            f->dropped_foreign++;
+            c->closing = true;
+            uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+            uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+            uv_close((uv_handle_t *)&c->delay, conn_handle_closed);
+            return;
         }
     }
-    for (size_t i = 0; i < SIM_MAX_CONN; i++)
-        if (conns[i])
-            conn_close(&conns[i], log, o->verbose);
-    if (lw >= 0)
-        close(lw);
-    if (lh >= 0)
-        close(lh);
-    return AMI_OK;
+    c->node = n;
+    c->next = n->conns;
+    if (n->conns)
+        n->conns->pprev = &c->next;
+    n->conns = c;
+    c->pprev = &n->conns;
+    n->nconn++;
+    if (sim_fault_refusing(n) || n->nconn > SIM_MAX_CONN) {
+        conn_close(c, true);
+        return;
+    }
+    (void)uv_tcp_nodelay(&c->tcp, 1);
+    (void)ami_wrapper_stream_init(&c->ws, c->wbuf, sizeof c->wbuf);
+    if (f->o.verbose)
+        fprintf(f->log, "ami sim: meter %u: %s connection accepted\n", n->index,
+                hdlc ? "hdlc" : "wrapper");
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+        conn_close(c, false);
+}
+
+/* ---------------------------------------------------------------- UDP */
+
+static void udp_sess_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void udp_sess_close(sim_udp_sess *s)
+{
+    s->node->udp_sess = NULL;
+    uv_close((uv_handle_t *)&s->idle, udp_sess_closed);
+}
+
+static void udp_idle_cb(uv_timer_t *t)
+{
+    udp_sess_close(t->data);
+}
+
+static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init((char *)udp_buf, sizeof udp_buf);
+}
+
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    if (b->sa_family != AF_INET || a->ss_family != AF_INET)
+        return false;
+    const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const struct sockaddr_in *)b;
+    return x->sin_addr.s_addr == y->sin_addr.s_addr && x->sin_port == y->sin_port;
+}
+
+static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags)
+{
+    static uint8_t out[SIM_PDU], msg[AMI_WRAPPER_HEADER_LEN + SIM_PDU];
+    sim_node *n = h->data;
+    if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || addr->sa_family != AF_INET)
+        return;
+    if (sim_fault_refusing(n) || (n->fault.flags & SIM_FAULT_STOP))
+        return;
+    ami_wrapper_msg w;
+    if (ami_wrapper_datagram_decode((const uint8_t *)buf->base, (size_t)nread, &w) != AMI_OK ||
+        w.hdr.dst_wport != SIM_SERVER_SAP)
+        return;
+    sim_udp_sess *s = n->udp_sess;
+    if (s && !same_peer(&s->peer, addr)) {
+        /* One UDP association per meter: a new peer takes it over. */
+        s->as.has_assoc = false;
+        memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return;
+        s->node = n;
+        uv_timer_init(h->loop, &s->idle);
+        s->idle.data = s;
+        memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
+        n->udp_sess = s;
+    }
+    uv_timer_start(&s->idle, udp_idle_cb, SIM_UDP_IDLE_MS, 0);
+    if (n->fault.drop_ppm && sim_fault_hit(&n->fault, n->fault.drop_ppm)) {
+        udp_sess_close(s); /* the association is lost, the datagram unanswered */
+        return;
+    }
+    assoc_for(&s->as, &n->meter, w.hdr.src_wport);
+    int r = ami_dlms_assoc_handle(&s->as.assoc, w.apdu, w.apdu_len, out, sizeof out);
+    if (r <= 0)
+        return;
+    ami_wr wr;
+    ami_wr_init(&wr, msg, sizeof msg);
+    if (ami_wrapper_encode(&wr, SIM_SERVER_SAP, w.hdr.src_wport, out, (size_t)r) != AMI_OK)
+        return;
+    sim_fault *ft = &n->fault;
+    if (ft->corrupt_ppm && sim_fault_hit(ft, ft->corrupt_ppm))
+        msg[sim_fault_draw(ft) % wr.len] ^= (uint8_t)(1u + sim_fault_draw(ft) % 255u);
+    uv_buf_t b = uv_buf_init((char *)msg, (unsigned)wr.len);
+    (void)uv_udp_try_send(h, &b, 1, addr); /* a full socket buffer loses it, as UDP does */
+}
+
+int sim_server_udp_start(sim_node *node)
+{
+    return uv_udp_recv_start(&node->udp, udp_alloc_cb, udp_recv_cb);
+}
+
+void sim_server_close_node(sim_node *node)
+{
+    while (node->conns)
+        conn_close(node->conns, false);
+    if (node->udp_sess)
+        udp_sess_close(node->udp_sess);
 }

@@ -1,0 +1,481 @@
+/*
+ * Fault injection for `ami sim` (see sim_server.h and docs/sim.md): the per-meter fault state,
+ * its deterministic generator, the command language and the control channel (a unix socket
+ * taking one command per line).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim_server.h"
+
+#define SIM_CTL_LINE 256
+#define SIM_CTL_MAX  16 /* open control connections */
+
+uint32_t sim_fault_draw(sim_fault *ft)
+{
+    uint64_t x = ft->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ft->rng = x;
+    return (uint32_t)((x >> 11) % 1000000u);
+}
+
+bool sim_fault_hit(sim_fault *ft, uint32_t ppm)
+{
+    return ppm >= 1000000u || sim_fault_draw(ft) < ppm;
+}
+
+bool sim_fault_refusing(const sim_node *n)
+{
+    if (n->fault.flags & SIM_FAULT_REFUSE)
+        return true;
+    return n->fault.down_until_ms && (int64_t)uv_now(&n->fleet->loop) < n->fault.down_until_ms;
+}
+
+void sim_fault_tick(sim_fleet *f)
+{
+    int64_t now = (int64_t)time(NULL);
+    int64_t mono = (int64_t)uv_now(&f->loop);
+    for (size_t i = 0; i < f->n; i++) {
+        sim_fault *ft = &f->nodes[i].fault;
+        if (ft->down_until_ms && mono >= ft->down_until_ms) {
+            ft->down_until_ms = 0; /* rebooted: listening again */
+            if (!sim_fault_refusing(&f->nodes[i]))
+                sim_fleet_node_listen(&f->nodes[i], true);
+        }
+        if (!ft->drift_ppm)
+            continue;
+        /* The meter's clock offset grows by ppm of the time elapsed; a client's SET of the clock
+         * in between is kept (only the increment is added). */
+        int64_t want = (now - ft->drift_start) * ft->drift_ppm / 1000000;
+        f->nodes[i].meter.clock_offset += want - ft->drift_applied;
+        ft->drift_applied = (int32_t)want;
+    }
+}
+
+/* ---------------------------------------------------------------- command parsing */
+
+static int reply_err(char *reply, size_t cap, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int reply_err(char *reply, size_t cap, int rc, const char *fmt, ...)
+{
+    int k = snprintf(reply, cap, "error: ");
+    va_list ap;
+    va_start(ap, fmt);
+    if (k > 0 && (size_t)k < cap)
+        vsnprintf(reply + k, cap - (size_t)k, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* A probability 0..1 (decimal) into ppm. */
+static bool parse_prob(const char *s, uint32_t *ppm)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0.0 && v <= 1.0))
+        return false;
+    *ppm = (uint32_t)(v * 1000000.0 + 0.5);
+    return true;
+}
+
+/* A duration: N, Nms or Ns (N integer), at most one hour; into ms. */
+static bool parse_ms(const char *s, uint32_t *ms)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0)
+        return false;
+    if (!strcmp(end, "s"))
+        v *= 1000;
+    else if (*end && strcmp(end, "ms"))
+        return false;
+    if (v > 3600 * 1000)
+        return false;
+    *ms = (uint32_t)v;
+    return true;
+}
+
+/* TARGET: an index, a range a-b, or "all". */
+static bool parse_target(const sim_fleet *f, const char *s, size_t *lo, size_t *hi)
+{
+    if (!strcmp(s, "all")) {
+        *lo = 0;
+        *hi = f->n - 1;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long a = strtoull(s, &end, 10), b = a;
+    if (errno || end == s || !isdigit((unsigned char)*s))
+        return false;
+    if (*end == '-') {
+        const char *t = end + 1;
+        if (!isdigit((unsigned char)*t))
+            return false;
+        b = strtoull(t, &end, 10);
+        if (errno)
+            return false;
+    }
+    if (*end || a > b || b >= f->n)
+        return false;
+    *lo = (size_t)a;
+    *hi = (size_t)b;
+    return true;
+}
+
+static void fault_status(const sim_node *n, char *buf, size_t cap)
+{
+    const sim_fault *ft = &n->fault;
+    size_t k = 0;
+#define ADD(...)                                                        \
+    do {                                                                \
+        int w_ = snprintf(buf + k, k < cap ? cap - k : 0, __VA_ARGS__); \
+        if (w_ > 0)                                                     \
+            k += (size_t)w_;                                            \
+    } while (0)
+    ADD("meter %u:", n->index);
+    if (ft->flags & SIM_FAULT_REFUSE)
+        ADD(" refuse");
+    if (ft->flags & SIM_FAULT_STOP)
+        ADD(" stop");
+    if (ft->drop_ppm)
+        ADD(" drop %g", ft->drop_ppm / 1e6);
+    if (ft->corrupt_ppm)
+        ADD(" corrupt %g", ft->corrupt_ppm / 1e6);
+    if (ft->delay_ms || ft->jitter_ms)
+        ADD(" delay %ums jitter %ums", ft->delay_ms, ft->jitter_ms);
+    if (ft->drift_ppm)
+        ADD(" drift %dppm", ft->drift_ppm);
+    if (sim_fault_refusing(n) && !(ft->flags & SIM_FAULT_REFUSE))
+        ADD(" rebooting");
+    ADD(" connections %u events %u", n->nconn, n->meter.nevents);
+    if (k == strlen("meter :") + 1)
+        ADD(" none");
+#undef ADD
+}
+
+enum { K_REFUSE, K_DROP, K_DELAY, K_CORRUPT, K_STOP, K_REBOOT, K_DRIFT, K_TAMPER, K_ALL };
+static const char *const kinds[] = {"refuse", "drop",   "delay", "corrupt",
+                                    "stop",   "reboot", "drift", "tamper"};
+
+static int kind_of(const char *s)
+{
+    for (int k = 0; k < K_ALL; k++)
+        if (!strcmp(s, kinds[k]))
+            return k;
+    return -1;
+}
+
+static void clear_kind(sim_node *n, int k)
+{
+    sim_fault *ft = &n->fault;
+    switch (k) {
+    case K_REFUSE:
+        ft->flags &= (uint8_t)~SIM_FAULT_REFUSE;
+        break;
+    case K_STOP:
+        ft->flags &= (uint8_t)~SIM_FAULT_STOP;
+        break;
+    case K_DROP:
+        ft->drop_ppm = 0;
+        break;
+    case K_CORRUPT:
+        ft->corrupt_ppm = 0;
+        break;
+    case K_DELAY:
+        ft->delay_ms = ft->jitter_ms = 0;
+        break;
+    case K_REBOOT:
+        ft->down_until_ms = 0;
+        break;
+    case K_DRIFT:
+        ft->drift_ppm = 0; /* the drift already applied stays in the clock */
+        ft->drift_applied = 0;
+        break;
+    default:
+        for (int i = 0; i < K_ALL; i++)
+            clear_kind(n, i);
+    }
+}
+
+int sim_fault_command(sim_fleet *f, const char *line, char *reply, size_t cap)
+{
+    char buf[SIM_CTL_LINE];
+    size_t len = strlen(line);
+    if (len >= sizeof buf)
+        return reply_err(reply, cap, AMI_E_TOO_LARGE, "line too long");
+    memcpy(buf, line, len + 1);
+    char *tok[8];
+    size_t nt = 0;
+    for (char *save = NULL, *t = strtok_r(buf, " \t\r\n", &save); t;
+         t = strtok_r(NULL, " \t\r\n", &save)) {
+        if (nt == sizeof tok / sizeof *tok)
+            return reply_err(reply, cap, AMI_E_SYNTAX, "too many words");
+        tok[nt++] = t;
+    }
+    if (!nt)
+        return reply_err(reply, cap, AMI_E_SYNTAX, "empty command");
+    size_t lo, hi;
+    if (!strcmp(tok[0], "help")) {
+        snprintf(reply, cap,
+                 "ok: fault T refuse|drop [P]|delay D [jitter J]|corrupt [P]|stop|reboot [D]|"
+                 "drift PPM|tamper; clear T [KIND]; status T (T: N, A-B or all)");
+        return AMI_OK;
+    }
+    if (strcmp(tok[0], "fault") && strcmp(tok[0], "clear") && strcmp(tok[0], "status"))
+        return reply_err(reply, cap, AMI_E_SYNTAX, "unknown command '%s' (try help)", tok[0]);
+    if (nt < 2 || !parse_target(f, tok[1], &lo, &hi))
+        return reply_err(reply, cap, AMI_E_SYNTAX, "%s: want a meter 0..%zu, a range A-B or all",
+                         tok[0], f->n - 1);
+    if (!strcmp(tok[0], "status")) {
+        if (lo != hi)
+            return reply_err(reply, cap, AMI_E_SYNTAX, "status: one meter");
+        fault_status(&f->nodes[lo], reply, cap);
+        return AMI_OK;
+    }
+    if (!strcmp(tok[0], "clear")) {
+        int k = K_ALL;
+        if (nt > 3 || (nt == 3 && (k = kind_of(tok[2])) < 0))
+            return reply_err(reply, cap, AMI_E_SYNTAX, "clear T [KIND]");
+        for (size_t i = lo; i <= hi; i++) {
+            clear_kind(&f->nodes[i], k);
+            if (!sim_fault_refusing(&f->nodes[i]))
+                sim_fleet_node_listen(&f->nodes[i], true);
+        }
+        snprintf(reply, cap, "ok");
+        return AMI_OK;
+    }
+    if (strcmp(tok[0], "fault") || nt < 3)
+        return reply_err(reply, cap, AMI_E_SYNTAX, "unknown command (try help)");
+    int k = kind_of(tok[2]);
+    uint32_t p = 1000000, d = 0, j = 0;
+    int32_t ppm = 0;
+    size_t extra = nt - 3;
+    switch (k) {
+    case K_REFUSE:
+    case K_STOP:
+    case K_TAMPER:
+        if (extra)
+            return reply_err(reply, cap, AMI_E_SYNTAX, "%s takes no argument", tok[2]);
+        break;
+    case K_DROP:
+    case K_CORRUPT:
+        if (extra > 1 || (extra && !parse_prob(tok[3], &p)))
+            return reply_err(reply, cap, AMI_E_RANGE, "%s [P]: P a probability 0..1", tok[2]);
+        break;
+    case K_DELAY:
+        if (extra < 1 || !parse_ms(tok[3], &d) ||
+            (extra != 1 && (extra != 3 || strcmp(tok[4], "jitter") || !parse_ms(tok[5], &j))))
+            return reply_err(reply, cap, AMI_E_RANGE,
+                             "delay D [jitter J]: durations like 200ms or 2s, at most 1 h");
+        break;
+    case K_REBOOT:
+        if (extra > 1 || (extra && !parse_ms(tok[3], &d)))
+            return reply_err(reply, cap, AMI_E_RANGE, "reboot [D]: down time like 5s");
+        break;
+    case K_DRIFT: {
+        char *end;
+        long v = extra == 1 ? strtol(tok[3], &end, 10) : 0;
+        if (extra != 1 || end == tok[3] || (*end && strcmp(end, "ppm")) || v < -1000000 ||
+            v > 1000000 || !v)
+            return reply_err(reply, cap, AMI_E_RANGE, "drift PPM: -1000000..1000000, not 0");
+        ppm = (int32_t)v;
+        break;
+    }
+    default:
+        return reply_err(reply, cap, AMI_E_SYNTAX, "unknown fault '%s' (try help)", tok[2]);
+    }
+    int64_t now_s = (int64_t)time(NULL);
+    for (size_t i = lo; i <= hi; i++) {
+        sim_node *n = &f->nodes[i];
+        sim_fault *ft = &n->fault;
+        switch (k) {
+        case K_REFUSE:
+            ft->flags |= SIM_FAULT_REFUSE;
+            sim_fleet_node_listen(n, false);
+            break;
+        case K_STOP:
+            ft->flags |= SIM_FAULT_STOP;
+            break;
+        case K_DROP:
+            ft->drop_ppm = p;
+            break;
+        case K_CORRUPT:
+            ft->corrupt_ppm = p;
+            break;
+        case K_DELAY:
+            ft->delay_ms = d;
+            ft->jitter_ms = j;
+            break;
+        case K_REBOOT:
+            /* Power cycle: every connection and association is lost; down for d ms. */
+            sim_server_close_node(n);
+            ft->down_until_ms = d ? (int64_t)uv_now(&f->loop) + d : 0;
+            if (d)
+                sim_fleet_node_listen(n, false);
+            break;
+        case K_DRIFT:
+            ft->drift_ppm = ppm;
+            ft->drift_start = now_s;
+            ft->drift_applied = 0;
+            break;
+        case K_TAMPER:
+            sim_meter_record_event(&n->meter, SIM_EVENT_TERMINAL_COVER_OPENED);
+            break;
+        default:
+            break;
+        }
+    }
+    if (f->o.verbose)
+        fprintf(f->log, "ami sim: %s\n", line);
+    snprintf(reply, cap, "ok");
+    return AMI_OK;
+}
+
+/* ---------------------------------------------------------------- control channel */
+
+typedef struct sim_ctl {
+    uv_pipe_t pipe;
+    sim_fleet *f;
+    struct sim_ctl *next, **pprev;
+    char line[SIM_CTL_LINE];
+    size_t len;
+    bool overflow;
+} sim_ctl;
+
+static size_t nctl;
+
+static void ctl_closed(uv_handle_t *h)
+{
+    free(h->data);
+    nctl--;
+}
+
+static void ctl_close(sim_ctl *c)
+{
+    *c->pprev = c->next;
+    if (c->next)
+        c->next->pprev = c->pprev;
+    c->pprev = &c->next;
+    c->next = NULL;
+    uv_close((uv_handle_t *)&c->pipe, ctl_closed);
+}
+
+static void ctl_write_done(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+static void ctl_reply(sim_ctl *c, const char *text)
+{
+    size_t n = strlen(text);
+    uv_write_t *req = malloc(sizeof *req + n + 1);
+    if (!req)
+        return;
+    char *p = (char *)(req + 1);
+    memcpy(p, text, n);
+    p[n] = '\n';
+    uv_buf_t b = uv_buf_init(p, (unsigned)n + 1);
+    if (uv_write(req, (uv_stream_t *)&c->pipe, &b, 1, ctl_write_done) != 0)
+        free(req);
+}
+
+static char ctl_buf[1024];
+
+static void ctl_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
+{
+    (void)h;
+    (void)s;
+    *b = uv_buf_init(ctl_buf, sizeof ctl_buf);
+}
+
+static void ctl_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    sim_ctl *c = s->data;
+    if (nread < 0) {
+        ctl_close(c);
+        return;
+    }
+    for (ssize_t i = 0; i < nread; i++) {
+        char ch = buf->base[i];
+        if (ch != '\n') {
+            if (c->len + 1 < sizeof c->line)
+                c->line[c->len++] = ch;
+            else
+                c->overflow = true;
+            continue;
+        }
+        c->line[c->len] = 0;
+        char reply[SIM_CTL_LINE];
+        if (c->overflow)
+            snprintf(reply, sizeof reply, "error: line too long");
+        else
+            (void)sim_fault_command(c->f, c->line, reply, sizeof reply);
+        ctl_reply(c, reply);
+        c->len = 0;
+        c->overflow = false;
+    }
+}
+
+static void ctl_connection(uv_stream_t *server, int status)
+{
+    sim_fleet *f = server->data;
+    if (status < 0)
+        return;
+    sim_ctl *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->f = f;
+    uv_pipe_init(&f->loop, &c->pipe, 0);
+    c->pipe.data = c;
+    nctl++;
+    c->next = f->ctls;
+    if (f->ctls)
+        f->ctls->pprev = &c->next;
+    f->ctls = c;
+    c->pprev = &f->ctls;
+    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 || nctl > SIM_CTL_MAX ||
+        uv_read_start((uv_stream_t *)&c->pipe, ctl_alloc, ctl_read) != 0)
+        ctl_close(c);
+}
+
+int sim_control_open(sim_fleet *f)
+{
+    if (uv_pipe_init(&f->loop, &f->control, 0) != 0)
+        return AMI_E_IO;
+    f->control.data = f;
+    f->control_open = true;
+    struct stat st;
+    if (lstat(f->o.control, &st) == 0 && S_ISSOCK(st.st_mode))
+        (void)unlink(f->o.control); /* a stale socket of an earlier run; never another file */
+    int e = uv_pipe_bind(&f->control, f->o.control);
+    if (!e)
+        e = uv_listen((uv_stream_t *)&f->control, 4, ctl_connection);
+    if (!e)
+        (void)chmod(f->o.control, 0600);
+    return e ? AMI_E_IO : AMI_OK;
+}
+
+void sim_control_close(sim_fleet *f)
+{
+    while (f->ctls)
+        ctl_close(f->ctls);
+    if (f->control_open) {
+        f->control_open = false;
+        uv_close((uv_handle_t *)&f->control, NULL);
+        (void)unlink(f->o.control);
+    }
+}
