@@ -94,6 +94,7 @@ struct p1_run {
     uint8_t ek[AMI_SEC_KEY_MAX], ak[AMI_SEC_KEY_MAX];
     size_t ek_len, ak_len;
     bool mbus;
+    bool reopen; /* --reopen: a serial port that goes away is reopened with backoff */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -413,6 +414,22 @@ static void schedule_reconnect(struct input *in)
     in->backoff_ms = in->backoff_ms * 2 > BACKOFF_MAX ? BACKOFF_MAX : in->backoff_ms * 2;
 }
 
+/* --reopen: opens a serial port again after it went away (a USB adapter unplugged and plugged
+ * back); tries again with backoff while it is absent. */
+static void serial_reopen(struct p1_run *r, struct input *in)
+{
+    int rc = ami_serial_open(&in->ser, in->name, &r->sopts);
+    if (rc != AMI_OK) {
+        if (r->verbose)
+            fprintf(stderr, "ami %s: %s: not back yet (%s)\n", r->cmd, in->name, strerror(errno));
+        schedule_reconnect(in);
+        return;
+    }
+    in->fd = ami_serial_fd(in->ser);
+    in->backoff_ms = BACKOFF_MIN;
+    fprintf(stderr, "ami %s: %s: serial port reopened\n", r->cmd, in->name);
+}
+
 static void tcp_start(struct p1_run *r, struct input *in)
 {
     struct addrinfo hints = {0}, *res = NULL;
@@ -570,6 +587,12 @@ static void service_input(struct p1_run *r, struct input *in, short revents)
         r->any_error = true;
     }
     finish_input(r, in);
+    if (in->ser && r->reopen) {
+        (void)cli_fail(r->cmd, in->name, "serial", "port went away; reopening");
+        in->backoff_ms = BACKOFF_MIN;
+        schedule_reconnect(in);
+        return;
+    }
     if (in->kind == IN_TCP) {
         if (got == 0)
             (void)cli_fail(r->cmd, in->name, "tcp", "connection closed; reconnecting");
@@ -641,11 +664,16 @@ static void run_loop(struct p1_run *r)
             if (in->done)
                 continue;
             live++;
-            if (in->fd < 0 && in->kind == IN_TCP) {
-                if (now >= in->next_try_ms)
-                    tcp_start(r, in);
-                else {
-                    int w = (int)(in->next_try_ms - now);
+            if (in->fd < 0 && (in->kind == IN_TCP || in->kind == IN_DEVICE)) {
+                if (now >= in->next_try_ms) {
+                    if (in->kind == IN_TCP)
+                        tcp_start(r, in);
+                    else
+                        serial_reopen(r, in);
+                }
+                /* Still away (or failed at once): wake up for the next attempt. */
+                if (in->fd < 0) {
+                    int w = in->next_try_ms > now ? (int)(in->next_try_ms - now) : 0;
                     timeout = timeout < 0 || w < timeout ? w : timeout;
                 }
             }
@@ -711,6 +739,8 @@ static void help(FILE *out, bool read)
                 "\nInputs:\n"
                 "  --serial BAUD-FMT   serial ports: 115200-8N1 (default, DSMR 4/5) or 9600-7E1\n"
                 "                      (DSMR 2.2/3; parity in software on ptys)\n"
+                "  --reopen            a serial port that goes away (USB adapter unplugged) is\n"
+                "                      reopened by its path with backoff instead of ending\n"
                 "  --tcp HOST:PORT     read from a TCP server (repeatable)\n"
                 "  --meter NAME        meter name for MQTT topics, one per input in order\n"
                 "                      (default: the equipment identifier)\n\n"
@@ -763,6 +793,7 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         O_AAD,
         O_MBUS,
         O_SERIAL,
+        O_REOPEN,
     };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
@@ -784,6 +815,7 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         {"aad-key", required_argument, NULL, O_AAD},
         {"mbus", no_argument, NULL, O_MBUS},
         {"serial", required_argument, NULL, O_SERIAL},
+        {"reopen", no_argument, NULL, O_REOPEN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -802,7 +834,7 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
     long v;
     int c, rc;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (!read && ((c >= O_TCP && c <= O_NOHA) || c == O_SERIAL))
+        if (!read && ((c >= O_TCP && c <= O_NOHA) || c == O_SERIAL || c == O_REOPEN))
             return cli_usage(r.cmd, "%s is an option of 'ami p1 read'", argv[optind - 1]);
         switch (c) {
         case O_JSON:
@@ -888,6 +920,9 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         }
         case O_MBUS:
             r.mbus = true;
+            break;
+        case O_REOPEN:
+            r.reopen = true;
             break;
         case O_SERIAL: {
             /* BAUD[-FORMAT]: 115200-8N1 (DSMR 4/5), 9600-7E1 (DSMR 2.2/3) */

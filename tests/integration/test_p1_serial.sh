@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ami p1 read from a serial port, over a pty: DSMR 5 at 115200 8N1 and DSMR 2.2 at 9600 7E1
 # (parity added here on the wire, checked and stripped in software by ami), one corrupted
-# parity bit counted as lost data, the port closing ends the input.
+# parity bit counted as lost data, the port closing ends the input, and --reopen reading on
+# when the port comes back.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 P1="$AMI_TESTDATA/p1"
@@ -70,4 +71,46 @@ meter "$P1/dsmr22_iskra_mt382_1003_real_nb.txt" 7E1 "$tmp/err3" "$tmp/slave3"
 wait_file "$tmp/slave3"
 "$AMI" -v p1 read --json --serial 9600-8N1 "$(cat "$tmp/slave3")" >"$tmp/out3" 2>"$tmp/err3" || true
 [ ! -s "$tmp/out3" ] || fail "7E1 read as 8N1 must not decode"
+# --reopen: the port goes away (the pty behind a stable path hangs up, as a USB adapter
+# unplugged) and comes back under the same path; ami reopens it and reads on.
+python3 - "$P1/dsmr50_iskra_am550_real_nb.txt" "$P1/dsmr42_kaifa_real_nb.txt" "$tmp/err4" "$tmp/port" <<'PY' &
+import os, pty, sys, time, tty
+def wait_for(text, n=1):
+    for _ in range(800):
+        try:
+            if open(sys.argv[3]).read().count(text) >= n:
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.025)
+    sys.exit("timeout waiting for " + text)
+def serve(data, opened, n):
+    master, slave = pty.openpty()
+    tty.setraw(master)
+    os.symlink(os.ttyname(slave), sys.argv[4] + ".new")
+    os.replace(sys.argv[4] + ".new", sys.argv[4])
+    wait_for(opened, n)
+    os.write(master, data)
+    time.sleep(0.3)
+    os.close(slave)
+    os.close(master)
+serve(open(sys.argv[1], "rb").read(), "serial 115200", 1)
+wait_for("port went away")
+serve(open(sys.argv[2], "rb").read(), "serial port reopened", 1)
+PY
+pids+=($!)
+for _ in $(seq 200); do [ -e "$tmp/port" ] && break; sleep 0.025; done
+"$AMI" -v p1 read --json --reopen "$tmp/port" >"$tmp/out4" 2>"$tmp/err4" &
+ami_pid=$!
+pids+=("$ami_pid")
+for _ in $(seq 400); do [ "$(wc -l <"$tmp/out4")" -ge 2 ] && break; sleep 0.025; done
+kill -TERM "$ami_pid"
+wait "$ami_pid" 2>/dev/null || true
+grep -q "port went away; reopening" "$tmp/err4" || fail "reopen: no loss reported: $(cat "$tmp/err4")"
+grep -q "serial port reopened" "$tmp/err4" || fail "reopen: not reopened: $(cat "$tmp/err4")"
+python3 - "$tmp/out4" <<'PY' || fail "reopen: telegrams before and after: $(cat "$tmp/out4")"
+import json, sys
+h = [json.loads(l)["header"] for l in open(sys.argv[1])]
+assert len(h) == 2 and h[0] != h[1], h
+PY
 echo "p1 serial: ok"
