@@ -76,7 +76,7 @@ int main(void)
         return 1;
     static ctx c;
     static uint8_t block[8192], scratch[4096];
-    ami_dlms_assoc_mem mem = {block, sizeof block, scratch, sizeof scratch};
+    ami_dlms_assoc_mem mem = {block, sizeof block, scratch, sizeof scratch, NULL, 0};
     if (ami_dlms_assoc_init(&c.assoc, &srv, 16, &mem))
         return 1;
     unsigned ms = bench_ms();

@@ -15,6 +15,7 @@
 #define SIM_PDU         2045 /* largest response (HDLC tx buffer less the LLC header) */
 #define SIM_BLOCK       16384
 #define SIM_SCRATCH     16384
+#define SIM_CIPHER      (2 * 1024 + 64) /* ciphering buffer of a secured SAP: 2 * max PDU + 64 */
 #define SIM_PEND_MAX    (2 * AMI_HDLC_MAX_FRAME_BYTES)
 #define SIM_SERVER_SAP  1            /* the management logical device */
 #define SIM_MAX_CONN    32           /* per meter */
@@ -30,6 +31,7 @@ typedef struct sim_assoc_slot {
     ami_dlms_assoc assoc;
     uint8_t block[SIM_BLOCK];
     uint8_t scratch[SIM_SCRATCH];
+    uint8_t cipher[SIM_CIPHER];
 } sim_assoc_slot;
 
 typedef struct sim_conn {
@@ -79,7 +81,10 @@ static void assoc_for(sim_assoc_slot *s, sim_meter *m, uint16_t sap)
 {
     if (s->has_assoc && s->sap == sap)
         return;
-    ami_dlms_assoc_mem mem = {s->block, sizeof s->block, s->scratch, sizeof s->scratch};
+    ami_dlms_assoc_mem mem = {s->block,   sizeof s->block,  s->scratch,
+                              sizeof s->scratch, s->cipher, sizeof s->cipher};
+    if (s->has_assoc)
+        ami_dlms_assoc_reset(&s->assoc); /* wipes a dedicated key */
     (void)ami_dlms_assoc_init(&s->assoc, &m->server, sap, &mem);
     s->has_assoc = true;
     s->sap = sap;

@@ -18,11 +18,15 @@
  * decoded or is not allowed is answered per the Green Book (exception-response, or a result
  * code) and counted; the association survives.
  *
+ * Security (docs/dlms-security.md): a policy with an ami_dlms_sec_policy gets HLS (mechanisms
+ * 2..7, four passes with reply_to_HLS_authentication), ciphered APDUs (glo-/ded- service APDUs,
+ * general-glo-/general-ded-ciphering, ciphered InitiateRequest/Response), a replay guard,
+ * downgrade refusal, and the Security Setup object (class 64, 0-0:43.0.0.255) plus invocation
+ * counter objects 0-0:43.1.x.255 served by the engine itself. Keys come from the caller's key
+ * provider at each use (nothing per association but a dedicated key).
+ *
  * Not covered here (yet): short-name services (an SN policy is negotiated but Read/Write get an
- * exception-response service-not-supported), ciphered APDUs (glo-/ded-/general-ciphering:
- * answered service-not-supported until ami/security.h is wired in), HLS authentication
- * (mechanisms 2..7 are refused with authentication-mechanism-name-not-recognised; see
- * docs/dlms-server.md for where it plugs in), general-block-transfer.
+ * exception-response service-not-supported), general-block-transfer, general-ciphering (0xDD).
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AMI_DLMS_SERVER_H
@@ -33,6 +37,8 @@
 #include "ami/apdu.h"
 #include "ami/arena.h"
 #include "ami/bytes.h"
+#include "ami/hls.h"
+#include "ami/security.h"
 #include "ami/view.h"
 
 #ifdef __cplusplus
@@ -85,6 +91,7 @@ typedef struct ami_dlms_ctx {
     uint8_t mechanism;       /* enum ami_acse_mechanism that authenticated the client */
     uint8_t state;           /* enum ami_dlms_assoc_state */
     bool apdu_authenticated; /* the current request came ciphered with authentication */
+    bool apdu_encrypted;     /* the current request came ciphered with encryption */
     uint32_t conformance;    /* negotiated conformance */
     uint16_t client_max_pdu; /* negotiated client-max-receive-pdu-size */
     uint16_t server_max_pdu; /* server-max-receive-pdu-size */
@@ -151,7 +158,7 @@ typedef struct ami_dlms_store_ops {
 typedef struct ami_dlms_policy {
     uint16_t client_sap;
     uint8_t context;   /* AMI_ACSE_CONTEXT_LN or AMI_ACSE_CONTEXT_SN: the only one accepted */
-    uint8_t mechanism; /* AMI_ACSE_MECH_NONE or AMI_ACSE_MECH_LOW (HLS: see the file comment) */
+    uint8_t mechanism; /* AMI_ACSE_MECH_*: NONE, LOW; HIGH..ECDSA (2..7) need `sec` */
     /* LLS secret (mechanism LOW): compared in constant time; the bytes stay caller-owned. */
     const uint8_t *password;
     size_t password_len;
@@ -163,7 +170,128 @@ typedef struct ami_dlms_policy {
      * RLRQ is answered RLRE not-finished and the association stays.
      */
     bool pre_established;
+    /*
+     * Security of this SAP (HLS, ciphering), or NULL for none. Requires the server config's
+     * `sec`. Caller-owned, must outlive the server.
+     */
+    const struct ami_dlms_sec_policy *sec;
 } ami_dlms_policy;
+
+/* ---------------------------------------------------------------- security */
+
+/*
+ * Security policy bits (Blue Book 4.4.7 Security Setup version 1, attribute 2 security_policy).
+ * Request bits: a plain (or weaker) request is refused (downgrade). Response bits: responses are
+ * protected at least so, on top of the protection the request came with.
+ */
+#define AMI_DLMS_SECPOL_AUTH_REQUEST  0x04u
+#define AMI_DLMS_SECPOL_ENC_REQUEST   0x08u
+#define AMI_DLMS_SECPOL_AUTH_RESPONSE 0x20u
+#define AMI_DLMS_SECPOL_ENC_RESPONSE  0x40u
+/* All four: what "authenticated encryption" means for a management client. */
+#define AMI_DLMS_SECPOL_AUTH_ENC                                                                  \
+    (AMI_DLMS_SECPOL_AUTH_REQUEST | AMI_DLMS_SECPOL_ENC_REQUEST | AMI_DLMS_SECPOL_AUTH_RESPONSE | \
+     AMI_DLMS_SECPOL_ENC_RESPONSE)
+
+/* How one client SAP is secured. */
+typedef struct ami_dlms_sec_policy {
+    uint8_t suite; /* security suite 0 (AES-128-GCM), 1 (same, ECDSA P-256), 2 (AES-256) */
+    uint8_t security_policy; /* AMI_DLMS_SECPOL_* bits (0: ciphering accepted, not demanded) */
+    uint8_t challenge_len;   /* StoC length, 8..64 (0 means 16) */
+    /* The client's system title (8 bytes); NULL: any, taken from the AARQ calling-AP-title. A
+     * different title in the AARQ is refused (calling-AP-title-not-recognized). */
+    const uint8_t *client_system_title;
+    /* Mechanism 2: f(X) hook (NULL: AES-128-ECB with the HLS secret, ami/hls.h). */
+    ami_hls_custom_fn hls_custom;
+    void *hls_custom_user;
+    /* Mechanism 7: the server's private key (signs f(CtoS)) and the client's public key (checks
+     * f(StoC)); P-256 for suites 0/1, P-384 for suite 2. Caller-owned. */
+    EVP_PKEY *server_sign_key;
+    EVP_PKEY *client_verify_key;
+} ami_dlms_sec_policy;
+
+/* Key ids (Blue Book 4.4.7 key_transfer key_id). */
+enum ami_dlms_key_id {
+    AMI_DLMS_KEY_GUEK = 0, /* global unicast encryption key */
+    AMI_DLMS_KEY_GBEK = 1, /* global broadcast encryption key */
+    AMI_DLMS_KEY_AK = 2,   /* authentication key */
+    AMI_DLMS_KEY_KEK = 3,  /* master key (key encryption key) */
+};
+
+/*
+ * The keys of one client SAP, as the key provider lends them: pointers into the provider's own
+ * storage, valid until the engine call that asked for them returns. Absent keys: NULL / 0.
+ */
+typedef struct ami_dlms_keys {
+    const uint8_t *guek; /* 16 (suites 0, 1) or 32 (suite 2) bytes */
+    size_t guek_len;
+    const uint8_t *gbek; /* optional: requests with the key-set bit use it */
+    size_t gbek_len;
+    const uint8_t *ak; /* 16 or 32 bytes; required for authenticated APDUs and HLS-GMAC */
+    size_t ak_len;
+    const uint8_t *kek; /* required for key_transfer */
+    size_t kek_len;
+    const uint8_t *hls_secret; /* mechanisms 2 (16-byte AES key), 3, 4, 6 */
+    size_t hls_secret_len;
+} ami_dlms_keys;
+
+/*
+ * Key provider: one for the whole server, so a fleet of meters shares one key store and nothing
+ * is copied per association. Callbacks run synchronously inside ami_dlms_assoc_handle().
+ */
+typedef struct ami_dlms_key_provider {
+    /* Fills *keys for client_sap. Returns AMI_OK or an AMI_E_* code (the request is then
+     * refused as a deciphering error). Required. */
+    int (*get)(void *user, uint16_t client_sap, ami_dlms_keys *keys);
+    /*
+     * Security Setup key_transfer: replaces key `key_id` of client_sap with key[0..len) (already
+     * unwrapped; wipe nothing, the engine wipes its copy). Called only after every key of the
+     * method unwrapped, and after the response was built with the old keys. Returns AMI_OK or
+     * an AMI_E_* code. NULL: key_transfer is refused (read-write-denied).
+     */
+    int (*update)(void *user, uint16_t client_sap, uint8_t key_id, const uint8_t *key, size_t len);
+    /*
+     * The server's invocation counter: stores *ic = the counter to use for the next APDU the
+     * server ciphers for client_sap (never one used before with the same key), after making
+     * the increment durable. Returns AMI_OK or an AMI_E_* code (nothing is sent then: a reused
+     * counter would break GCM). Required.
+     */
+    int (*next_ic)(void *user, uint16_t client_sap, uint32_t *ic);
+    void *user;
+} ami_dlms_key_provider;
+
+/* Security events (also counted in ami_dlms_assoc_stats). */
+enum ami_dlms_sec_event {
+    AMI_DLMS_SEC_EV_AUTH_FAILED = 1,      /* HLS f(StoC) did not check, or LLS/HLS AARQ refused */
+    AMI_DLMS_SEC_EV_BAD_TAG = 2,          /* a ciphered APDU did not authenticate or decrypt */
+    AMI_DLMS_SEC_EV_REPLAY = 3,           /* invocation counter at or below the last accepted */
+    AMI_DLMS_SEC_EV_DOWNGRADE = 4,        /* weaker protection than the security policy demands */
+    AMI_DLMS_SEC_EV_SYSTEM_TITLE = 5,     /* wrong or missing client system title */
+    AMI_DLMS_SEC_EV_KEY_CHANGED = 6,      /* key_transfer installed new keys */
+    AMI_DLMS_SEC_EV_POLICY_ACTIVATED = 7, /* security_activate raised the policy */
+};
+
+/* "auth-failed", "bad-tag", "replay", "downgrade", "system-title", ...; never NULL. */
+AMI_EXTERN const char *ami_dlms_sec_event_name(int event);
+
+/* Server-wide security configuration (ami_dlms_server_config.sec). */
+typedef struct ami_dlms_server_sec {
+    const uint8_t *system_title; /* the server's 8-byte system title; required */
+    ami_dlms_key_provider keys;
+    /*
+     * Replay guard over the clients' system titles (ami/security.h), shared by every
+     * association of the server (a client must not replay across connections). Required. It is
+     * mutable: associations that share it must not run concurrently (or the caller locks).
+     */
+    ami_replay *replay;
+    /* Security events: called synchronously with the association's context. Optional. */
+    void (*on_event)(void *user, const ami_dlms_ctx *ctx, int event);
+    void *event_user;
+    /* StoC source: fills out[0..len) with random bytes (NULL: ami_hls_challenge, the OS random
+     * source). Tests use it to replay recorded sessions. Returns AMI_OK or an AMI_E_* code. */
+    int (*challenge)(void *user, uint8_t *out, size_t len);
+    void *challenge_user;
+} ami_dlms_server_sec;
 
 /* ---------------------------------------------------------------- server */
 
@@ -175,6 +303,9 @@ typedef struct ami_dlms_server_config {
     uint16_t server_sap; /* logical device (given to the store in ami_dlms_ctx); 0 means 1 */
     /* Limits for every Data received (NULL: ami_axdr_limits_default()). */
     const ami_axdr_limits *limits;
+    /* Security (NULL: no policy may have `sec`). Caller-owned, must outlive the server. When
+     * set, the invocation counter objects 0-0:43.1.x.255 are served to every association. */
+    const ami_dlms_server_sec *sec;
 } ami_dlms_server_config;
 
 typedef struct ami_dlms_server {
@@ -185,8 +316,10 @@ typedef struct ami_dlms_server {
 /*
  * Initialises a server (copies *cfg; the ops, store and policies stay caller-owned).
  * Returns AMI_OK; AMI_E_INVAL for NULL arguments; AMI_E_CONFIG when ops lacks access/get, a
- * policy has a context other than LN/SN, a mechanism other than NONE/LOW, LOW without a
- * password, or a max_pdu below 12, or two policies share a client SAP.
+ * policy has a context other than LN/SN, a mechanism above 7, HLS (2..7) without `sec`, LOW
+ * without a password, or a max_pdu below 12, two policies share a client SAP, a policy has `sec`
+ * but the config has none (or it lacks a system title, keys.get, keys.next_ic or replay), a
+ * suite above 2, a challenge_len outside 8..64, or mechanism 7 without both EC keys.
  * Thread safety: the server is read-only after init; associations of one server may run on
  * several threads if the store is thread-safe.
  */
@@ -207,6 +340,14 @@ typedef struct ami_dlms_assoc_stats {
     uint64_t aarq_rejected;
     uint64_t blocks_out; /* GET datablocks / ACTION pblocks sent */
     uint64_t blocks_in;  /* SET datablocks / ACTION pblocks received */
+    /* Security refusals (each also an ami_dlms_sec_event). */
+    uint64_t auth_failed;  /* HLS / LLS authentication failures */
+    uint64_t bad_tag;      /* ciphered APDUs that did not authenticate / decrypt */
+    uint64_t replays;      /* invocation counter not above the last accepted */
+    uint64_t downgrades;   /* protection weaker than the policy */
+    uint64_t system_title; /* wrong or missing client system title */
+    uint64_t ciphered_in;  /* ciphered requests accepted */
+    uint64_t ciphered_out; /* ciphered responses sent */
 } ami_dlms_assoc_stats;
 
 /* Caller-owned memory of one association. */
@@ -222,7 +363,32 @@ typedef struct ami_dlms_assoc_mem {
     /* Scratch for decoding with-list requests (ami_arena; about 40 bytes per list element). */
     uint8_t *scratch;
     size_t scratch_cap;
+    /*
+     * Ciphering buffer (required on a SAP with a security policy): holds the deciphered request
+     * and the response before it is ciphered. Size: the policy's max_pdu plus the largest
+     * response (the client's max PDU, at most the handle() cap); 2 * max_pdu + 64 suffices.
+     */
+    uint8_t *cipher;
+    size_t cipher_cap;
 } ami_dlms_assoc_mem;
+
+/* Security state of one association (private; wiped on reset). */
+typedef struct ami_dlms_assoc_sec {
+    uint8_t client_st[AMI_SEC_SYSTEM_TITLE_LEN]; /* from the AARQ calling-AP-title */
+    bool has_client_st;
+    bool ciphered_context; /* the AARQ used the ..._With_Ciphering context */
+    uint8_t policy;        /* security_policy in force (security_activate may raise it) */
+    uint8_t ctos_len, stoc_len;
+    uint8_t ctos[AMI_HLS_CHALLENGE_MAX];
+    uint8_t stoc[AMI_HLS_CHALLENGE_MAX];
+    uint8_t dedicated_key[AMI_SEC_KEY_MAX]; /* from a ciphered InitiateRequest */
+    uint8_t dedicated_key_len;
+    /* Keys from key_transfer, installed after the response is built. */
+    uint8_t pending_count;
+    uint8_t pending_id[4];
+    uint8_t pending_len[4];
+    uint8_t pending_key[4][AMI_SEC_KEY_MAX];
+} ami_dlms_assoc_sec;
 
 /* One association. Caller-allocated; fields are private (use the accessors). */
 typedef struct ami_dlms_assoc {
@@ -240,6 +406,7 @@ typedef struct ami_dlms_assoc {
     size_t blk_off;          /* bytes of mem.block already sent */
     ami_cosem_desc blk_ref;  /* SET/ACTION accumulation: the target */
     uint32_t blk_list_count; /* SET with-list: descriptors kept at the buffer end */
+    ami_dlms_assoc_sec sec;  /* security state (policies with `sec`) */
 } ami_dlms_assoc;
 
 /*
@@ -248,7 +415,8 @@ typedef struct ami_dlms_assoc {
  * and must outlive the association. An unknown SAP is accepted here: its AARQs are rejected and
  * its other requests refused, as a meter does.
  * Returns AMI_OK; AMI_E_INVAL for NULL arguments or a NULL block buffer; AMI_E_CONFIG when
- * block_cap < 64.
+ * block_cap < 64, or the SAP's policy has security and mem->cipher is NULL or cipher_cap is
+ * below 2 * max_pdu + 64.
  */
 AMI_EXTERN int ami_dlms_assoc_init(ami_dlms_assoc *a, const ami_dlms_server *s, uint16_t client_sap,
                                    const ami_dlms_assoc_mem *mem);
@@ -260,15 +428,18 @@ AMI_EXTERN int ami_dlms_assoc_init(ami_dlms_assoc *a, const ami_dlms_server *s, 
  * exceeds the client's negotiated max PDU size when associated (cap permitting); use cap >= the
  * largest PDU you negotiate (max_pdu of the policies) and at least 64.
  * Returns a negative AMI_E_INVAL (NULL arguments) or AMI_E_NOSPACE (cap too small for the
- * response; the request is lost, the association stays). Every protocol problem of the request
- * is answered, not returned. Not thread-safe per association.
+ * response; the request is lost, the association stays), or an error of the key provider's
+ * next_ic (nothing is sent). Every protocol problem of the request is answered, not returned;
+ * a ciphered request that is refused (bad tag, replay, downgrade) is answered with a plain
+ * exception-response that carries no plaintext. Not thread-safe per association.
  */
 AMI_EXTERN int ami_dlms_assoc_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len,
                                      uint8_t *out, size_t cap);
 
 /*
  * The transport went down (HDLC DISC, TCP close): ends the association (a pre-established one
- * stays) and drops any block transfer. Counters are kept.
+ * stays) and drops any block transfer. The dedicated key and challenges are wiped. Counters are
+ * kept. Call it before freeing an association that used a dedicated key.
  */
 AMI_EXTERN void ami_dlms_assoc_reset(ami_dlms_assoc *a);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ami/dlms_server.h"
+#include "server_internal.h"
 
 /* Block transfer kinds (ami_dlms_assoc.blk_kind). */
 enum { BLK_NONE = 0, BLK_GET_OUT, BLK_SET_IN, BLK_ACTION_IN };
@@ -78,7 +79,8 @@ int ami_dlms_server_init(ami_dlms_server *s, const ami_dlms_server_config *cfg)
         const ami_dlms_policy *p = &cfg->policies[i];
         if (p->context != AMI_ACSE_CONTEXT_LN && p->context != AMI_ACSE_CONTEXT_SN)
             return AMI_E_CONFIG;
-        if (p->mechanism != AMI_ACSE_MECH_NONE && p->mechanism != AMI_ACSE_MECH_LOW)
+        if (p->mechanism > AMI_ACSE_MECH_ECDSA || (p->mechanism >= AMI_ACSE_MECH_HIGH && !p->sec) ||
+            (p->sec && ami__sec_check_policy(cfg, p) != AMI_OK))
             return AMI_E_CONFIG;
         if (p->mechanism == AMI_ACSE_MECH_LOW && (!p->password || !p->password_len))
             return AMI_E_CONFIG;
@@ -140,6 +142,7 @@ void ami_dlms_assoc_reset(ami_dlms_assoc *a)
     if (!a)
         return;
     drop_blocks(a);
+    ami__sec_reset(a);
     a->ctx.state = AMI_DLMS_ASSOC_IDLE;
     a->ctx.conformance = 0;
     a->ctx.client_max_pdu = 0;
@@ -154,10 +157,13 @@ int ami_dlms_assoc_init(ami_dlms_assoc *a, const ami_dlms_server *s, uint16_t cl
         return AMI_E_INVAL;
     if (mem->block_cap < 64)
         return AMI_E_CONFIG;
+    const ami_dlms_policy *p = ami_dlms_server_policy(s, client_sap);
+    if (p && p->sec && (!mem->cipher || mem->cipher_cap < 2 * (size_t)policy_max_pdu(p) + 64))
+        return AMI_E_CONFIG;
     memset(a, 0, sizeof *a);
     a->srv = s;
     a->mem = *mem;
-    a->policy = ami_dlms_server_policy(s, client_sap);
+    a->policy = p;
     a->ctx.client_sap = client_sap;
     a->ctx.server_sap = s->cfg.server_sap;
     a->ctx.context = a->policy ? a->policy->context : AMI_ACSE_CONTEXT_LN;
@@ -393,6 +399,15 @@ static uint8_t read_attr(ami_dlms_assoc *a, const ami_attr_sel *sel, uint8_t *bu
     const ami_dlms_store_ops *ops = a->srv->cfg.ops;
     void *self = a->srv->cfg.store;
     *n = 0;
+    ami_wr out;
+    ami_wr_init(&out, buf, cap);
+    int own = ami__sec_get(a, sel, &out); /* objects the engine serves (security) */
+    if (own >= 0) {
+        if (own == AMI_DAR_SUCCESS && ami_wr_error(&out))
+            return AMI_DAR_OTHER_REASON;
+        *n = own == AMI_DAR_SUCCESS ? out.len : 0;
+        return (uint8_t)own;
+    }
     int mode = ops->access(self, &sel->attr, false, &a->ctx);
     if (mode < 0)
         return AMI_DAR_OBJECT_UNDEFINED;
@@ -400,8 +415,6 @@ static uint8_t read_attr(ami_dlms_assoc *a, const ami_attr_sel *sel, uint8_t *bu
         return AMI_DAR_READ_WRITE_DENIED;
     if (sel->access.present && !(a->ctx.conformance & AMI_CONF_SELECTIVE_ACCESS))
         return AMI_DAR_SCOPE_OF_ACCESS_VIOLATED;
-    ami_wr out;
-    ami_wr_init(&out, buf, cap);
     uint8_t dar = ops->get(self, &sel->attr, &sel->access, &a->ctx, &out);
     if (dar != AMI_DAR_SUCCESS)
         return dar;
@@ -739,6 +752,15 @@ static uint8_t invoke(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view par
 {
     const ami_dlms_store_ops *ops = a->srv->cfg.ops;
     *n = 0;
+    ami_wr out;
+    ami_wr_init(&out, buf, cap);
+    int own = ami__sec_action(a, ref, params, &out); /* methods the engine serves (security) */
+    if (own >= 0) {
+        if (ami_wr_error(&out))
+            return AMI_DAR_OTHER_REASON;
+        *n = out.len;
+        return (uint8_t)own;
+    }
     int mode = ops->access(a->srv->cfg.store, ref, true, &a->ctx);
     if (mode < 0)
         return AMI_DAR_OBJECT_UNDEFINED;
@@ -746,8 +768,6 @@ static uint8_t invoke(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view par
         return AMI_DAR_READ_WRITE_DENIED;
     if (params.len && !one_data(a, params.p, params.len))
         return AMI_DAR_TYPE_UNMATCHED;
-    ami_wr out;
-    ami_wr_init(&out, buf, cap);
     uint8_t result = ops->action(a->srv->cfg.store, ref, params, &a->ctx, &out);
     if (ami_wr_error(&out) || (out.len && !one_data(a, buf, out.len)))
         return AMI_DAR_OTHER_REASON;
@@ -935,8 +955,17 @@ int ami_dlms_assoc_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uin
 {
     if (!a || !out || (!req && len))
         return AMI_E_INVAL;
+    a->ctx.apdu_authenticated = false;
+    a->ctx.apdu_encrypted = false;
+    if (len && a->policy && a->policy->sec)
+        return ami__sec_handle(a, req, len, out, cap); /* server_sec.c: unciphers, then here */
+    return ami__dlms_handle_plain(a, req, len, out, cap);
+}
+
+int ami__dlms_handle_plain(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out,
+                           size_t cap)
+{
     a->stats.requests++;
-    a->ctx.apdu_authenticated = false; /* plain APDUs only, until ciphering is wired in */
     bool associated = a->ctx.state == AMI_DLMS_ASSOC_ASSOCIATED;
     /* Responses never exceed the client's max PDU once negotiated (Green Book 9.3.2). */
     size_t limit = cap;

@@ -169,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     static uint8_t block[2048], scratch[2048], out[1200];
     ami_dlms_assoc a;
-    ami_dlms_assoc_mem mem = {block, sizeof block, scratch, sizeof scratch};
+    ami_dlms_assoc_mem mem = {block, sizeof block, scratch, sizeof scratch, NULL, 0};
     if (size < 1)
         return 0;
     static const uint16_t saps[4] = {16, 18, 102, 16};

@@ -161,7 +161,7 @@ static void fx_setup(uint32_t conformance)
 
 static void assoc_new(ami_dlms_assoc *a, uint16_t sap)
 {
-    ami_dlms_assoc_mem mem = {fx.block, sizeof fx.block, fx.scratch, sizeof fx.scratch};
+    ami_dlms_assoc_mem mem = {fx.block, sizeof fx.block, fx.scratch, sizeof fx.scratch, NULL, 0};
     assert_int_equal(ami_dlms_assoc_init(a, &fx.srv, sap, &mem), AMI_OK);
 }
 
@@ -391,7 +391,7 @@ static void test_server_config(void **state)
     assert_int_equal(ami_dlms_server_init(&s, &cfg), AMI_E_CONFIG);
     ami_dlms_assoc a;
     uint8_t small[32];
-    ami_dlms_assoc_mem mem = {small, sizeof small, NULL, 0};
+    ami_dlms_assoc_mem mem = {small, sizeof small, NULL, 0, NULL, 0};
     assert_int_equal(ami_dlms_assoc_init(&a, &fx.srv, 16, &mem), AMI_E_CONFIG);
     /* Store: duplicate logical name, unknown class, clock without a source. */
     ami_cosem_store st;
@@ -601,7 +601,7 @@ static void test_get_blocks(void **state)
     /* A value larger than the block buffer (the ceiling): other-reason. */
     ami_dlms_assoc small;
     uint8_t tiny[64];
-    ami_dlms_assoc_mem mem = {tiny, sizeof tiny, fx.scratch, sizeof fx.scratch};
+    ami_dlms_assoc_mem mem = {tiny, sizeof tiny, fx.scratch, sizeof fx.scratch, NULL, 0};
     assert_int_equal(ami_dlms_assoc_init(&small, &fx.srv, 102, &mem), AMI_OK);
     n = ami_dlms_assoc_handle(&small, get_list, sizeof get_list, out, sizeof out);
     assert_int_equal(n, 5);
@@ -726,7 +726,7 @@ static void test_set_blocks(void **state)
     /* Larger than the block buffer: other-reason. */
     ami_dlms_assoc small;
     uint8_t tiny[64];
-    ami_dlms_assoc_mem mem = {tiny, sizeof tiny, fx.scratch, sizeof fx.scratch};
+    ami_dlms_assoc_mem mem = {tiny, sizeof tiny, fx.scratch, sizeof fx.scratch, NULL, 0};
     assert_int_equal(ami_dlms_assoc_init(&small, &fx.srv, 102, &mem), AMI_OK);
     memset(&q, 0, sizeof q);
     q.tag = AMI_APDU_SET_REQUEST;
@@ -824,7 +824,7 @@ static void test_malformed_survives(void **state)
     assert_string_equal(xchg_bytes(&a, big, sizeof big), "D80104");
     /* With-list longer than the scratch arena allows: exception, no allocation. */
     ami_dlms_assoc b;
-    ami_dlms_assoc_mem mem = {fx.block, sizeof fx.block, NULL, 0};
+    ami_dlms_assoc_mem mem = {fx.block, sizeof fx.block, NULL, 0, NULL, 0};
     assert_int_equal(ami_dlms_assoc_init(&b, &fx.srv, 102, &mem), AMI_OK);
     assert_string_equal(xchg(&b, "C003C101000100002A0000FF0200"), "D80104");
     /* The association survives. */
