@@ -10,47 +10,56 @@
 #include <string.h>
 
 #include "cli.h"
+#include "keys.h"
 #include "sim_server.h"
 
 #define SIM_MAX_FAULT_OPTS 32
 
 static void help(FILE *out)
 {
-    fprintf(out,
-            "Usage: ami sim --listen ADDR [--meters N] [OPTIONS]\n\n"
-            "Serves virtual DLMS/COSEM meters (logical name referencing) until SIGTERM or SIGINT:\n"
-            "identity 0-0:96.1.0.255, clock 0-0:1.0.0.255, energy registers\n"
-            "1-0:1.8.0/1.8.1/1.8.2/2.8.0/2.8.1/2.8.2/3.8.0/4.8.0 and power 1-0:1.7.0/2.7.0 fed\n"
-            "by the metrology model in real time, Association LN 0-0:40.0.0.255.\n"
-            "Client SAP 16: no authentication (read only); SAP 17: LLS with the password\n"
-            "(may also set the clock). Meter i listens on address ADDR+i (inside 127.0.0.0/8\n"
-            "when N > 1). Prints one \"listening\" line on stderr when every meter is ready.\n\n"
-            "  --listen ADDR       IPv4 address of meter 0 (e.g. 127.0.0.1 or 127.1.0.1)\n"
-            "  --meters N          number of meters (default 1; up to the end of 127.0.0.0/8)\n"
-            "  --port PORT         TCP and UDP wrapper port (default 4059; 0 = any free port)\n"
-            "  --hdlc-port PORT    HDLC over TCP port (default 4060; 0 = any free port)\n"
-            "  --no-hdlc           no HDLC listeners\n"
-            "  --udp, --no-udp     UDP wrapper listeners on the wrapper port (default on)\n"
-            "  --single-listener   one wildcard listener per port instead of one per meter\n"
-            "                      (chosen by itself when the open-file limit is too low)\n"
-            "  --password P        LLS password of SAP 17 for every meter (default 12345678,\n"
-            "                      or derived per meter with --seed)\n"
-            "  --serial S          serial number of the meter when N = 1 (default\n"
-            "                      AMI0000000001; meter i is AMI<i+1, 10 digits>)\n"
-            "  --seed TEXT         fleet seed: per-meter keys (EK, AK, KEK) and passwords are\n"
-            "                      HMAC-SHA256(seed, label || index)\n"
-            "  --keys FILE         per-meter keys and passwords from a CSV (rows in meter order,\n"
-            "                      header address,port,system_title,ek,ak,kek,password)\n"
-            "  --keys-out FILE     write that CSV (mode 0600) once all meters listen\n"
-            "  --fault LINE        a fault command applied at start (repeatable), e.g.\n"
-            "                      --fault 'all delay 200ms jitter 50ms'\n"
-            "  --fault-seed N      seed of the fault generators (default 1)\n"
-            "  --control PATH      unix socket taking fault commands, one per line\n"
-            "                      (fault T KIND [ARGS], clear T [KIND], status T, help)\n"
-            "  -v, --verbose       log connections and fault commands on stderr\n"
-            "  -h, --help          this help\n\n"
-            "Faults (T: a meter index, a range A-B, or all): refuse, drop [P], delay D\n"
-            "[jitter J], corrupt [P], stop, reboot [D], drift PPM, tamper. See docs/sim.md.\n");
+    fprintf(
+        out,
+        "Usage: ami sim --listen ADDR [--meters N] [OPTIONS]\n\n"
+        "Serves virtual DLMS/COSEM meters (logical name referencing) until SIGTERM or SIGINT:\n"
+        "identity 0-0:96.1.0.255, clock 0-0:1.0.0.255, energy registers\n"
+        "1-0:1.8.0/1.8.1/1.8.2/2.8.0/2.8.1/2.8.2/3.8.0/4.8.0 and power 1-0:1.7.0/2.7.0 fed\n"
+        "by the metrology model in real time, Association LN 0-0:40.0.0.255.\n"
+        "Client SAP 16: no authentication (read only); SAP 17: LLS with the password\n"
+        "(may also set the clock); SAP 1: management, HLS-GMAC with authenticated\n"
+        "encryption (suite 0), Security Setup 0-0:43.0.0.255, invocation counter\n"
+        "0-0:43.1.0.255 readable by SAP 16. Meter i listens on address ADDR+i (inside 127.0.0.0/8\n"
+        "when N > 1). Prints one \"listening\" line on stderr when every meter is ready.\n\n"
+        "  --listen ADDR       IPv4 address of meter 0 (e.g. 127.0.0.1 or 127.1.0.1)\n"
+        "  --meters N          number of meters (default 1; up to the end of 127.0.0.0/8)\n"
+        "  --port PORT         TCP and UDP wrapper port (default 4059; 0 = any free port)\n"
+        "  --hdlc-port PORT    HDLC over TCP port (default 4060; 0 = any free port)\n"
+        "  --no-hdlc           no HDLC listeners\n"
+        "  --udp, --no-udp     UDP wrapper listeners on the wrapper port (default on)\n"
+        "  --single-listener   one wildcard listener per port instead of one per meter\n"
+        "                      (chosen by itself when the open-file limit is too low)\n"
+        "  --password P        LLS password of SAP 17 for every meter (default 12345678,\n"
+        "                      or derived per meter with --seed)\n"
+        "  --serial S          serial number of the meter when N = 1 (default\n"
+        "                      AMI0000000001; meter i is AMI<i+1, 10 digits>)\n"
+        "  --seed TEXT         fleet seed: per-meter keys (EK, AK, KEK) and passwords are\n"
+        "                      HMAC-SHA256(seed, label || index)\n"
+        "  --keys FILE         per-meter keys and passwords from a CSV (rows in meter order,\n"
+        "                      header address,port,system_title,ek,ak,kek,password)\n"
+        "  --keys-out FILE     write that CSV (mode 0600) once all meters listen\n"
+        "  --ek HEX            SAP 1 global unicast encryption key (16 bytes) of every\n"
+        "                      meter, instead of the seed's or the CSV's\n"
+        "  --ak HEX            SAP 1 authentication key (16 bytes) of every meter\n"
+        "  --kek HEX           SAP 1 master key for key_transfer (16 bytes) of every meter\n"
+        "  --system-title HEX  the meter's system title (8 bytes; one meter only)\n"
+        "  --fault LINE        a fault command applied at start (repeatable), e.g.\n"
+        "                      --fault 'all delay 200ms jitter 50ms'\n"
+        "  --fault-seed N      seed of the fault generators (default 1)\n"
+        "  --control PATH      unix socket taking fault commands, one per line\n"
+        "                      (fault T KIND [ARGS], clear T [KIND], status T, help)\n"
+        "  -v, --verbose       log connections and fault commands on stderr\n"
+        "  -h, --help          this help\n\n"
+        "Faults (T: a meter index, a range A-B, or all): refuse, drop [P], delay D\n"
+        "[jitter J], corrupt [P], stop, reboot [D], drift PPM, tamper. See docs/sim.md.\n");
 }
 
 static bool parse_port(const char *s, uint16_t *out)
@@ -60,6 +69,27 @@ static bool parse_port(const char *s, uint16_t *out)
         return false;
     *out = (uint16_t)v;
     return true;
+}
+
+enum { OPT_EK = 1000, OPT_AK, OPT_KEK, OPT_ST };
+
+/* One of --ek/--ak/--kek (16 bytes: suite 0) or --system-title (8 bytes) into keys. */
+static int sim_key_option(int c, const char *hex, struct cli_keys *keys)
+{
+    const char *name = c == OPT_EK    ? "ek"
+                       : c == OPT_AK  ? "ak"
+                       : c == OPT_KEK ? "kek"
+                                      : "system-title";
+    struct cli_key *k = c == OPT_EK    ? &keys->ek
+                        : c == OPT_AK  ? &keys->ak
+                        : c == OPT_KEK ? &keys->kek
+                                       : &keys->system_title;
+    int st = cli_key_set_hex("sim", name, hex, k);
+    if (st == 0 && c != OPT_ST && k->len != 16)
+        st = cli_usage("sim", "--%s: suite 0 needs a 16-byte key", name);
+    if (st == 0 && c == OPT_ST && k->len != 8)
+        st = cli_usage("sim", "--system-title: 8 bytes");
+    return st;
 }
 
 static int run(struct ami_cli *cli, int argc, char **argv)
@@ -78,6 +108,10 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         {"seed", required_argument, NULL, 'e'},
         {"keys", required_argument, NULL, 'k'},
         {"keys-out", required_argument, NULL, 'K'},
+        {"ek", required_argument, NULL, OPT_EK},
+        {"ak", required_argument, NULL, OPT_AK},
+        {"kek", required_argument, NULL, OPT_KEK},
+        {"system-title", required_argument, NULL, OPT_ST},
         {"fault", required_argument, NULL, 'f'},
         {"fault-seed", required_argument, NULL, 'F'},
         {"control", required_argument, NULL, 'c'},
@@ -94,6 +128,8 @@ static int run(struct ami_cli *cli, int argc, char **argv)
                         .fault_seed = 1,
                         .verbose = cli->verbose};
     const char *faults[SIM_MAX_FAULT_OPTS];
+    struct cli_keys keys; /* --ek/--ak/--kek/--system-title */
+    memset(&keys, 0, sizeof keys);
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -158,6 +194,17 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         case 'c':
             o.control = optarg;
             break;
+        case OPT_EK:
+        case OPT_AK:
+        case OPT_KEK:
+        case OPT_ST: {
+            int st = sim_key_option(c, optarg, &keys);
+            if (st) {
+                cli_keys_wipe(&keys);
+                return st;
+            }
+            break;
+        }
         case 'v':
             o.verbose++;
             break;
@@ -185,11 +232,18 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         return cli_usage("sim", "--seed and --keys: choose one");
     if (!o.wrapper && !o.hdlc)
         return cli_usage("sim", "no listener left");
+    if (keys.system_title.len && o.meters > 1)
+        return cli_usage("sim", "--system-title: only with one meter");
+    o.ek = keys.ek.len ? keys.ek.v : NULL;
+    o.ak = keys.ak.len ? keys.ak.v : NULL;
+    o.kek = keys.kek.len ? keys.kek.v : NULL;
+    o.system_title = keys.system_title.len ? keys.system_title.v : NULL;
 
     signal(SIGPIPE, SIG_IGN);
     sim_fleet *f = NULL;
     const char *what = NULL;
     int rc = sim_fleet_create(&f, &o, stderr, &what);
+    cli_keys_wipe(&keys); /* copied into the meters */
     if (rc != AMI_OK) {
         if (rc == AMI_E_INVAL || rc == AMI_E_RANGE)
             return cli_usage("sim", "%s", what);

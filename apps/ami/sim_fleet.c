@@ -120,6 +120,17 @@ int sim_fleet_create(sim_fleet **out, const sim_fleet_opts *o, FILE *log, const 
     }
     if (rc == AMI_OK)
         rc = sim_keys_assign(f, serials, passwords, what);
+    for (size_t i = 0; rc == AMI_OK && i < f->n; i++) { /* --ek/--ak/--kek/--system-title */
+        sim_keys *k = &f->nodes[i].keys;
+        if (o->ek)
+            memcpy(k->ek, o->ek, sizeof k->ek);
+        if (o->ak)
+            memcpy(k->ak, o->ak, sizeof k->ak);
+        if (o->kek)
+            memcpy(k->kek, o->kek, sizeof k->kek);
+        if (o->system_title && i == 0)
+            memcpy(k->system_title, o->system_title, sizeof k->system_title);
+    }
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; rc == AMI_OK && i < f->n; i++) {
         sim_node *n = &f->nodes[i];
@@ -129,6 +140,9 @@ int sim_fleet_create(sim_fleet **out, const sim_fleet_opts *o, FILE *log, const 
         rc = sim_meter_init(&n->meter, serials[i], passwords[i], now);
         if (rc != AMI_OK)
             *what = "meter";
+        else
+            sim_meter_set_security(&n->meter, n->keys.ek, n->keys.ak, n->keys.kek,
+                                   n->keys.system_title);
         /* Per-meter fault generator: independent of the other meters' traffic. */
         uint64_t s = o->fault_seed ^ (0x9E3779B97F4A7C15ull * (i + 1));
         n->fault.rng = s ? s : 1;

@@ -98,6 +98,64 @@ static uint8_t power(void *user, const ami_cosem_obj *obj, ami_wr *out)
     return AMI_DAR_SUCCESS;
 }
 
+/* ---------------------------------------------------------------- security of SAP 1 */
+
+static int keys_get(void *user, uint16_t sap, ami_dlms_keys *k)
+{
+    sim_meter *m = user;
+    if (sap != SIM_SAP_MANAGEMENT)
+        return AMI_E_NOTFOUND;
+    k->guek = m->ek;
+    k->guek_len = sizeof m->ek;
+    k->ak = m->ak;
+    k->ak_len = sizeof m->ak;
+    k->kek = m->kek;
+    k->kek_len = sizeof m->kek;
+    return AMI_OK;
+}
+
+/* key_transfer: the new keys hold until the simulator stops. */
+static int keys_update(void *user, uint16_t sap, uint8_t id, const uint8_t *key, size_t len)
+{
+    sim_meter *m = user;
+    uint8_t *dst = id == AMI_DLMS_KEY_GUEK  ? m->ek
+                   : id == AMI_DLMS_KEY_AK  ? m->ak
+                   : id == AMI_DLMS_KEY_KEK ? m->kek
+                                            : NULL;
+    if (sap != SIM_SAP_MANAGEMENT || !dst || len != 16)
+        return AMI_E_UNSUPPORTED;
+    memcpy(dst, key, len);
+    return AMI_OK;
+}
+
+static int keys_next_ic(void *user, uint16_t sap, uint32_t *ic)
+{
+    sim_meter *m = user;
+    (void)sap;
+    if (m->ic == UINT32_MAX)
+        return AMI_E_OVERFLOW; /* a new key is needed */
+    *ic = ++m->ic;
+    return AMI_OK;
+}
+
+void sim_meter_set_security(sim_meter *m, const uint8_t *ek, const uint8_t *ak, const uint8_t *kek,
+                            const uint8_t *system_title)
+{
+    if (ek)
+        memcpy(m->ek, ek, sizeof m->ek);
+    if (ak)
+        memcpy(m->ak, ak, sizeof m->ak);
+    if (kek)
+        memcpy(m->kek, kek, sizeof m->kek);
+    if (system_title)
+        memcpy(m->system_title, system_title, sizeof m->system_title);
+}
+
+static void hex_into(const char *hex, uint8_t *out, size_t n)
+{
+    (void)ami_hex_decode(hex, strlen(hex), out, n);
+}
+
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -188,10 +246,29 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
                                        .password_len = m->password_len,
                                        .conformance = SIM_CONFORMANCE,
                                        .max_pdu = 1024};
+    hex_into(SIM_DEFAULT_EK, m->ek, sizeof m->ek);
+    hex_into(SIM_DEFAULT_AK, m->ak, sizeof m->ak);
+    hex_into(SIM_DEFAULT_KEK, m->kek, sizeof m->kek);
+    hex_into(SIM_DEFAULT_SYSTEM_TITLE, m->system_title, sizeof m->system_title);
+    m->sec_policy = (ami_dlms_sec_policy){
+        .suite = 0, .security_policy = AMI_DLMS_SECPOL_AUTH_ENC, .challenge_len = 16};
+    m->policies[2] = (ami_dlms_policy){.client_sap = SIM_SAP_MANAGEMENT,
+                                       .context = AMI_ACSE_CONTEXT_LN,
+                                       .mechanism = AMI_ACSE_MECH_GMAC,
+                                       .conformance = SIM_CONFORMANCE,
+                                       .max_pdu = 1024,
+                                       .sec = &m->sec_policy};
+    rc = ami_replay_init(&m->replay, m->replay_slots, 16, NULL);
+    if (rc != AMI_OK)
+        return rc;
+    m->sec = (ami_dlms_server_sec){.system_title = m->system_title,
+                                   .keys = {keys_get, keys_update, keys_next_ic, m},
+                                   .replay = &m->replay};
     ami_dlms_server_config cfg = {.ops = &ami_cosem_store_ops,
                                   .store = &m->store,
                                   .policies = m->policies,
-                                  .policy_count = 2,
-                                  .server_sap = 1};
+                                  .policy_count = 3,
+                                  .server_sap = 1,
+                                  .sec = &m->sec};
     return ami_dlms_server_init(&m->server, &cfg);
 }

@@ -81,8 +81,8 @@ static void assoc_for(sim_assoc_slot *s, sim_meter *m, uint16_t sap)
 {
     if (s->has_assoc && s->sap == sap)
         return;
-    ami_dlms_assoc_mem mem = {s->block,   sizeof s->block,  s->scratch,
-                              sizeof s->scratch, s->cipher, sizeof s->cipher};
+    ami_dlms_assoc_mem mem = {s->block,          sizeof s->block, s->scratch,
+                              sizeof s->scratch, s->cipher,       sizeof s->cipher};
     if (s->has_assoc)
         ami_dlms_assoc_reset(&s->assoc); /* wipes a dedicated key */
     (void)ami_dlms_assoc_init(&s->assoc, &m->server, sap, &mem);

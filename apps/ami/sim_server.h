@@ -74,6 +74,9 @@ typedef struct sim_fleet_opts {
     size_t seed_len;
     const char *keys_in;  /* CSV of keys (NULL: none) */
     const char *keys_out; /* CSV written once listening (NULL: none) */
+    /* SAP 1 keys for every meter (--ek/--ak/--kek, 16 bytes) and the system title of meter 0
+     * (--system-title, 8 bytes, one meter only); NULL: the seed's or the CSV's. */
+    const uint8_t *ek, *ak, *kek, *system_title;
     uint64_t fault_seed;
     const char *control;       /* unix socket path of the control channel (NULL: none) */
     const char *const *faults; /* initial fault lines */

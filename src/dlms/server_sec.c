@@ -777,9 +777,9 @@ int ami__sec_get(ami_dlms_assoc *a, const ami_attr_sel *sel, ami_wr *out)
     if (!s)
         return -1;
     /* Invocation counters 0-0:43.1.x.255 (Data): the last counter the server accepted from the
-     * client of SAP x (x = 0: the first secured SAP), so that a client that lost its counter
-     * can continue above it. Readable by every association, as meters do for the public
-     * client. */
+     * client of SAP x (x = 0: the first secured SAP in the policy list), so that a client that
+     * lost its counter can continue above it. Readable by every association, as meters do for the
+     * public client. */
     if (d->class_id == 1 && is_ln(&d->instance, 43, 1, d->instance.v[4])) {
         const ami_dlms_policy *p = ic_policy(a->srv, d->instance.v[4]);
         if (!p)
@@ -793,10 +793,18 @@ int ami__sec_get(ami_dlms_assoc *a, const ami_attr_sel *sel, ami_wr *out)
         if (d->id != 2)
             return AMI_DAR_OBJECT_UNDEFINED;
         const uint8_t *st = p->sec->client_system_title;
-        if (!st && a->policy == p && a->sec.has_client_st)
-            st = a->sec.client_st;
+        uint32_t ic = 0;
+        if (st) {
+            ic = replay_last(s->replay, st);
+        } else {
+            /* No fixed client title: the highest counter accepted from any client (a meter
+             * with one ciphering client; configure the title when there are several). */
+            for (size_t i = 0; i < s->replay->cap; i++)
+                if (s->replay->slots[i].used && s->replay->slots[i].last_ic > ic)
+                    ic = s->replay->slots[i].last_ic;
+        }
         ami_wr_u8(out, AMI_AXDR_DOUBLE_LONG_UNSIGNED);
-        ami_wr_u32be(out, replay_last(s->replay, st));
+        ami_wr_u32be(out, ic);
         return AMI_DAR_SUCCESS;
     }
     /* Security Setup (class 64 version 1) of this association's security context. */
