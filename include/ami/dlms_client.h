@@ -43,6 +43,7 @@
 #include "ami/apdu.h"
 #include "ami/arena.h"
 #include "ami/bytes.h"
+#include "ami/dlms_client_sec.h"
 #include "ami/view.h"
 
 #ifdef __cplusplus
@@ -62,12 +63,13 @@ extern "C" {
 /* The layer an outcome comes from. */
 typedef enum ami_dlms_layer {
     AMI_DLMS_LAYER_NONE = 0,
-    AMI_DLMS_LAYER_ACSE,  /* association control (AARE, RLRE) */
-    AMI_DLMS_LAYER_XDLMS, /* xDLMS services (GET, SET, ACTION, exception, service errors) */
-    AMI_DLMS_LAYER_HLS,   /* HLS pass 3/4 (reply_to_HLS_authentication) */
+    AMI_DLMS_LAYER_ACSE,     /* association control (AARE, RLRE) */
+    AMI_DLMS_LAYER_XDLMS,    /* xDLMS services (GET, SET, ACTION, exception, service errors) */
+    AMI_DLMS_LAYER_HLS,      /* HLS pass 3/4 (reply_to_HLS_authentication) */
+    AMI_DLMS_LAYER_SECURITY, /* ciphering (ami/dlms_client_sec.h): a refused response */
 } ami_dlms_layer;
 
-/* "ACSE", "xDLMS", "HLS", "none". Never NULL. */
+/* "ACSE", "xDLMS", "HLS", "security", "none". Never NULL. */
 AMI_EXTERN const char *ami_dlms_layer_name(ami_dlms_layer layer);
 
 /* What the server answered. */
@@ -153,6 +155,12 @@ typedef struct ami_dlms_client_config {
     ami_dlms_hls_pass3 hls_pass3;
     ami_dlms_hls_pass4 hls_pass4;
     void *hls_user;
+    /*
+     * Security context (ami/dlms_client_sec.h) or NULL: HLS mechanisms 2..7 without the
+     * callbacks above, ciphered AA establishment, ciphered requests and checked responses.
+     * Caller-owned; must outlive the session; one session per context.
+     */
+    struct ami_dlms_client_sec *sec;
 } ami_dlms_client_config;
 
 typedef enum ami_dlms_client_state {
@@ -185,8 +193,10 @@ typedef struct ami_dlms_client {
 /*
  * Initialises a session (not associated). Copies *cfg (buffers stay caller-owned and must
  * outlive the session). Returns AMI_OK; AMI_E_CONFIG for a missing data buffer, a context other
- * than LN/SN, a mechanism above 7, an HLS mechanism without pass3, LLS without a password, an
- * authentication value or AP title too long, an invoke id above 15, items without max_items.
+ * than LN/SN, a mechanism above 7, an HLS mechanism without pass3 nor a security context, LLS
+ * without a password, an authentication value or AP title too long, an invoke id above 15,
+ * items without max_items; AMI_E_KEY when the security context lacks what the mechanism needs
+ * (secret, EK/AK, system title, ECDSA keys).
  */
 AMI_EXTERN int ami_dlms_client_init(ami_dlms_client *c, const ami_dlms_client_config *cfg);
 

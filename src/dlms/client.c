@@ -9,6 +9,7 @@
 #include "ami/dlms_client.h"
 #include "ami/error.h"
 #include "core/internal.h"
+#include "client_sec.h"
 
 /* Outstanding operations. */
 enum {
@@ -36,6 +37,8 @@ const char *ami_dlms_layer_name(ami_dlms_layer layer)
         return "xDLMS";
     case AMI_DLMS_LAYER_HLS:
         return "HLS";
+    case AMI_DLMS_LAYER_SECURITY:
+        return "security";
     default:
         return "none";
     }
@@ -62,8 +65,9 @@ int ami_dlms_client_init(ami_dlms_client *c, const ami_dlms_client_config *cfg)
         return AMI_E_CONFIG;
     if (k->mechanism > AMI_ACSE_MECH_ECDSA || k->invoke_id > 15)
         return AMI_E_CONFIG;
-    if (k->mechanism >= AMI_ACSE_MECH_HIGH && !k->hls_pass3)
-        return AMI_E_CONFIG;
+    int rc = ami__csec_check(k);
+    if (rc)
+        return rc;
     if (k->mechanism == AMI_ACSE_MECH_LOW && k->auth_value.len == 0)
         return AMI_E_CONFIG;
     if (k->auth_value.len > sizeof c->auth || k->calling_ap_title.len > sizeof c->title)
@@ -110,8 +114,9 @@ void ami_dlms_client_reset(ami_dlms_client *c)
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Encodes into out; on failure the writer is rolled back so the caller can retry. */
-static int emit(ami_wr *out, const ami_apdu *a)
+/* Encodes into out (an xDLMS request ciphered per the security policy); on failure the
+ * writer is rolled back so the caller can retry. */
+static int emit(ami_dlms_client *c, ami_wr *out, const ami_apdu *a)
 {
     if (!out)
         return AMI_E_INVAL;
@@ -120,6 +125,8 @@ static int emit(ami_wr *out, const ami_apdu *a)
     int rc = ami_apdu_encode(out, a);
     if (rc == AMI_OK)
         rc = ami_wr_error(out);
+    if (rc == AMI_OK && a->tag != AMI_ACSE_AARQ && a->tag != AMI_ACSE_RLRQ)
+        rc = ami__csec_protect(c, out, mark);
     if (rc) {
         out->len = mark;
         out->err = err;
@@ -189,14 +196,8 @@ int ami_dlms_client_associate(ami_dlms_client *c, ami_wr *out)
     ini.u.initiate_request.dlms_version = c->cfg.dlms_version;
     ini.u.initiate_request.conformance = c->cfg.conformance;
     ini.u.initiate_request.max_pdu_size = c->cfg.max_pdu;
-    uint8_t ui[32];
-    ami_wr w;
-    ami_wr_init(&w, ui, sizeof ui);
-    int rc = ami_apdu_encode(&w, &ini);
-    if (rc == AMI_OK)
-        rc = ami_wr_error(&w);
-    if (rc)
-        return rc;
+    uint8_t ui[160];
+    size_t ui_len = 0;
 
     ami_apdu a;
     memset(&a, 0, sizeof a);
@@ -215,9 +216,13 @@ int ami_dlms_client_associate(ami_dlms_client *c, ami_wr *out)
         q->c.auth_kind = AMI_ACSE_AUTH_CHARSTRING;
         q->c.auth_value = c->cfg.auth_value;
     }
+    /* security: challenge, calling-AP-title, ciphered context and InitiateRequest */
+    int rc = ami__csec_aarq(c, q, &ini, ui, sizeof ui, &ui_len);
+    if (rc)
+        return rc;
     q->c.has_user_information = true;
-    q->c.user_information = ami_view_of(ui, w.len);
-    rc = emit(out, &a);
+    q->c.user_information = ami_view_of(ui, ui_len);
+    rc = emit(c, out, &a);
     if (rc)
         return rc;
     c->op = OP_AARQ;
@@ -233,7 +238,9 @@ static int hls_pass3(ami_dlms_client *c, ami_view stoc, ami_wr *out)
     if (cap < 4)
         return AMI_E_TOO_LARGE;
     size_t flen = 0;
-    int rc = c->cfg.hls_pass3(c->cfg.hls_user, stoc, c->cfg.data_buf + 3, cap - 3, &flen);
+    int rc = c->cfg.hls_pass3
+                 ? c->cfg.hls_pass3(c->cfg.hls_user, stoc, c->cfg.data_buf + 3, cap - 3, &flen)
+                 : ami__csec_pass3(c, stoc, c->cfg.data_buf + 3, cap - 3, &flen);
     if (rc)
         return rc;
     if (flen > cap - 3 || flen > 0xFFFF)
@@ -256,7 +263,7 @@ static int hls_pass3(ami_dlms_client *c, ami_view stoc, ami_wr *out)
         (ami_cosem_desc){HLS_CLASS, AMI_OBIS(0, 0, 40, 0, 0, 255), HLS_METHOD};
     a.u.action_request.has_params = true;
     a.u.action_request.params = param;
-    rc = emit(out, &a);
+    rc = emit(c, out, &a);
     if (rc)
         return rc;
     c->op = OP_HLS;
@@ -276,9 +283,14 @@ static int on_aare(ami_dlms_client *c, const ami_apdu *a, ami_wr *out, ami_dlms_
     /* user-information: InitiateResponse, or a confirmed-service-error (initiateError). */
     ami_apdu inner;
     bool have_inner = false;
+    ami_view ui;
+    int rc = ami__csec_aare(c, e, &ui); /* deciphered when ciphered, title checked */
+    if (rc) {
+        res->layer = AMI_DLMS_LAYER_SECURITY;
+        return rc;
+    }
     if (e->c.has_user_information) {
-        int rc =
-            ami_apdu_decode(e->c.user_information.p, e->c.user_information.len, NULL, NULL, &inner);
+        rc = ami_apdu_decode(ui.p, ui.len, NULL, NULL, &inner);
         if (rc)
             return rc;
         have_inner = true;
@@ -305,6 +317,7 @@ static int on_aare(ami_dlms_client *c, const ami_apdu *a, ami_wr *out, ami_dlms_
     res->outcome = AMI_DLMS_SUCCESS;
     c->state = AMI_DLMS_CLIENT_READY;
     c->op = OP_NONE;
+    ami__csec_associated(c);
     return AMI_OK;
 }
 
@@ -332,7 +345,7 @@ int ami_dlms_client_get(ami_dlms_client *c, const ami_attr_sel *attrs, uint32_t 
         a.u.get_request.list = (ami_attr_sel *)(uintptr_t)attrs;
         a.u.get_request.count = n;
     }
-    rc = emit(out, &a);
+    rc = emit(c, out, &a);
     if (rc) {
         c->next_id = save;
         return rc;
@@ -452,7 +465,7 @@ static int on_get(ami_dlms_client *c, const ami_apdu *a, ami_wr *out, ami_dlms_r
         n.u.get_request.type = AMI_GET_NEXT;
         n.u.get_request.iip = c->iip;
         n.u.get_request.block_number = c->block;
-        rc = emit(out, &n);
+        rc = emit(c, out, &n);
         return rc ? rc : AMI_E_AGAIN;
     }
     ami_view raw = ami_view_of(c->cfg.data_buf, c->have);
@@ -483,7 +496,7 @@ static int next_block(ami_dlms_client *c, ami_apdu *a, ami_wr *out)
         a->u.set_request.block = b;
     else
         a->u.action_request.block = b;
-    int rc = emit(out, a);
+    int rc = emit(c, out, a);
     if (rc)
         return rc;
     c->src_off += n;
@@ -501,13 +514,14 @@ static int send_maybe_blocks(ami_dlms_client *c, ami_apdu *a, ami_apdu *first, a
     if (rc)
         return rc;
     size_t max = c->server_max_pdu ? c->server_max_pdu : 0xFFFF;
-    if (m.len <= max)
-        return emit(out, a);
+    size_t extra = ami__csec_overhead(c); /* ciphering grows the APDU */
+    if (m.len + extra <= max)
+        return emit(c, out, a);
     ami_wr_init(&m, NULL, 0);
     rc = ami_apdu_encode(&m, first);
     if (rc)
         return rc;
-    c->chunk = chunk_for(c, m.len);
+    c->chunk = chunk_for(c, m.len + extra);
     if (c->chunk == 0)
         return AMI_E_TOO_LARGE;
     c->src = src;
@@ -569,7 +583,7 @@ int ami_dlms_client_action(ami_dlms_client *c, const ami_cosem_desc *method, con
     f.u.action_request.params = ami_view_of(NULL, 0);
     begin(c, OP_ACTION, a.u.action_request.iip);
     c->src = ami_view_of(NULL, 0);
-    rc = params ? send_maybe_blocks(c, &a, &f, *params, out) : emit(out, &a);
+    rc = params ? send_maybe_blocks(c, &a, &f, *params, out) : emit(c, out, &a);
     if (rc) {
         c->next_id = save;
         c->state = AMI_DLMS_CLIENT_READY;
@@ -692,7 +706,7 @@ static int on_action(ami_dlms_client *c, const ami_apdu *a, ami_wr *out, ami_dlm
             n.u.action_request.type = AMI_ACTION_NEXT_PBLOCK;
             n.u.action_request.iip = c->iip;
             n.u.action_request.block_number = c->block;
-            rc = emit(out, &n);
+            rc = emit(c, out, &n);
             return rc ? rc : AMI_E_AGAIN;
         }
         ami_rd rd;
@@ -722,7 +736,7 @@ static int on_hls(ami_dlms_client *c, const ami_apdu *a, ami_dlms_result *res)
         res->dar = o->result;
         return AMI_OK;
     }
-    if (c->cfg.hls_pass4) {
+    if (c->cfg.hls_pass4 || (c->cfg.sec && !c->cfg.hls_pass3)) {
         /* The return parameter is an octet-string holding f(CtoS). */
         ami_view f = ami_view_of(NULL, 0);
         if (o->has_return && o->ret.is_data && o->ret.data.len >= 2 &&
@@ -733,7 +747,7 @@ static int on_hls(ami_dlms_client *c, const ami_apdu *a, ami_dlms_result *res)
             if (ami_axdr_get_length(&r, &n) == AMI_OK && n == ami_rd_left(&r))
                 f = ami_view_of(ami_rd_ptr(&r), n);
         }
-        int rc = c->cfg.hls_pass4(c->cfg.hls_user, f);
+        int rc = c->cfg.hls_pass4 ? c->cfg.hls_pass4(c->cfg.hls_user, f) : ami__csec_pass4(c, f);
         if (rc == AMI_E_AUTH) {
             res->outcome = AMI_DLMS_AUTHENTICATION_FAILED;
             return AMI_OK;
@@ -741,6 +755,7 @@ static int on_hls(ami_dlms_client *c, const ami_apdu *a, ami_dlms_result *res)
         if (rc)
             return rc;
     }
+    ami__csec_associated(c);
     return AMI_OK;
 }
 
@@ -757,7 +772,11 @@ int ami_dlms_client_release(ami_dlms_client *c, ami_wr *out)
     a.tag = AMI_ACSE_RLRQ;
     a.u.release.has_reason = true;
     a.u.release.reason = AMI_ACSE_RELEASE_NORMAL;
-    int rc = emit(out, &a);
+    uint8_t ui[160];
+    int rc = ami__csec_rlrq(c, &a.u.release, ui, sizeof ui);
+    if (rc)
+        return rc;
+    rc = emit(c, out, &a);
     if (rc)
         return rc;
     c->op = OP_RLRQ;
@@ -822,7 +841,7 @@ static int dispatch(ami_dlms_client *c, const ami_apdu *a, ami_wr *out, ami_dlms
         if (a->tag != AMI_ACSE_RLRE)
             return AMI_E_PROTOCOL;
         res->layer = AMI_DLMS_LAYER_ACSE;
-        return AMI_OK;
+        return ami__csec_rlre(c, &a->u.release);
     default:
         return AMI_E_STATE;
     }
@@ -841,7 +860,13 @@ int ami_dlms_client_input(ami_dlms_client *c, const uint8_t *apdu, size_t len, a
     ami_apdu_opts opts = {NULL, c->cfg.apdu_lenient};
     if (c->cfg.arena)
         ami_arena_reset(c->cfg.arena);
-    int rc = ami_apdu_decode(apdu, len, c->cfg.arena, &opts, &a);
+    /* security: a ciphered response is deciphered and checked first (a refusal releases
+     * nothing of it); a plain one under a ciphering policy is a downgrade */
+    int rc = ami__csec_unprotect(c, &apdu, &len);
+    if (rc)
+        res->layer = AMI_DLMS_LAYER_SECURITY;
+    else
+        rc = ami_apdu_decode(apdu, len, c->cfg.arena, &opts, &a);
     if (rc == AMI_E_NOMEM)
         rc = AMI_E_TOO_LARGE;
     if (rc == AMI_OK)
