@@ -11,6 +11,7 @@
 
 #include "ami/ami.h"
 #include "cli.h"
+#include "dlms_sec.h"
 #include "io/dlms_transport.h"
 
 #define MAX_REFS 32
@@ -24,7 +25,14 @@ typedef struct dopts {
     const char *from, *to;
     long last;
     bool sync;
+    struct dlms_sec *sec; /* security options (static: it holds a 64 KiB scratch buffer) */
+    /* keys rotate */
+    struct cli_key new_ek, new_ak, new_bek;
+    bool random_keys, show_keys;
+    const char *setup;
 } dopts;
+
+static struct dlms_sec g_sec;
 
 static void help_common(FILE *out)
 {
@@ -35,14 +43,17 @@ static void help_common(FILE *out)
             "  --client SAP        client SAP / HDLC client address (default 16, public)\n"
             "  --server SAP        server SAP / logical device (default 1)\n"
             "  --logical N --physical N   HDLC server address (upper, lower)\n"
-            "  --auth none|low     authentication (low = LLS password)\n"
+            "  --auth none|low|hls-aes|hls-md5|hls-sha1|hls-gmac|hls-sha256|hls-ecdsa\n"
+            "                      authentication (low = LLS password; HLS: see below)\n"
             "  --password P        the LLS password (never printed; --trace redacts it)\n"
             "  --timeout MS        per exchange (default 5000)\n"
             "  --max-pdu N         client max receive PDU size proposed (default 65535)\n"
             "  --json              JSON output\n"
             "  --trace             every frame and APDU decoded on stderr\n"
-            "  -h, --help          this help\n\n"
-            "Exit status: 0 done; 1 a transport, association or service error (named); 2 usage.\n");
+            "  -h, --help          this help\n");
+    dlms_sec_help(out);
+    fprintf(out, "\nExit status: 0 done; 1 a transport, association, security or service error "
+                 "(named);\n2 usage.\n");
 }
 
 static const char *const usage_line[] = {
@@ -60,6 +71,12 @@ static const char *const usage_line[] = {
     "entries (entry descriptor).\n",
     "clock URL [--sync] [OPTIONS]\n\nReads the clock (0.0.1.0.0.255) and its drift against this "
     "host; --sync sets it\nto this host's time (UTC).\n",
+    "keys rotate URL (--new-ek HEX | --new-ak HEX | --new-bek HEX | --random) --kek HEX\n"
+    "        [--show-keys] [--setup OBIS] [OPTIONS]\n\n"
+    "Changes the meter's global keys: Security Setup (class 64, default 0.0.43.0.0.255)\n"
+    "method 2 global_key_transfer with the keys wrapped under the KEK (RFC 3394).\n"
+    "--random draws a new EK and AK from the OS. Prints which keys changed; the new keys\n"
+    "only with --show-keys. Give the current keys with the usual options.\n",
 };
 
 static void help(FILE *out, int which)
@@ -103,6 +120,7 @@ static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const u
         if (f.info_len) {
             memcpy(info, f.info, f.info_len);
             mask(info, f.info_len, d->password);
+            dlms_sec_mask(d->sec, info, f.info_len);
             f.info = info;
         }
         char line[512];
@@ -111,6 +129,7 @@ static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const u
     } else if (kind == AMI_DLMS_TRACE_WRAPPER) {
         ami_wrapper_msg m;
         mask(copy, n, d->password);
+        dlms_sec_mask(d->sec, copy, n);
         if (ami_wrapper_datagram_decode(copy, n, &m) == AMI_OK) {
             char line[512];
             if (ami_wrapper_describe(&m, line, sizeof line) > 0)
@@ -118,6 +137,7 @@ static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const u
         }
     } else if (kind == AMI_DLMS_TRACE_APDU) {
         mask(copy, n, d->password);
+        dlms_sec_mask(d->sec, copy, n);
         static uint8_t ab[1 << 16], sb[1 << 20];
         ami_arena a, s;
         ami_arena_init(&a, ab, sizeof ab);
@@ -166,11 +186,20 @@ static int parse(int argc, char **argv, dopts *d, int which)
         {"last", required_argument, NULL, 'n'},
         {"sync", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
+        {"new-ek", required_argument, NULL, 2000},
+        {"new-ak", required_argument, NULL, 2001},
+        {"new-bek", required_argument, NULL, 2002},
+        {"random", no_argument, NULL, 2003},
+        {"show-keys", no_argument, NULL, 2004},
+        {"setup", required_argument, NULL, 2005},
+        DLMS_SEC_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     const char *auth = "none";
     long v;
-    int c;
+    int c, st;
+    d->sec = &g_sec;
+    dlms_sec_defaults(d->sec, d->cmd);
     d->lo.session.context = AMI_ACSE_CONTEXT_LN;
     optind = 0; /* GNU getopt: full re-initialisation, so options may follow the arguments */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -235,22 +264,56 @@ static int parse(int argc, char **argv, dopts *d, int which)
         case 'h':
             help(stdout, which);
             return -1;
+        case 2000:
+        case 2001:
+        case 2002: {
+            static const char *const nm[] = {"new-ek", "new-ak", "new-bek"};
+            struct cli_key *k = c == 2000 ? &d->new_ek : c == 2001 ? &d->new_ak : &d->new_bek;
+            if (which != 6)
+                return cli_usage(d->cmd, "--%s is an option of keys rotate", nm[c - 2000]);
+            if ((st = cli_key_set_hex(d->cmd, nm[c - 2000], optarg, k)) != 0)
+                return st;
+            break;
+        }
+        case 2003:
+        case 2004:
+        case 2005:
+            if (which != 6)
+                return cli_usage(d->cmd, "--random, --show-keys and --setup are options of keys "
+                                         "rotate");
+            if (c == 2003)
+                d->random_keys = true;
+            else if (c == 2004)
+                d->show_keys = true;
+            else
+                d->setup = optarg;
+            break;
         default:
+            if (c >= DSO_SECURITY && c < 2000) {
+                if ((st = dlms_sec_option(d->sec, c, optarg)) != 0)
+                    return st;
+                break;
+            }
             return cli_usage(d->cmd, "bad option (see --help)");
         }
     }
-    if (!strcmp(auth, "low")) {
+    int mech = ami_auth_mech_parse(auth);
+    if (mech < 0)
+        return cli_usage(d->cmd, "--auth: none, low, hls-aes, hls-md5, hls-sha1, hls-gmac, "
+                                 "hls-sha256 or hls-ecdsa");
+    d->sec->mech = mech;
+    if (mech == AMI_ACSE_MECH_LOW) {
         if (!d->password[0])
             return cli_usage(d->cmd, "--auth low needs --password");
         d->lo.session.mechanism = AMI_ACSE_MECH_LOW;
         d->lo.session.auth_value = ami_view_of(d->password, strlen(d->password));
-    } else if (strcmp(auth, "none") != 0) {
-        return cli_usage(d->cmd, "--auth: none or low (HLS needs keys: not yet in ami dlms)");
     }
     if (optind >= argc)
         return cli_usage(d->cmd, "missing URL (see --help)");
     d->url = argv[optind++];
     d->lo.session.apdu_lenient = AMI_APDU_LENIENT_TRAILING;
+    if ((st = dlms_sec_prepare(d->sec, d->url, &d->lo, d->password)) != 0)
+        return st;
     if (d->trace) {
         d->lo.trace = on_trace;
         d->lo.trace_user = d;
@@ -885,6 +948,134 @@ static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
     return AMI_EXIT_OK;
 }
 
+/* ---------------------------------------------------------------- keys rotate */
+
+/* Security Setup (Blue Book 4.4.7, class 64) method 2 global_key_transfer:
+ * array of structure { key_id enum (0 global unicast encryption key, 1 global broadcast
+ * encryption key, 2 authentication key, 3 master key), key_wrapped octet-string }, each key
+ * wrapped under the master key (KEK) with RFC 3394 AES key wrap. */
+static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
+{
+    dopts d = {.cmd = "dlms keys rotate", .json = cli->json};
+    int st = parse(argc, argv, &d, 6);
+    if (st)
+        return st < 0 ? AMI_EXIT_OK : st;
+    if (optind != argc)
+        return cli_usage(d.cmd, "unexpected argument '%s'", argv[optind]);
+    struct dlms_sec *s = d.sec;
+    size_t kl = s->suite == 2 ? 32 : 16;
+    if (!s->keys.kek.len)
+        return cli_usage(d.cmd, "--kek (or kek in --key-file) is needed to wrap the keys");
+    if (d.random_keys && (d.new_ek.len || d.new_ak.len))
+        return cli_usage(d.cmd, "--random or --new-ek/--new-ak, not both");
+    if (d.random_keys) {
+        if (ami_hls_challenge(d.new_ek.v, kl) || ami_hls_challenge(d.new_ak.v, kl))
+            return cli_fail(d.cmd, d.url, "security", "no random keys from the OS");
+        d.new_ek.len = d.new_ak.len = kl;
+    }
+    struct {
+        const char *name, *what;
+        uint8_t id;
+        struct cli_key *k;
+    } keys[] = {
+        {"ek", "global unicast encryption key", 0, &d.new_ek},
+        {"bek", "global broadcast encryption key", 1, &d.new_bek},
+        {"ak", "authentication key", 2, &d.new_ak},
+    };
+    uint8_t params[256];
+    ami_wr w;
+    ami_wr_init(&w, params, sizeof params);
+    int count = 0;
+    for (size_t i = 0; i < AMI_COUNTOF(keys); i++)
+        count += keys[i].k->len != 0;
+    if (!count)
+        return cli_usage(d.cmd, "give --new-ek, --new-ak, --new-bek or --random");
+    ami_wr_u8(&w, AMI_AXDR_ARRAY);
+    ami_axdr_put_length(&w, (size_t)count);
+    for (size_t i = 0; i < AMI_COUNTOF(keys); i++) {
+        if (!keys[i].k->len)
+            continue;
+        if (keys[i].k->len != kl) {
+            ami_wipe(params, sizeof params);
+            return cli_usage(d.cmd, "--new-%s: suite %d needs %zu-byte keys", keys[i].name,
+                             s->suite, kl);
+        }
+        uint8_t wrapped[48];
+        int n = ami_keywrap_wrap(s->keys.kek.v, s->keys.kek.len, keys[i].k->v, kl, wrapped,
+                                 sizeof wrapped);
+        if (n < 0) {
+            ami_wipe(params, sizeof params);
+            return cli_fail(d.cmd, d.url, "security", "key wrap: %s", ami_strerror(n));
+        }
+        ami_wr_u8(&w, AMI_AXDR_STRUCTURE);
+        ami_wr_u8(&w, 2);
+        ami_wr_u8(&w, AMI_AXDR_ENUM);
+        ami_wr_u8(&w, keys[i].id);
+        ami_wr_u8(&w, AMI_AXDR_OCTET_STRING);
+        ami_axdr_put_length(&w, (size_t)n);
+        ami_wr_bytes(&w, wrapped, (size_t)n);
+        ami_wipe(wrapped, sizeof wrapped);
+    }
+    ami_cosem_desc m = {64, AMI_OBIS(0, 0, 43, 0, 0, 255), 2};
+    if (d.setup && ami_obis_parse(d.setup, strlen(d.setup), &m.instance) != AMI_OK) {
+        ami_wipe(params, sizeof params);
+        return cli_usage(d.cmd, "--setup: an OBIS code");
+    }
+    ami_dlms_link *l;
+    if ((st = open_assoc(&d, &l))) {
+        ami_wipe(params, sizeof params);
+        return st;
+    }
+    ami_dlms_result res;
+    ami_view pv = ami_view_of(params, w.len);
+    int rc = ami_dlms_link_action(l, &m, &pv, &res);
+    ami_wipe(params, sizeof params);
+    if (rc) {
+        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
+    } else if (res.outcome != AMI_DLMS_SUCCESS) {
+        st = remote_fail(&d, "global_key_transfer", &res);
+    } else {
+        /* the meter uses the new keys from the next association on; its counters may restart */
+        s->server_ic_known = false;
+        if (d.json)
+            fputs("{\"changed\":[", stdout);
+        int k = 0;
+        for (size_t i = 0; i < AMI_COUNTOF(keys); i++) {
+            if (!keys[i].k->len)
+                continue;
+            char hex[65] = "";
+            if (d.show_keys)
+                ami_hex_encode(keys[i].k->v, kl, hex, sizeof hex);
+            if (d.json)
+                printf("%s{\"key\":\"%s\"%s%s%s}", k ? "," : "", keys[i].name,
+                       d.show_keys ? ",\"value\":\"" : "", hex, d.show_keys ? "\"" : "");
+            else if (d.show_keys)
+                printf("changed: %s (%s) = %s\n", keys[i].name, keys[i].what, hex);
+            else
+                printf("changed: %s (%s)\n", keys[i].name, keys[i].what);
+            ami_wipe(hex, sizeof hex);
+            k++;
+        }
+        if (d.json)
+            puts("]}");
+    }
+    ami_wipe(&d.new_ek, sizeof d.new_ek);
+    ami_wipe(&d.new_ak, sizeof d.new_ak);
+    ami_wipe(&d.new_bek, sizeof d.new_bek);
+    done(l);
+    return st;
+}
+
+static const struct ami_subcommand key_subs[] = {
+    {"rotate", "change the meter's global keys (Security Setup global_key_transfer)", cmd_rotate},
+    {NULL, NULL, NULL},
+};
+
+static int cmd_keys(struct ami_cli *cli, int argc, char **argv)
+{
+    return cli_dispatch(cli, argc, argv, "ami dlms keys rotate URL [OPTIONS]", key_subs);
+}
+
 static const struct ami_subcommand subs[] = {
     {"objects", "list the objects of the association", cmd_objects},
     {"get", "read attributes", cmd_get},
@@ -892,12 +1083,15 @@ static const struct ami_subcommand subs[] = {
     {"action", "invoke a method", cmd_action},
     {"profile", "read a profile buffer by range or last entries", cmd_profile},
     {"clock", "read (and --sync) the clock", cmd_clock},
+    {"keys", "rotate the meter's keys (keys rotate URL ...)", cmd_keys},
     {NULL, NULL, NULL},
 };
 
 static int run(struct ami_cli *cli, int argc, char **argv)
 {
-    return cli_dispatch(cli, argc, argv, "ami dlms COMMAND URL [OPTIONS]", subs);
+    int st = cli_dispatch(cli, argc, argv, "ami dlms COMMAND URL [OPTIONS]", subs);
+    dlms_sec_finish(&g_sec); /* the counters to the state file; every key wiped */
+    return st;
 }
 
 const struct ami_command ami_cmd_dlms = {"dlms",

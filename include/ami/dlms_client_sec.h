@@ -112,7 +112,8 @@ typedef struct ami_dlms_sec_config {
     const uint8_t *bek; /* broadcast encryption key or NULL */
     size_t bek_len;
     /* Dedicated key (ded- ciphering after the association) or NULL; random_dedicated_key draws
-     * one of the suite's key length from the OS instead. Needs a ciphering level. */
+     * one of the suite's key length from the OS instead. Needs an encrypting level (it travels
+     * inside the glo-initiateRequest). */
     const uint8_t *dedicated_key;
     size_t dedicated_key_len;
     bool random_dedicated_key;
@@ -164,7 +165,7 @@ typedef struct ami_dlms_client_sec {
 /*
  * Initialises *s from *cfg (copied; keys copied). Returns AMI_OK; AMI_E_INVAL (NULL);
  * AMI_E_CONFIG (level or suite out of range, no scratch buffer or cap < 64, a ciphering level or
- * dedicated key without client system title, a dedicated key without ciphering); AMI_E_KEY
+ * dedicated key without client system title, a dedicated key without encryption); AMI_E_KEY
  * (a key of the wrong length for the suite, a ciphering level without EK, an authenticating
  * level without AK, an HLS secret over 64 bytes); AMI_E_NOMEM / AMI_E_CRYPTO (OpenSSL). On
  * failure *s is wiped.

@@ -111,7 +111,8 @@ static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
     bool ded = cfg->dedicated_key || cfg->random_dedicated_key;
     if ((cfg->level != AMI_DLMS_SEC_NONE || ded) && !cfg->client_title)
         return AMI_E_CONFIG;
-    if (ded && cfg->level == AMI_DLMS_SEC_NONE)
+    /* the dedicated key travels inside the glo-initiateRequest: only when that is encrypted */
+    if (ded && !(cfg->level & AMI_DLMS_SEC_ENC))
         return AMI_E_CONFIG;
     size_t kl = suite_key_len(cfg->suite);
     if ((cfg->ek && cfg->ek_len != kl) || (cfg->ak && cfg->ak_len != kl) ||

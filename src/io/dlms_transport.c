@@ -521,6 +521,15 @@ static int recv_apdu(ami_dlms_link *l, uint64_t until, const uint8_t **apdu, siz
     }
 }
 
+/* A refusal of the security layer: "security: <cause>" (ami/dlms_client_sec.h). */
+static int sec_fail(ami_dlms_link *l, int rc)
+{
+    char d[160];
+    if (ami_dlms_client_sec_describe(l->cl.cfg.sec, d, sizeof d) < 0)
+        snprintf(d, sizeof d, "security: %s", ami_strerror(rc));
+    return fail(l, rc, "%s", d);
+}
+
 /* Sends the APDU in `w` and runs the session until the service completes. */
 static int exchange(ami_dlms_link *l, ami_wr *w, ami_dlms_result *res)
 {
@@ -539,8 +548,11 @@ static int exchange(ami_dlms_link *l, ami_wr *w, ami_dlms_result *res)
         rc = ami_dlms_client_input(&l->cl, apdu, n, &nw, res);
         if (rc == AMI_OK)
             return AMI_OK;
-        if (rc != AMI_E_AGAIN)
+        if (rc != AMI_E_AGAIN) {
+            if (res->layer == AMI_DLMS_LAYER_SECURITY && l->cl.cfg.sec)
+                return sec_fail(l, rc);
             return fail(l, rc, "xDLMS: bad response (%s)", ami_strerror(rc));
+        }
         rc = AMI_OK;
         if (nw.len) {
             blocks++;
@@ -555,6 +567,9 @@ static int exchange(ami_dlms_link *l, ami_wr *w, ami_dlms_result *res)
 
 static int start(ami_dlms_link *l, int rc, ami_wr *w, ami_dlms_result *res)
 {
+    if (rc && l->cl.cfg.sec &&
+        ami_dlms_client_sec_refusal(l->cl.cfg.sec) == AMI_DLMS_SEC_REFUSAL_IC_EXHAUSTED)
+        return sec_fail(l, rc);
     if (rc)
         return fail(l, rc, "xDLMS: cannot build the request (%s)", ami_strerror(rc));
     return exchange(l, w, res);
@@ -600,7 +615,7 @@ int ami_dlms_link_release(ami_dlms_link *l)
 {
     int first = AMI_OK;
     if (ami_dlms_client_state_get(&l->cl) == AMI_DLMS_CLIENT_READY) {
-        uint8_t b[64];
+        uint8_t b[256]; /* an RLRQ with a ciphered InitiateRequest */
         ami_wr w;
         ami_wr_init(&w, b, sizeof b);
         ami_dlms_result res;
