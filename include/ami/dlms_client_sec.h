@@ -141,7 +141,10 @@ typedef struct ami_dlms_sec_config {
 /* The security context of one client session. Caller-allocated; fields are private. */
 typedef struct ami_dlms_client_sec {
     ami_dlms_sec_config cfg; /* copied; key pointers cleared (the keys live below) */
-    ami_sec_ctx glo, bro, ded;
+    /* one cipher context per key and direction: a context switching between encryption and
+     * decryption is re-keyed each time (ami/security.h) */
+    ami_sec_ctx glo, ded;            /* requests */
+    ami_sec_ctx glo_rx, bro, ded_rx; /* responses */
     uint8_t client_title[AMI_SEC_SYSTEM_TITLE_LEN];
     uint8_t server_title[AMI_SEC_SYSTEM_TITLE_LEN];
     uint8_t dedicated[AMI_SEC_KEY_MAX];

@@ -134,6 +134,9 @@ static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
     int rc = set_keys(&s->glo, cfg->ek, cfg->ek_len, cfg->ak, cfg->ak_len, acc);
     if (rc)
         return rc;
+    rc = set_keys(&s->glo_rx, cfg->ek, cfg->ek_len, cfg->ak, cfg->ak_len, acc);
+    if (rc)
+        return rc;
     rc = set_keys(&s->bro, cfg->bek, cfg->bek_len, cfg->ak, cfg->ak_len, acc);
     if (rc)
         return rc;
@@ -148,6 +151,10 @@ static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
         s->dedicated_len = (uint8_t)kl;
     }
     rc = set_keys(&s->ded, s->dedicated_len ? s->dedicated : NULL, s->dedicated_len, cfg->ak,
+                  cfg->ak_len, acc);
+    if (rc)
+        return rc;
+    rc = set_keys(&s->ded_rx, s->dedicated_len ? s->dedicated : NULL, s->dedicated_len, cfg->ak,
                   cfg->ak_len, acc);
     if (rc)
         return rc;
@@ -180,8 +187,10 @@ void ami_dlms_client_sec_wipe(ami_dlms_client_sec *s)
     if (!s)
         return;
     ami_sec_ctx_wipe(&s->glo);
+    ami_sec_ctx_wipe(&s->glo_rx);
     ami_sec_ctx_wipe(&s->bro);
     ami_sec_ctx_wipe(&s->ded);
+    ami_sec_ctx_wipe(&s->ded_rx);
     ami_wipe(s->dedicated, sizeof s->dedicated);
     ami_wipe(s->secret, sizeof s->secret);
     if (s->cfg.buf)
@@ -335,11 +344,11 @@ static int decipher(ami_dlms_client_sec *s, const uint8_t *in, size_t n, ami_vie
         return refuse(s, AMI_DLMS_SEC_REFUSAL_MALFORMED, rc ? rc : AMI_E_MALFORMED);
     if ((p.sc & AMI_SEC_SC_SUITE_MASK) != s->cfg.suite)
         return refuse(s, AMI_DLMS_SEC_REFUSAL_SUITE, AMI_E_MALFORMED);
-    ami_sec_ctx *x = &s->glo;
+    ami_sec_ctx *x = &s->glo_rx;
     if (is_ded(p.tag)) {
         if (!s->dedicated_len)
             return refuse(s, AMI_DLMS_SEC_REFUSAL_KEY, AMI_E_KEY);
-        x = &s->ded;
+        x = &s->ded_rx;
     } else if (p.sc & AMI_SEC_SC_KEY_SET) {
         if (!s->has_bek)
             return refuse(s, AMI_DLMS_SEC_REFUSAL_KEY, AMI_E_KEY);

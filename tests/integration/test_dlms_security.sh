@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# `ami dlms` with security against `ami sim` on 127.0.0.1 (free ports): SAP 1 is HLS-GMAC with
+# authenticated encryption (suite 0). The first ciphered association reads the invocation
+# counter through the public client and keeps it in a state file; the next one continues from
+# the file; general-glo-ciphering and a dedicated key; keys never in the trace; a wrong key and a
+# plain client are refused with the cause named; keys rotate (global_key_transfer) changes EK
+# and AK, after which the old keys are refused and the new ones work.
+# SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+
+: "${AMI:?}"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+EK=000102030405060708090A0B0C0D0E0F
+AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
+KEK=31313131313131313131313131313131
+ST=4775727578313233
+NEW_EK=101112131415161718191A1B1C1D1E1F
+NEW_AK=A0A1A2A3A4A5A6A7A8A9AAABACADAEAF
+
+"$AMI" sim --help | grep -q "HLS-GMAC" || { echo "skip: ami sim has no secured SAP 1"; exit 0; }
+
+"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --ek $EK --ak $AK --kek $KEK \
+    2>"$work/sim" &
+pids+=($!)
+for _ in $(seq 1 200); do
+    grep -q "listening" "$work/sim" 2>/dev/null && break
+    kill -0 "${pids[0]}" 2>/dev/null || fail "sim exited: $(cat "$work/sim")"
+    "$PY" -c 'import time; time.sleep(0.05)'
+done
+line=$(grep "listening" "$work/sim") || fail "no listening line"
+wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
+hport=$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")
+[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$line'"
+tcp="tcp://127.0.0.1:$wport"
+hdlc="hdlc+tcp://127.0.0.1:$hport"
+state="$work/state"
+
+run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
+sec=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title $ST
+     --state-dir "$state")
+
+# 1. first ciphered association: no state, the counter is read through the public client
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --trace
+[ $rc -eq 0 ] || fail "ciphered get: $rc $(tail -5 "$work/err")"
+grep -q "glo-initiateRequest\|glo-initiate-request" "$work/err" || fail "no glo-initiateRequest in the trace"
+grep -q "glo-get-request" "$work/err" || fail "no glo-get-request in the trace"
+for k in $EK $AK; do
+    if grep -qi "$k" "$work/err" "$work/out"; then fail "a key in the trace"; fi
+done
+f=$(ls "$state")
+[ -n "$f" ] || fail "no state file"
+ic1=$(sed -n 's/^client_ic //p' "$state/$f")
+[ -n "$ic1" ] || fail "state file: $(cat "$state/$f")"
+pass "HLS-GMAC auth-enc GET over $tcp (IC read via SAP 16, state $f: client_ic $ic1)"
+
+# 2. the next association continues from the state file, over HDLC, general-glo-ciphering
+run dlms get "$hdlc" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --general-ciphering --trace
+[ $rc -eq 0 ] || fail "general-glo get: $rc $(tail -5 "$work/err")"
+grep -q "general-glo-ciphering" "$work/err" || fail "no general-glo-ciphering in the trace"
+pass "general-glo-ciphering over $hdlc"
+
+# 3. a dedicated key, keys from a key file
+printf 'ek = %s\nak = %s\nkek = %s\n' $EK $AK $KEK >"$work/keys"
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --key-file "$work/keys" --dedicated-key --trace
+[ $rc -eq 0 ] || fail "dedicated key: $rc $(tail -5 "$work/err")"
+grep -q "ded-get-request" "$work/err" || fail "no ded-get-request in the trace"
+pass "dedicated key (ded-get-request), keys from --key-file"
+ic2=$(sed -n 's/^client_ic //p' "$state/$f")
+[ "$ic2" -gt "$ic1" ] || fail "client IC did not grow: $ic1 -> $ic2"
+pass "client invocation counter persisted: $ic1 -> $ic2"
+
+# 4. refusals: a wrong key, a plain client on the secured SAP
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek FF0102030405060708090A0B0C0D0E0F --ak $AK
+[ $rc -eq 1 ] || fail "wrong key: rc $rc $(cat "$work/err")"
+grep -q "security: \|ACSE: " "$work/err" || fail "wrong key: $(cat "$work/err")"
+pass "wrong key refused: $(head -1 "$work/err" | sed 's/.*127.0.0.1:[0-9]*: //')"
+run dlms get "$tcp" 1-0:1.8.0.255:2 --client 1 --state-dir "$state"
+[ $rc -eq 1 ] || fail "plain client on SAP 1: rc $rc"
+pass "plain client refused on SAP 1: $(head -1 "$work/err" | sed 's/.*127.0.0.1:[0-9]*: //')"
+
+# 5. key rotation
+run dlms keys rotate "$tcp" "${sec[@]}" --ek $EK --ak $AK --kek $KEK \
+    --new-ek $NEW_EK --new-ak $NEW_AK
+[ $rc -eq 0 ] || fail "keys rotate: $rc $(tail -5 "$work/err")"
+grep -q "changed: ek" "$work/out" && grep -q "changed: ak" "$work/out" ||
+    fail "keys rotate: $(cat "$work/out")"
+if grep -qi "$NEW_EK\|$NEW_AK" "$work/out" "$work/err"; then fail "new keys printed"; fi
+pass "keys rotate: $(tr '\n' ';' <"$work/out")"
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK
+[ $rc -eq 1 ] || fail "old keys after rotation: rc $rc"
+pass "old keys refused after rotation"
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $NEW_EK --ak $NEW_AK
+[ $rc -eq 0 ] || fail "new keys: $rc $(tail -5 "$work/err")"
+pass "new keys work"
+
+# 6. usage errors
+run dlms get "$tcp" 1-0:1.8.0.255:2 --client 1 --auth hls-gmac --security auth-enc
+[ $rc -eq 2 ] || fail "missing keys: rc $rc"
+run dlms get "$tcp" 1-0:1.8.0.255:2 --security bogus
+[ $rc -eq 2 ] || fail "bad --security: rc $rc"
+pass "usage errors"
