@@ -31,5 +31,6 @@
 #include "ami/metrology.h"
 #include "ami/dlms_server.h"
 #include "ami/cosem.h"
+#include "ami/cosem_profile.h"
 
 #endif

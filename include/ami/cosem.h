@@ -8,7 +8,8 @@
  * scaler_unit), Clock (class 8, version 0: time, time_zone, status and fixed daylight-savings
  * attributes; time settable) and Association LN (class 15, version 1: object_list with access
  * rights, associated_partners_id, application_context_name, xDLMS_context_info,
- * authentication_mechanism_name, association_status). Values come from the caller: a callback per
+ * authentication_mechanism_name, association_status); Profile generic (class 7, version 1:
+ * ami/cosem_profile.h). Values come from the caller: a callback per
  * Data/Register object (so the virtual meter can feed metrology) or a caller-owned value buffer,
  * and a clock source.
  *
