@@ -32,5 +32,7 @@
 #include "ami/dlms_server.h"
 #include "ami/cosem.h"
 #include "ami/cosem_profile.h"
+#include "ami/cosem_ext_register.h"
+#include "ami/cosem_demand.h"
 
 #endif

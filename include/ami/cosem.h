@@ -9,7 +9,8 @@
  * attributes; time settable) and Association LN (class 15, version 1: object_list with access
  * rights, associated_partners_id, application_context_name, xDLMS_context_info,
  * authentication_mechanism_name, association_status); Profile generic (class 7, version 1:
- * ami/cosem_profile.h). Values come from the caller: a callback per
+ * ami/cosem_profile.h), Extended register (class 4, ami/cosem_ext_register.h) and Demand register
+ * (class 5, ami/cosem_demand.h). Values come from the caller: a callback per
  * Data/Register object (so the virtual meter can feed metrology) or a caller-owned value buffer,
  * and a clock source.
  *
