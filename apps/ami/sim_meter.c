@@ -1,5 +1,6 @@
 /*
- * The virtual meter of `ami sim` (see sim_meter.h).
+ * The virtual meter of `ami sim` (see sim_meter.h): the standard meter profile of
+ * docs/meter-profile.md.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <string.h>
@@ -14,27 +15,40 @@
      AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |   \
      AMI_CONF_BLOCK_TRANSFER_WITH_SET_OR_WRITE | AMI_CONF_BLOCK_TRANSFER_WITH_ACTION)
 
+/* Blue Book units (4.3.2 enum). */
+enum {
+    U_WH = 30,
+    U_VARH = 32,
+    U_W = 27,
+    U_VAR = 29,
+    U_VA = 28,
+    U_V = 35,
+    U_A = 33,
+    U_HZ = 44,
+    U_NONE = 255
+};
+
+/* Capacity of the virtual profiles: 45 days of 15 minutes, 400 days, 24 months. */
+#define LP1_ENTRIES     (45 * 96)
+#define LP2_ENTRIES     400
+#define BILLING_ENTRIES 24
+
+#define OB(a, b, c, d, e, f) \
+    {                        \
+        {                    \
+            a, b, c, d, e, f \
+        }                    \
+    }
+static const ami_obis CLOCK_LN = OB(0, 0, 1, 0, 0, 255);
+
 int64_t sim_meter_now(const sim_meter *m)
 {
     return (int64_t)time(NULL) + m->clock_offset;
 }
 
-void sim_meter_record_event(sim_meter *m, uint16_t code)
-{
-    m->events[m->nevents % SIM_METER_EVENTS] = (sim_meter_event){sim_meter_now(m), code};
-    m->nevents++;
-}
-
 static int64_t clock_now(void *user)
 {
     return sim_meter_now(user);
-}
-
-static uint8_t clock_set(void *user, int64_t t)
-{
-    sim_meter *m = user;
-    m->clock_offset = t - (int64_t)time(NULL);
-    return AMI_DAR_SUCCESS;
 }
 
 /* Two tariffs: T1 (index 0) 07:00-23:00 local, T2 (index 1) at night. */
@@ -52,7 +66,8 @@ static unsigned tariff_of(void *ctx, int64_t t, int64_t *until)
 }
 
 /* Brings the metrology up to the meter's time (never backwards: a clock set into the past
- * freezes the registers until time catches up, as the energy a meter counted stays). */
+ * freezes the registers until time catches up, as the energy a meter counted stays). The
+ * billing periods close at local month starts on the way (maximum demand reset). */
 static void advance(sim_meter *m)
 {
     int64_t now = sim_meter_now(m);
@@ -62,39 +77,122 @@ static void advance(sim_meter *m)
     }
 }
 
-/* Energy registers: value = Wh (varh) as double-long-unsigned, scaler 0. */
-static uint8_t energy(void *user, const ami_cosem_obj *obj, ami_wr *out)
+static int record(sim_meter *m, unsigned log, uint8_t code);
+
+static uint8_t clock_set(void *user, int64_t t)
 {
     sim_meter *m = user;
-    advance(m);
-    const ami_metro_registers *r = &m->metro.reg;
-    uint8_t c = obj->ln.v[2], e = obj->ln.v[4];
+    (void)record(m, SIM_LOG_STANDARD, SIM_EVENT_CLOCK_ADJUSTED_OLD);
+    m->clock_offset = t - (int64_t)time(NULL);
+    (void)record(m, SIM_LOG_STANDARD, SIM_EVENT_CLOCK_ADJUSTED_NEW);
+    return AMI_DAR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- values */
+
+static void put_u32(ami_wr *out, int64_t v)
+{
+    ami_wr_u8(out, AMI_AXDR_DOUBLE_LONG_UNSIGNED);
+    ami_wr_u32be(out, (uint32_t)(v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : v));
+}
+
+static void put_i32(ami_wr *out, int64_t v)
+{
+    ami_wr_u8(out, AMI_AXDR_DOUBLE_LONG);
+    ami_wr_u32be(out, (uint32_t)(int32_t)(v < INT32_MIN   ? INT32_MIN
+                                          : v > INT32_MAX ? INT32_MAX
+                                                          : v));
+}
+
+/* The energy register (Wh / varh) of quantity C (1..4) and tariff E (0 = total) in r. */
+static int64_t energy_wh(const ami_metro_registers *r, uint8_t c, uint8_t e)
+{
     int64_t mj;
     if (e == 0)
         mj = c == 1   ? r->a_plus
              : c == 2 ? r->a_minus
              : c == 3 ? r->q[0] + r->q[1]
                       : r->q[2] + r->q[3];
-    else if (e <= AMI_METRO_TARIFFS)
-        mj = r->tariff[e - 1][c - 1];
     else
+        mj = r->tariff[e - 1][c - 1];
+    return ami_metro_wh(mj);
+}
+
+/* Energy registers: value = Wh (varh) as double-long-unsigned, scaler 0. */
+static uint8_t energy(void *user, const ami_cosem_obj *obj, ami_wr *out)
+{
+    sim_meter *m = user;
+    advance(m);
+    uint8_t c = obj->ln.v[2], e = obj->ln.v[4];
+    if (c < 1 || c > 4 || e > AMI_METRO_TARIFFS)
         return AMI_DAR_OBJECT_UNAVAILABLE;
-    int64_t wh = ami_metro_wh(mj);
-    ami_wr_u8(out, AMI_AXDR_DOUBLE_LONG_UNSIGNED);
-    ami_wr_u32be(out, (uint32_t)(wh < 0 ? 0 : wh > UINT32_MAX ? UINT32_MAX : wh));
+    put_u32(out, energy_wh(&m->metro.reg, c, e));
     return AMI_DAR_SUCCESS;
 }
 
-/* Instantaneous active power (1-0:1.7.0 import, 1-0:2.7.0 export), W. */
-static uint8_t power(void *user, const ami_cosem_obj *obj, ami_wr *out)
+/* Phase index of an OBIS C of the per-phase groups (L1 21..40, L2 41..60, L3 61..80). */
+static int phase_of(uint8_t c)
+{
+    return c >= 21 && c <= 80 ? (c - 21) / 20 : -1;
+}
+
+/*
+ * Instantaneous values (D = 7) from the load model at the meter's time, by OBIS C:
+ * 1/2 P+/P- W, 3/4 Q+/Q- var, 9 S (E 0: the meter's method, 128 arithmetic, 129 vectorial) VA,
+ * 13 PF, 14 f, 16 P signed; per phase (C + 20 L1, + 40 L2, + 60 L3): 21/22 P+/P-, 23/24 Q+/Q-,
+ * 29 S, 31 I, 32 U, 33 PF, 36 P signed.
+ */
+static uint8_t instant(void *user, const ami_cosem_obj *obj, ami_wr *out)
 {
     sim_meter *m = user;
     ami_metro_sample s;
     ami_metro_instant(&m->metro, sim_meter_now(m), &s);
-    int64_t p = obj->ln.v[2] == 1 ? s.p_mw : -s.p_mw;
-    int64_t w = p > 0 ? p / 1000 : 0;
-    ami_wr_u8(out, AMI_AXDR_DOUBLE_LONG_UNSIGNED);
-    ami_wr_u32be(out, (uint32_t)(w > UINT32_MAX ? UINT32_MAX : w));
+    uint8_t c = obj->ln.v[2], e = obj->ln.v[4];
+    int ph = phase_of(c);
+    uint8_t q = ph < 0 ? c : (uint8_t)(c - 20 * (ph + 1));
+    const ami_metro_phase *p = ph < 0 ? NULL : &s.ph[ph];
+    int64_t pw = p ? p->p_mw : s.p_mw, qv = p ? p->q_mvar : s.q_mvar;
+    switch (q) {
+    case 1:
+        put_u32(out, pw > 0 ? pw / 1000 : 0);
+        break;
+    case 2:
+        put_u32(out, pw < 0 ? -pw / 1000 : 0);
+        break;
+    case 3:
+        put_u32(out, qv > 0 ? qv / 1000 : 0);
+        break;
+    case 4:
+        put_u32(out, qv < 0 ? -qv / 1000 : 0);
+        break;
+    case 9:
+        put_u32(out, (p          ? p->s_mva
+                      : e == 128 ? s.s_arith_mva
+                      : e == 129 ? s.s_vect_mva
+                                 : s.s_mva) /
+                         1000);
+        break;
+    case 11: /* current (I), mA with scaler -3 */
+        put_u32(out, p ? p->i_ma : 0);
+        break;
+    case 12: /* voltage (U), 0.1 V */
+        ami_wr_u8(out, AMI_AXDR_LONG_UNSIGNED);
+        ami_wr_u16be(out, (uint16_t)(p ? p->u_mv / 100 : 0));
+        break;
+    case 13: /* power factor, 1/1000 */
+        ami_wr_u8(out, AMI_AXDR_LONG);
+        ami_wr_u16be(out, (uint16_t)(p ? p->pf_milli : s.pf_milli));
+        break;
+    case 14: /* frequency, mHz */
+        ami_wr_u8(out, AMI_AXDR_LONG_UNSIGNED);
+        ami_wr_u16be(out, (uint16_t)(s.f_mhz > 0xFFFF ? 0xFFFF : s.f_mhz));
+        break;
+    case 16:
+        put_i32(out, pw / 1000);
+        break;
+    default:
+        return AMI_DAR_OBJECT_UNAVAILABLE;
+    }
     return AMI_DAR_SUCCESS;
 }
 
@@ -156,6 +254,234 @@ static void hex_into(const char *hex, uint8_t *out, size_t n)
     (void)ami_hex_decode(hex, strlen(hex), out, n);
 }
 
+/* Maximum demand A+ (1-0:1.6.E: E 0 all, 1..2 per tariff), 10 W units (scaler 1). */
+static uint8_t maxdem_value(void *user, const ami_cosem_obj *obj, ami_wr *out)
+{
+    sim_meter *m = user;
+    advance(m);
+    ami_demand_max mx = ami_demand_maximum(&m->metro.demand, (int)obj->ln.v[4] - 1);
+    put_u32(out, ami_demand_register(mx.value_mw));
+    return AMI_DAR_SUCCESS;
+}
+
+static void maxdem_snapshot(void *user, const ami_cosem_obj *o, uint8_t *status, int64_t *t)
+{
+    sim_meter *m = user;
+    ami_demand_max mx = ami_demand_maximum(&m->metro.demand, (int)o->ln.v[4] - 1);
+    *status = 0;
+    *t = mx.time ? mx.time : AMI_COSEM_TIME_UNSPEC;
+}
+
+static void demand_read(void *user, const ami_cosem_obj *o, ami_cosem_demand_values *v)
+{
+    (void)o;
+    sim_meter *m = user;
+    advance(m);
+    ami_demand_cosem_values(&m->metro.demand, v);
+}
+
+/* ---------------------------------------------------------------- virtual profiles */
+
+/* The first capture time strictly after the history start, period cp (local alignment). */
+static int64_t first_capture(const sim_meter *m, int64_t cp)
+{
+    int64_t off = m->load.utc_offset_s, s = m->history_start + off;
+    int64_t q = s / cp - (s % cp < 0);
+    return (q + 1) * cp - off;
+}
+
+/* Captures made at or before the meter's history end (the live metrology's time). */
+static uint64_t captures(sim_meter *m, int64_t cp)
+{
+    advance(m);
+    int64_t c1 = first_capture(m, cp);
+    return m->metro.t < c1 ? 0 : (uint64_t)((m->metro.t - c1) / cp) + 1;
+}
+
+/* Billing closings (local month starts) strictly after the history start up to history end;
+ * *when (may be NULL) receives the time of closing number k (1-based) when k <= the count. */
+static uint64_t closings(sim_meter *m, uint64_t k, int64_t *when)
+{
+    advance(m);
+    uint64_t n = 0;
+    int64_t t = m->history_start;
+    for (;;) {
+        t = ami_metro_next_month_start(t, m->load.utc_offset_s);
+        if (t > m->metro.t)
+            return n;
+        if (++n == k && when)
+            *when = t;
+    }
+}
+
+typedef struct gen {
+    sim_meter *m;
+    const ami_cosem_profile *p;
+    uint64_t next, first, last; /* capture numbers: the next one the hook sees, wanted range */
+    ami_cosem_row_fn emit;
+    void *ctx;
+    bool stop;
+} gen;
+
+static void put_time(ami_wr *w, int64_t t)
+{
+    uint8_t b[12];
+    ami_datetime dt;
+    if (ami_datetime_from_unix(t, 0, 0, 0, &dt) != AMI_OK)
+        ami_datetime_unspecified(&dt);
+    ami_datetime_encode(&dt, b);
+    ami_wr_u8(w, AMI_AXDR_OCTET_STRING);
+    ami_wr_u8(w, 12);
+    ami_wr_bytes(w, b, 12);
+}
+
+/* One load profile entry: clock, AMR status, then the energy columns (C, E) of the profile. */
+static void on_capture(void *ctx, const ami_metro *mt)
+{
+    gen *g = ctx;
+    uint64_t k = g->next++;
+    if (g->stop || k < g->first || k > g->last)
+        return;
+    uint8_t row[AMI_COSEM_PROFILE_MAX_ROW];
+    ami_wr w;
+    ami_wr_init(&w, row, sizeof row);
+    ami_wr_u8(&w, AMI_AXDR_STRUCTURE);
+    ami_wr_u8(&w, (uint8_t)g->p->ncolumns);
+    put_time(&w, mt->t);
+    ami_wr_u8(&w, AMI_AXDR_UNSIGNED);
+    ami_wr_u8(&w, 0);
+    for (uint16_t i = 2; i < g->p->ncolumns; i++)
+        put_u32(&w, energy_wh(&mt->reg, g->p->columns[i].ln.v[2], g->p->columns[i].ln.v[4]));
+    g->stop = ami_wr_error(&w) || !g->emit(g->ctx, row, w.len);
+}
+
+/* One billing entry: clock, energies, then the A+ maximum demand and its time. */
+static void on_billed(void *ctx, const ami_metro_billing *b)
+{
+    gen *g = ctx;
+    uint64_t k = g->next++;
+    if (g->stop || k < g->first || k > g->last)
+        return;
+    uint8_t row[AMI_COSEM_PROFILE_MAX_ROW];
+    ami_wr w;
+    ami_wr_init(&w, row, sizeof row);
+    ami_wr_u8(&w, AMI_AXDR_STRUCTURE);
+    ami_wr_u8(&w, (uint8_t)g->p->ncolumns);
+    put_time(&w, b->end);
+    for (uint16_t i = 1; i + 2 < g->p->ncolumns; i++)
+        put_u32(&w, energy_wh(&b->reg, g->p->columns[i].ln.v[2], g->p->columns[i].ln.v[4]));
+    put_u32(&w, ami_demand_register(b->max[0].value_mw));
+    if (b->max[0].time)
+        put_time(&w, b->max[0].time);
+    else {
+        uint8_t u[12];
+        ami_datetime dt;
+        ami_datetime_unspecified(&dt);
+        ami_datetime_encode(&dt, u);
+        ami_wr_u8(&w, AMI_AXDR_OCTET_STRING);
+        ami_wr_u8(&w, 12);
+        ami_wr_bytes(&w, u, 12);
+    }
+    g->stop = ami_wr_error(&w) || !g->emit(g->ctx, row, w.len);
+}
+
+static uint32_t entries_of(const ami_cosem_profile *p, uint64_t total)
+{
+    return total > p->profile_entries ? p->profile_entries : (uint32_t)total;
+}
+
+static uint32_t lp_entries(void *user, const ami_cosem_obj *o)
+{
+    const ami_cosem_profile *p = o->state;
+    return entries_of(p, captures(user, p->capture_period));
+}
+
+/* Runs a copy of the history's start state forward to the last wanted capture. */
+static uint8_t lp_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint32_t count,
+                       ami_cosem_row_fn emit, void *ctx)
+{
+    sim_meter *m = user;
+    const ami_cosem_profile *p = o->state;
+    int64_t cp = p->capture_period;
+    uint64_t total = captures(m, cp);
+    uint64_t skip = total - entries_of(p, total); /* dropped by the ring */
+    gen g = {m, p, 1, skip + first, skip + first + count - 1, emit, ctx, false};
+    ami_metro mt = m->metro0;
+    ami_metro_hooks h = {.tariff = tariff_of,
+                         .tariff_ctx = m,
+                         .capture_period_s = (uint32_t)cp,
+                         .capture = on_capture,
+                         .capture_ctx = &g};
+    int64_t until = first_capture(m, cp) + (int64_t)(g.last - 1) * cp;
+    return ami_metro_run(&mt, until, &h) == AMI_OK ? AMI_DAR_SUCCESS : AMI_DAR_HARDWARE_FAULT;
+}
+
+static uint32_t billing_entries(void *user, const ami_cosem_obj *o)
+{
+    return entries_of(o->state, closings(user, 0, NULL));
+}
+
+static uint8_t billing_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint32_t count,
+                            ami_cosem_row_fn emit, void *ctx)
+{
+    sim_meter *m = user;
+    const ami_cosem_profile *p = o->state;
+    uint64_t total = closings(m, 0, NULL);
+    uint64_t skip = total - entries_of(p, total);
+    gen g = {m, p, 1, skip + first, skip + first + count - 1, emit, ctx, false};
+    int64_t until = 0;
+    (void)closings(m, g.last, &until);
+    ami_metro mt = m->metro0;
+    ami_metro_hooks h = {
+        .tariff = tariff_of, .tariff_ctx = m, .billed = on_billed, .billed_ctx = &g};
+    return ami_metro_run(&mt, until, &h) == AMI_OK ? AMI_DAR_SUCCESS : AMI_DAR_HARDWARE_FAULT;
+}
+
+/* ---------------------------------------------------------------- the object table */
+
+static const ami_cosem_capture_def lp1_cols[] = {
+    {AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+    {AMI_COSEM_DATA, OB(0, 0, 96, 10, 1, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 1, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 2, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 3, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 4, 8, 0, 255), 2, 0},
+};
+static const ami_cosem_capture_def lp2_cols[] = {
+    {AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+    {AMI_COSEM_DATA, OB(0, 0, 96, 10, 2, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 1, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 1, 8, 1, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 1, 8, 2, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 2, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 3, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 4, 8, 0, 255), 2, 0},
+};
+static const ami_cosem_capture_def billing_cols[] = {
+    {AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 1, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 1, 8, 1, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 1, 8, 2, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 2, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 3, 8, 0, 255), 2, 0},
+    {AMI_COSEM_REGISTER, OB(1, 0, 4, 8, 0, 255), 2, 0},
+    {AMI_COSEM_EXTENDED_REGISTER, OB(1, 0, 1, 6, 0, 255), 2, 0},
+    {AMI_COSEM_EXTENDED_REGISTER, OB(1, 0, 1, 6, 0, 255), 5, 0},
+};
+static const ami_cosem_capture_def log_cols[SIM_LOG_COUNT][2] = {
+    {{AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+     {AMI_COSEM_DATA, OB(0, 0, 96, 11, 0, 255), 2, 0}},
+    {{AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+     {AMI_COSEM_DATA, OB(0, 0, 96, 11, 1, 255), 2, 0}},
+    {{AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+     {AMI_COSEM_DATA, OB(0, 0, 96, 11, 2, 255), 2, 0}},
+    {{AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+     {AMI_COSEM_DATA, OB(0, 0, 96, 11, 3, 255), 2, 0}},
+};
+
+/* SAP 17 (LLS) may reset and capture the event logs; the public client runs no method. */
+static const uint8_t log_methods[2] = {AMI_METHOD_ACCESS, AMI_METHOD_ACCESS};
+
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -166,17 +492,172 @@ static uint64_t fnv1a(const char *s)
 
 static void add(sim_meter *m, ami_cosem_obj o)
 {
-    m->objs[m->nobjs++] = o;
+    if (m->nobjs < SIM_METER_OBJECTS)
+        m->objs[m->nobjs++] = o;
 }
 
-static void add_register(sim_meter *m, ami_obis ln, uint8_t unit, ami_cosem_value_fn fn)
+static void add_register(sim_meter *m, ami_obis ln, int8_t scaler, uint8_t unit,
+                         ami_cosem_value_fn fn)
 {
     add(m, (ami_cosem_obj){.class_id = AMI_COSEM_REGISTER,
                            .ln = ln,
                            .read = fn,
                            .user = m,
-                           .scaler = 0,
+                           .scaler = scaler,
                            .unit = unit});
+}
+
+static void add_data(sim_meter *m, ami_obis ln, uint8_t *value, size_t cap, size_t len)
+{
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DATA,
+                           .ln = ln,
+                           .value = value,
+                           .value_cap = cap,
+                           .value_len = len});
+}
+
+static void add_profile(sim_meter *m, ami_obis ln, ami_cosem_profile *p)
+{
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_PROFILE_GENERIC, .ln = ln, .state = p});
+}
+
+static void set_string(uint8_t *dst, uint8_t type, const char *s, size_t n)
+{
+    dst[0] = type;
+    dst[1] = (uint8_t)n;
+    memcpy(dst + 2, s, n);
+}
+
+static void add_objects(sim_meter *m, size_t sn)
+{
+    add(m,
+        (ami_cosem_obj){.class_id = AMI_COSEM_ASSOCIATION_LN, .ln = AMI_OBIS(0, 0, 40, 0, 0, 255)});
+    static const char ldn[] = "OPENAMI-SIM";
+    set_string(m->ldn_value, AMI_AXDR_OCTET_STRING, ldn, sizeof ldn - 1);
+    add_data(m, AMI_OBIS(0, 0, 42, 0, 0, 255), m->ldn_value, sizeof m->ldn_value,
+             2 + sizeof ldn - 1);
+    set_string(m->ident_value, AMI_AXDR_VISIBLE_STRING, m->serial, sn);
+    add_data(m, AMI_OBIS(0, 0, 96, 1, 0, 255), m->ident_value, sizeof m->ident_value, 2 + sn);
+    static const char fw[] = "openami-sim " AMI_VERSION_STRING;
+    set_string(m->fw_value, AMI_AXDR_VISIBLE_STRING, fw, sizeof fw - 1);
+    add_data(m, AMI_OBIS(1, 0, 0, 2, 0, 255), m->fw_value, sizeof m->fw_value, 2 + sizeof fw - 1);
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_CLOCK, .ln = CLOCK_LN});
+
+    /* energies: A+, A-, R+, R- total and per tariff (Wh, varh) */
+    for (uint8_t c = 1; c <= 4; c++)
+        for (uint8_t e = 0; e <= 2; e++)
+            add_register(m, AMI_OBIS(1, 0, c, 8, e, 255), 0, c <= 2 ? U_WH : U_VARH, energy);
+
+    /* instantaneous values: totals, then per phase L1..L3 */
+    add_register(m, AMI_OBIS(1, 0, 1, 7, 0, 255), 0, U_W, instant);
+    add_register(m, AMI_OBIS(1, 0, 2, 7, 0, 255), 0, U_W, instant);
+    add_register(m, AMI_OBIS(1, 0, 3, 7, 0, 255), 0, U_VAR, instant);
+    add_register(m, AMI_OBIS(1, 0, 4, 7, 0, 255), 0, U_VAR, instant);
+    add_register(m, AMI_OBIS(1, 0, 16, 7, 0, 255), 0, U_W, instant);
+    add_register(m, AMI_OBIS(1, 0, 9, 7, 0, 255), 0, U_VA, instant);
+    add_register(m, AMI_OBIS(1, 0, 9, 7, 128, 255), 0, U_VA, instant);
+    add_register(m, AMI_OBIS(1, 0, 9, 7, 129, 255), 0, U_VA, instant);
+    add_register(m, AMI_OBIS(1, 0, 13, 7, 0, 255), -3, U_NONE, instant);
+    add_register(m, AMI_OBIS(1, 0, 14, 7, 0, 255), -3, U_HZ, instant);
+    for (uint8_t ph = 1; ph <= 3; ph++) {
+        uint8_t b = (uint8_t)(20 * ph);
+        add_register(m, AMI_OBIS(1, 0, b + 12, 7, 0, 255), -1, U_V, instant);
+        add_register(m, AMI_OBIS(1, 0, b + 11, 7, 0, 255), -3, U_A, instant);
+        add_register(m, AMI_OBIS(1, 0, b + 16, 7, 0, 255), 0, U_W, instant);
+        add_register(m, AMI_OBIS(1, 0, b + 3, 7, 0, 255), 0, U_VAR, instant);
+        add_register(m, AMI_OBIS(1, 0, b + 4, 7, 0, 255), 0, U_VAR, instant);
+        add_register(m, AMI_OBIS(1, 0, b + 9, 7, 0, 255), 0, U_VA, instant);
+        add_register(m, AMI_OBIS(1, 0, b + 13, 7, 0, 255), -3, U_NONE, instant);
+    }
+
+    /* demand (fixed 15-minute window) and maximum demand with its time, all and per tariff */
+    m->demand = (ami_cosem_demand_register){demand_read};
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DEMAND_REGISTER,
+                           .ln = AMI_OBIS(1, 0, 1, 4, 0, 255),
+                           .state = &m->demand,
+                           .user = m,
+                           .scaler = 1,
+                           .unit = U_W});
+    for (uint8_t e = 0; e <= 2; e++) {
+        m->maxdem[e] = (ami_cosem_ext_register){.snapshot = maxdem_snapshot};
+        add(m, (ami_cosem_obj){.class_id = AMI_COSEM_EXTENDED_REGISTER,
+                               .ln = AMI_OBIS(1, 0, 1, 6, e, 255),
+                               .state = &m->maxdem[e],
+                               .read = maxdem_value,
+                               .user = m,
+                               .scaler = 1,
+                               .unit = U_W});
+    }
+
+    /* profile status objects and the virtual profiles */
+    m->status_value[0] = AMI_AXDR_UNSIGNED;
+    add_data(m, AMI_OBIS(0, 0, 96, 10, 1, 255), m->status_value, sizeof m->status_value, 2);
+    add_data(m, AMI_OBIS(0, 0, 96, 10, 2, 255), m->status_value, sizeof m->status_value, 2);
+    m->lp1_src = (ami_cosem_profile_source){lp_entries, lp_rows, m};
+    m->lp2_src = m->lp1_src;
+    m->billing_src = (ami_cosem_profile_source){billing_entries, billing_rows, m};
+    m->lp1 = (ami_cosem_profile){.columns = lp1_cols,
+                                 .ncolumns = AMI_COUNTOF(lp1_cols),
+                                 .capture_period = 900,
+                                 .profile_entries = LP1_ENTRIES,
+                                 .source = &m->lp1_src};
+    m->lp2 = (ami_cosem_profile){.columns = lp2_cols,
+                                 .ncolumns = AMI_COUNTOF(lp2_cols),
+                                 .capture_period = 86400,
+                                 .profile_entries = LP2_ENTRIES,
+                                 .source = &m->lp2_src};
+    m->billing = (ami_cosem_profile){.columns = billing_cols,
+                                     .ncolumns = AMI_COUNTOF(billing_cols),
+                                     .capture_period = 0,
+                                     .profile_entries = BILLING_ENTRIES,
+                                     .source = &m->billing_src};
+    add_profile(m, AMI_OBIS(1, 0, 99, 1, 0, 255), &m->lp1);
+    add_profile(m, AMI_OBIS(1, 0, 99, 2, 0, 255), &m->lp2);
+    add_profile(m, AMI_OBIS(0, 0, 98, 1, 0, 255), &m->billing);
+
+    /* event logs (stored rings) and their event code objects */
+    for (uint8_t x = 0; x < SIM_LOG_COUNT; x++) {
+        m->code_value[x][0] = AMI_AXDR_UNSIGNED;
+        add_data(m, AMI_OBIS(0, 0, 96, 11, x, 255), m->code_value[x], 2, 2);
+        m->logs[x] = (ami_cosem_profile){.columns = log_cols[x],
+                                         .ncolumns = 2,
+                                         .profile_entries = SIM_EVENT_ENTRIES,
+                                         .ring = m->log_ring[x],
+                                         .ring_cap = sizeof m->log_ring[x],
+                                         .row_size = AMI_COSEM_EVENT_ROW_SIZE};
+        add(m, (ami_cosem_obj){.class_id = AMI_COSEM_PROFILE_GENERIC,
+                               .ln = AMI_OBIS(0, 0, 99, 98, x, 255),
+                               .method_access = log_methods,
+                               .state = &m->logs[x]});
+    }
+}
+
+ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln)
+{
+    return ami_cosem_store_find(&m->store, ln);
+}
+
+static int record(sim_meter *m, unsigned log, uint8_t code)
+{
+    if (log >= SIM_LOG_COUNT)
+        return AMI_E_INVAL;
+    m->code_value[log][1] = code;
+    m->nevents++;
+    ami_obis ln = AMI_OBIS(0, 0, 99, 98, log, 255);
+    return ami_cosem_event_record(sim_meter_object(m, &ln), sim_meter_now(m), 0, 0, code);
+}
+
+int sim_meter_event(sim_meter *m, enum sim_log log, uint8_t code)
+{
+    return m ? record(m, (unsigned)log, code) : AMI_E_INVAL;
+}
+
+void sim_meter_record_event(sim_meter *m, uint16_t code)
+{
+    /* fraud detection codes (40..59: terminal and module covers, magnetic field, ...) go to the
+     * tamper log, the others to the standard log */
+    unsigned log = code >= 40 && code < 60 ? SIM_LOG_TAMPER : SIM_LOG_STANDARD;
+    (void)record(m, log, (uint8_t)(code > 255 ? 255 : code));
 }
 
 int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64_t now)
@@ -190,50 +671,20 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
     m->password_len = pn;
 
     ami_metro_load_from_seed(&m->load, fnv1a(serial));
+    m->history_start = now - AMI_METRO_HISTORY_DEFAULT_S;
     /* The history is integrated lazily, at the first read (advance()): a fleet of 10,000 meters
      * starts without running 35 days of metrology for each. */
-    int rc = ami_metro_init(&m->metro, &m->load, 15, 15, now - AMI_METRO_HISTORY_DEFAULT_S);
+    int rc = ami_metro_init(&m->metro, &m->load, 15, 15, m->history_start);
+    m->metro0 = m->metro;
     if (rc != AMI_OK)
         return rc;
 
-    /* Values: identity as visible-string, logical device name as octet-string. */
-    m->ident_value[0] = AMI_AXDR_VISIBLE_STRING;
-    m->ident_value[1] = (uint8_t)sn;
-    memcpy(m->ident_value + 2, serial, sn);
-    static const char ldn[] = "OPENAMI-SIM";
-    m->ldn_value[0] = AMI_AXDR_OCTET_STRING;
-    m->ldn_value[1] = (uint8_t)(sizeof ldn - 1);
-    memcpy(m->ldn_value + 2, ldn, sizeof ldn - 1);
-
-    add(m,
-        (ami_cosem_obj){.class_id = AMI_COSEM_ASSOCIATION_LN, .ln = AMI_OBIS(0, 0, 40, 0, 0, 255)});
-    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DATA,
-                           .ln = AMI_OBIS(0, 0, 42, 0, 0, 255),
-                           .value = m->ldn_value,
-                           .value_cap = sizeof m->ldn_value,
-                           .value_len = 2 + sizeof ldn - 1});
-    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DATA,
-                           .ln = AMI_OBIS(0, 0, 96, 1, 0, 255),
-                           .value = m->ident_value,
-                           .value_cap = sizeof m->ident_value,
-                           .value_len = 2 + sn});
-    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_CLOCK, .ln = AMI_OBIS(0, 0, 1, 0, 0, 255)});
-    /* Blue Book units: 30 Wh, 32 varh, 27 W. */
-    add_register(m, AMI_OBIS(1, 0, 1, 8, 0, 255), 30, energy);
-    add_register(m, AMI_OBIS(1, 0, 1, 8, 1, 255), 30, energy);
-    add_register(m, AMI_OBIS(1, 0, 1, 8, 2, 255), 30, energy);
-    add_register(m, AMI_OBIS(1, 0, 2, 8, 0, 255), 30, energy);
-    add_register(m, AMI_OBIS(1, 0, 2, 8, 1, 255), 30, energy);
-    add_register(m, AMI_OBIS(1, 0, 2, 8, 2, 255), 30, energy);
-    add_register(m, AMI_OBIS(1, 0, 3, 8, 0, 255), 32, energy);
-    add_register(m, AMI_OBIS(1, 0, 4, 8, 0, 255), 32, energy);
-    add_register(m, AMI_OBIS(1, 0, 1, 7, 0, 255), 27, power);
-    add_register(m, AMI_OBIS(1, 0, 2, 7, 0, 255), 27, power);
-
+    add_objects(m, sn);
     ami_cosem_clock_src clk = {clock_now, clock_set, m};
     rc = ami_cosem_store_init(&m->store, m->objs, m->nobjs, &clk);
     if (rc != AMI_OK)
         return rc;
+    (void)record(m, SIM_LOG_STANDARD, SIM_EVENT_POWER_UP);
     m->policies[0] = (ami_dlms_policy){.client_sap = SIM_SAP_PUBLIC,
                                        .context = AMI_ACSE_CONTEXT_LN,
                                        .mechanism = AMI_ACSE_MECH_NONE,

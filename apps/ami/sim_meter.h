@@ -1,7 +1,15 @@
 /*
- * One virtual meter for `ami sim`: the reference COSEM store (ami/cosem.h) filled with an
- * identity, a clock and energy registers fed by the metrology model (ami/metrology.h) advancing
- * with real time, and the DLMS server (ami/dlms_server.h) with its association policies.
+ * One virtual meter for `ami sim`: the reference COSEM store (ami/cosem.h) filled with the
+ * standard meter profile of docs/meter-profile.md (identity, clock, energies per tariff,
+ * instantaneous values, demand and maximum demand, load profiles, billing profile, event logs)
+ * fed by the metrology model (ami/metrology.h) advancing with real time, and the DLMS server
+ * (ami/dlms_server.h) with its association policies.
+ *
+ * The load profiles and the billing profile are virtual buffers: their entries are recomputed
+ * on demand from the deterministic metrology (a copy of the state at the start of the history
+ * run forward), so a meter holds 35 days of 15-minute history in no memory, and every entry's
+ * energies are exactly the registers' values at that capture time. The event logs are stored
+ * rings.
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AMI_APP_SIM_METER_H
@@ -9,29 +17,51 @@
 
 #include "ami/ami.h"
 
-#define SIM_METER_OBJECTS 14
+#define SIM_METER_OBJECTS 68
 #define SIM_SERIAL_MAX    32
+#define SIM_FW_MAX        32
+/* Entries of each event log (stored ring). */
+#define SIM_EVENT_ENTRIES 16
 
-/* Events kept for the event logs (the last SIM_METER_EVENTS; older ones are overwritten). */
-#define SIM_METER_EVENTS 8
-/* Terminal cover opened: 40, the code the IDIS fraud-detection event log gives it as far as we
- * know (not checked against the IDIS document). */
-#define SIM_EVENT_TERMINAL_COVER_OPENED 40
+/* The event logs (0-0:99.98.x.255, x = the value) and their event code objects 0-0:96.11.x.255. */
+enum sim_log {
+    SIM_LOG_STANDARD = 0, /* power up/down, clock adjusted, billing */
+    SIM_LOG_TAMPER = 1,   /* fraud detection: terminal cover, strong magnetic field */
+    SIM_LOG_POWER_QUALITY = 2,
+    SIM_LOG_SECURITY = 3, /* communication and security: authentication failures, keys */
+    SIM_LOG_COUNT = 4
+};
 
-typedef struct sim_meter_event {
-    int64_t t; /* meter time, Unix s */
-    uint16_t code;
-} sim_meter_event;
+/* Event codes the simulator itself records (the IDIS numbering of the standard log). */
+enum {
+    SIM_EVENT_POWER_DOWN = 1,
+    SIM_EVENT_POWER_UP = 2,
+    SIM_EVENT_CLOCK_ADJUSTED_OLD = 4,
+    SIM_EVENT_CLOCK_ADJUSTED_NEW = 5,
+    SIM_EVENT_TERMINAL_COVER_OPENED = 40,
+    SIM_EVENT_TERMINAL_COVER_CLOSED = 41,
+};
 
 typedef struct sim_meter {
     char serial[SIM_SERIAL_MAX + 1];
-    int64_t clock_offset; /* set by SET of the clock: meter time - system time (s) */
-    ami_metro metro;
+    int64_t clock_offset;  /* set by SET of the clock: meter time - system time (s) */
+    int64_t history_start; /* the metrology started here (now - 35 days at init) */
+    ami_metro metro;       /* live: integrated up to the meter's time */
+    ami_metro metro0;      /* the state at history_start: the virtual buffers run it forward */
     ami_metro_load load;
     ami_cosem_obj objs[SIM_METER_OBJECTS];
     size_t nobjs;
     uint8_t ident_value[2 + SIM_SERIAL_MAX];
     uint8_t ldn_value[2 + 16];
+    uint8_t fw_value[2 + SIM_FW_MAX];
+    uint8_t status_value[2];              /* AMR profile status 0-0:96.10.1.255 */
+    uint8_t code_value[SIM_LOG_COUNT][2]; /* event codes 0-0:96.11.x.255 */
+    ami_cosem_profile lp1, lp2, billing;  /* virtual buffers */
+    ami_cosem_profile_source lp1_src, lp2_src, billing_src;
+    ami_cosem_profile logs[SIM_LOG_COUNT]; /* stored rings */
+    uint8_t log_ring[SIM_LOG_COUNT][SIM_EVENT_ENTRIES * AMI_COSEM_EVENT_ROW_SIZE];
+    ami_cosem_ext_register maxdem[3]; /* 1-0:1.6.0/1.6.1/1.6.2 */
+    ami_cosem_demand_register demand; /* 1-0:1.4.0 */
     ami_cosem_store store;
     ami_dlms_policy policies[3];
     uint8_t password[64];
@@ -45,8 +75,7 @@ typedef struct sim_meter {
     ami_replay replay;
     ami_dlms_server_sec sec;
     ami_dlms_server server;
-    sim_meter_event events[SIM_METER_EVENTS]; /* ring: event i at events[i % SIM_METER_EVENTS] */
-    uint32_t nevents;                         /* events recorded since start */
+    uint32_t nevents; /* events recorded in the event logs since start */
 } sim_meter;
 
 /* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password,
@@ -62,11 +91,16 @@ enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17, SIM_SAP_MANAGEMENT = 1 };
 /*
  * Builds the meter: serial (identity 0-0:96.1.0.255, also seeds the load model), LLS password
  * for SAP 17 (1..63 bytes), starting the metrology AMI_METRO_HISTORY_DEFAULT_S before `now`
- * (Unix s). Returns AMI_OK or an AMI_E_* code (AMI_E_INVAL for a bad serial or password).
+ * (Unix s; integrated at the first read); records power-up in the standard event log. Returns AMI_OK or an AMI_E_* code
+ * (AMI_E_INVAL for a bad serial or password).
  */
 int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64_t now);
 
-/* Records an event (code, the meter's time) in the ring the event logs read. */
+/*
+ * Records an event at the meter's time: fraud detection codes (40..59, e.g.
+ * SIM_EVENT_TERMINAL_COVER_OPENED) in the tamper log, other codes in the standard log (codes
+ * above 255 are recorded as 255).
+ */
 void sim_meter_record_event(sim_meter *m, uint16_t code);
 
 /*
@@ -78,5 +112,14 @@ void sim_meter_set_security(sim_meter *m, const uint8_t *ek, const uint8_t *ak, 
 
 /* The meter's time (system time + the offset a SET of the clock made). */
 int64_t sim_meter_now(const sim_meter *m);
+
+/*
+ * Records event `code` in event log `log` at the meter's time and sets that log's event code
+ * object (0-0:96.11.x.255). Returns AMI_OK or AMI_E_INVAL (unknown log).
+ */
+int sim_meter_event(sim_meter *m, enum sim_log log, uint8_t code);
+
+/* The meter's object with this logical name, or NULL. */
+ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln);
 
 #endif
