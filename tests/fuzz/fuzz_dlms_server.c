@@ -1,6 +1,8 @@
 /*
  * Fuzz target for the DLMS server engine with the reference object store: a whole server
- * (Data, Register, Clock, Association LN; public, LLS and pre-established SAPs) is associated,
+ * (Data, Register, Clock, Association LN, Profile generic stored and virtual with their
+ * selective-access parameters, Extended and Demand registers; public, LLS and pre-established
+ * SAPs) is associated,
  * then fed APDUs cut from the input. Every APDU must be answered or dropped, never crash; every
  * answer must be one APDU our own decoder accepts, within the output buffer and, once
  * associated, within the client's negotiated PDU size.
@@ -49,8 +51,52 @@ static uint8_t fz_method(void *user, ami_cosem_obj *obj, uint8_t id, ami_view pa
     return AMI_ACTION_SUCCESS;
 }
 
+/* Virtual buffer of 5000 entries {double-long-unsigned i, long-unsigned i}. */
+static uint32_t fz_entries(void *user, const ami_cosem_obj *o)
+{
+    (void)user;
+    (void)o;
+    return 5000;
+}
+
+static uint8_t fz_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint32_t count,
+                       ami_cosem_row_fn emit, void *ctx)
+{
+    (void)user;
+    (void)o;
+    if (first < 1 || count < 1 || first - 1 + count > 5000)
+        abort(); /* the class must only ask for entries that exist */
+    for (uint32_t i = first; i < first + count; i++) {
+        uint8_t row[10] = {AMI_AXDR_STRUCTURE, 2, AMI_AXDR_DOUBLE_LONG_UNSIGNED};
+        ami_enc32be(row + 3, i);
+        row[7] = AMI_AXDR_LONG_UNSIGNED;
+        ami_enc16be(row + 8, (uint16_t)i);
+        if (!emit(ctx, row, sizeof row))
+            break;
+    }
+    return AMI_DAR_SUCCESS;
+}
+
+static void fz_demand(void *user, const ami_cosem_obj *o, ami_cosem_demand_values *v)
+{
+    (void)user;
+    (void)o;
+    *v = (ami_cosem_demand_values){12, 34, 0, 1795327200, 1795327200, 900, 1};
+}
+
+static const ami_cosem_profile_source fz_src = {fz_entries, fz_rows, NULL};
+static const ami_cosem_capture_def lp_cols[2] = {
+    {AMI_COSEM_CLOCK, {{0, 0, 1, 0, 0, 255}}, 2, 0},
+    {AMI_COSEM_REGISTER, {{1, 0, 1, 8, 0, 255}}, 2, 0},
+};
+static const ami_cosem_capture_def v_cols[2] = {
+    {AMI_COSEM_DATA, {{0, 0, 96, 10, 1, 255}}, 2, 0},
+    {AMI_COSEM_DATA, {{0, 0, 96, 10, 2, 255}}, 2, 0},
+};
+
 static const uint8_t rw2[2] = {AMI_ACCESS_READ, AMI_ACCESS_READ_WRITE};
 static const uint8_t m1[1] = {AMI_METHOD_ACCESS};
+static const uint8_t m2[2] = {AMI_METHOD_ACCESS, AMI_METHOD_ACCESS};
 static const uint8_t password[] = "secret12";
 
 /* An AARQ (LN, optional LLS "secret12") proposing every service and max PDU `pdu`. */
@@ -105,8 +151,19 @@ static void check_answer(const ami_dlms_assoc *a, const uint8_t *out, int n, siz
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t ldn[16], ident[64], big[512];
-    ami_cosem_obj objs[6] = {
+    static uint8_t ldn[16], ident[64], big[512], ring[40 * 32], xval[5];
+    ami_cosem_profile lp = {.columns = lp_cols,
+                            .ncolumns = 2,
+                            .capture_period = 900,
+                            .profile_entries = 40,
+                            .ring = ring,
+                            .ring_cap = sizeof ring,
+                            .row_size = 32};
+    ami_cosem_profile vp = {
+        .columns = v_cols, .ncolumns = 2, .profile_entries = 6000, .source = &fz_src};
+    ami_cosem_ext_register xr = {.status = 1, .capture_time = 1795327200};
+    ami_cosem_demand_register dr = {fz_demand};
+    ami_cosem_obj objs[11] = {
         {.class_id = AMI_COSEM_ASSOCIATION_LN, .ln = AMI_OBIS(0, 0, 40, 0, 0, 255)},
         {.class_id = AMI_COSEM_DATA,
          .ln = AMI_OBIS(0, 0, 42, 0, 0, 255),
@@ -132,6 +189,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          .value = big,
          .value_cap = sizeof big,
          .value_len = 2},
+        {.class_id = AMI_COSEM_PROFILE_GENERIC,
+         .ln = AMI_OBIS(1, 0, 99, 1, 0, 255),
+         .method_access = m2,
+         .state = &lp},
+        {.class_id = AMI_COSEM_PROFILE_GENERIC, .ln = AMI_OBIS(1, 0, 99, 2, 0, 255), .state = &vp},
+        {.class_id = AMI_COSEM_EXTENDED_REGISTER,
+         .ln = AMI_OBIS(1, 0, 1, 6, 0, 255),
+         .method_access = m1,
+         .state = &xr,
+         .value = xval,
+         .value_cap = sizeof xval,
+         .value_len = sizeof xval,
+         .unit = 27},
+        {.class_id = AMI_COSEM_DEMAND_REGISTER,
+         .ln = AMI_OBIS(1, 0, 1, 4, 0, 255),
+         .method_access = m2,
+         .state = &dr,
+         .unit = 27},
+        {.class_id = AMI_COSEM_DATA,
+         .ln = AMI_OBIS(0, 0, 96, 10, 1, 255),
+         .value = ldn,
+         .value_cap = sizeof ldn,
+         .value_len = 6},
     };
     memcpy(ldn,
            "\x09\x04"
@@ -142,10 +222,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
            "X",
            3);
     memcpy(big, "\x09\x00", 2);
+    memcpy(xval, "\x06\x00\x00\x01\x00", 5);
     ami_cosem_store store;
     ami_cosem_clock_src clk = {fz_now, fz_set, NULL};
-    if (ami_cosem_store_init(&store, objs, 6, &clk))
+    if (ami_cosem_store_init(&store, objs, AMI_COUNTOF(objs), &clk))
         abort();
+    for (int i = 0; i < 45; i++) /* a wrapped ring */
+        if (ami_cosem_profile_capture(&store, &objs[6]))
+            abort();
     const uint32_t conf = 0x00FFFF;
     ami_dlms_policy pol[3] = {
         {.client_sap = 16, .context = 1, .conformance = conf, .max_pdu = 512},
