@@ -298,20 +298,51 @@ static uint64_t captures(sim_meter *m, int64_t cp)
     return m->metro.t < c1 ? 0 : (uint64_t)((m->metro.t - c1) / cp) + 1;
 }
 
-/* Billing closings (local month starts) strictly after the history start up to history end;
- * *when (may be NULL) receives the time of closing number k (1-based) when k <= the count. */
-static uint64_t closings(sim_meter *m, uint64_t k, int64_t *when)
+/* Captures made up to time t (period cp). */
+static uint64_t captures_until(const sim_meter *m, int64_t cp, int64_t t)
 {
-    advance(m);
+    int64_t c1 = first_capture(m, cp);
+    return t < c1 ? 0 : (uint64_t)((t - c1) / cp) + 1;
+}
+
+/* Billing closings (local month starts) strictly after the history start up to `until`;
+ * *when (may be NULL) receives the time of closing number k (1-based) when k <= the count. */
+static uint64_t closings_until(const sim_meter *m, int64_t until, uint64_t k, int64_t *when)
+{
     uint64_t n = 0;
     int64_t t = m->history_start;
     for (;;) {
         t = ami_metro_next_month_start(t, m->load.utc_offset_s);
-        if (t > m->metro.t)
+        if (t > until)
             return n;
         if (++n == k && when)
             *when = t;
     }
+}
+
+static uint64_t closings(sim_meter *m, uint64_t k, int64_t *when)
+{
+    advance(m);
+    return closings_until(m, m->metro.t, k, when);
+}
+
+/*
+ * The state to run a virtual buffer from, for entries after time t: the checkpoint when it is
+ * not later than t, else the history's start. The checkpoint follows yesterday's local midnight
+ * (one day of integration when the day changes), so reads of the last day or two integrate
+ * hours instead of 35 days.
+ */
+static const ami_metro *start_state(sim_meter *m, int64_t t)
+{
+    int64_t off = m->load.utc_offset_s, local = m->metro.t + off;
+    int64_t target = (local / 86400 - (local % 86400 < 0)) * 86400 - off - 86400;
+    if (target > m->ckpt.t && target <= m->metro.t) {
+        ami_metro_hooks h = {.tariff = tariff_of, .tariff_ctx = m};
+        ami_metro c = m->ckpt;
+        if (ami_metro_run(&c, target, &h) == AMI_OK)
+            m->ckpt = c;
+    }
+    return m->ckpt.t <= t ? &m->ckpt : &m->metro0;
 }
 
 typedef struct gen {
@@ -406,14 +437,40 @@ static uint8_t lp_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint3
     uint64_t total = captures(m, cp);
     uint64_t skip = total - entries_of(p, total); /* dropped by the ring */
     gen g = {m, p, 1, skip + first, skip + first + count - 1, emit, ctx, false};
-    ami_metro mt = m->metro0;
+    int64_t c1 = first_capture(m, cp);
+    ami_metro mt = *start_state(m, c1 + (int64_t)(g.first - 1) * cp - cp);
+    g.next = captures_until(m, cp, mt.t) + 1;
     ami_metro_hooks h = {.tariff = tariff_of,
                          .tariff_ctx = m,
                          .capture_period_s = (uint32_t)cp,
                          .capture = on_capture,
                          .capture_ctx = &g};
-    int64_t until = first_capture(m, cp) + (int64_t)(g.last - 1) * cp;
+    int64_t until = c1 + (int64_t)(g.last - 1) * cp;
     return ami_metro_run(&mt, until, &h) == AMI_OK ? AMI_DAR_SUCCESS : AMI_DAR_HARDWARE_FAULT;
+}
+
+/* Entries of a load profile whose capture time lies in [from, to]. */
+static void lp_locate(void *user, const ami_cosem_obj *o, int64_t from, int64_t to, uint32_t *first,
+                      uint32_t *count)
+{
+    sim_meter *m = user;
+    const ami_cosem_profile *p = o->state;
+    int64_t cp = p->capture_period, c1 = first_capture(m, cp);
+    uint64_t total = captures(m, cp), skip = total - entries_of(p, total);
+    /* capture numbers k with c1 + (k - 1) cp in [from, to] */
+    int64_t lo = from <= c1 ? 1 : (from - c1 + cp - 1) / cp + 1;
+    int64_t hi = to < c1 ? 0 : (to - c1) / cp + 1;
+    if (lo < (int64_t)skip + 1)
+        lo = (int64_t)skip + 1;
+    if (hi > (int64_t)total)
+        hi = (int64_t)total;
+    if (hi < lo) {
+        *first = UINT32_MAX;
+        *count = 0;
+        return;
+    }
+    *first = (uint32_t)(lo - (int64_t)skip);
+    *count = (uint32_t)(hi - lo + 1);
 }
 
 static uint32_t billing_entries(void *user, const ami_cosem_obj *o)
@@ -429,9 +486,11 @@ static uint8_t billing_rows(void *user, const ami_cosem_obj *o, uint32_t first, 
     uint64_t total = closings(m, 0, NULL);
     uint64_t skip = total - entries_of(p, total);
     gen g = {m, p, 1, skip + first, skip + first + count - 1, emit, ctx, false};
-    int64_t until = 0;
+    int64_t until = 0, from = 0;
     (void)closings(m, g.last, &until);
-    ami_metro mt = m->metro0;
+    (void)closings(m, g.first, &from);
+    ami_metro mt = *start_state(m, from - 1);
+    g.next = closings_until(m, mt.t, 0, NULL) + 1;
     ami_metro_hooks h = {
         .tariff = tariff_of, .tariff_ctx = m, .billed = on_billed, .billed_ctx = &g};
     return ami_metro_run(&mt, until, &h) == AMI_OK ? AMI_DAR_SUCCESS : AMI_DAR_HARDWARE_FAULT;
@@ -593,9 +652,9 @@ static void add_objects(sim_meter *m, size_t sn)
     m->status_value[0] = AMI_AXDR_UNSIGNED;
     add_data(m, AMI_OBIS(0, 0, 96, 10, 1, 255), m->status_value, sizeof m->status_value, 2);
     add_data(m, AMI_OBIS(0, 0, 96, 10, 2, 255), m->status_value, sizeof m->status_value, 2);
-    m->lp1_src = (ami_cosem_profile_source){lp_entries, lp_rows, m};
+    m->lp1_src = (ami_cosem_profile_source){lp_entries, lp_rows, lp_locate, m};
     m->lp2_src = m->lp1_src;
-    m->billing_src = (ami_cosem_profile_source){billing_entries, billing_rows, m};
+    m->billing_src = (ami_cosem_profile_source){billing_entries, billing_rows, NULL, m};
     m->lp1 = (ami_cosem_profile){.columns = lp1_cols,
                                  .ncolumns = AMI_COUNTOF(lp1_cols),
                                  .capture_period = 900,
@@ -676,6 +735,7 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
      * starts without running 35 days of metrology for each. */
     int rc = ami_metro_init(&m->metro, &m->load, 15, 15, m->history_start);
     m->metro0 = m->metro;
+    m->ckpt = m->metro;
     if (rc != AMI_OK)
         return rc;
 

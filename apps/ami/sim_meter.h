@@ -48,6 +48,7 @@ typedef struct sim_meter {
     int64_t history_start; /* the metrology started here (now - 35 days at init) */
     ami_metro metro;       /* live: integrated up to the meter's time */
     ami_metro metro0;      /* the state at history_start: the virtual buffers run it forward */
+    ami_metro ckpt;        /* the state at yesterday's local midnight (or metro0): a shortcut */
     ami_metro_load load;
     ami_cosem_obj objs[SIM_METER_OBJECTS];
     size_t nobjs;

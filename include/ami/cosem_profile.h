@@ -86,6 +86,14 @@ typedef struct ami_cosem_profile_source {
      */
     uint8_t (*rows)(void *user, const ami_cosem_obj *o, uint32_t first, uint32_t count,
                     ami_cosem_row_fn emit, void *ctx);
+    /*
+     * Optional: narrows a range read restricted by the clock (the first capture object being
+     * the Clock's time): sets *first and *count to entries that include every entry whose
+     * capture time lies in [from, to] (Unix s), so that the others need not be produced; the
+     * class still checks each entry's value. NULL: every entry is produced and checked.
+     */
+    void (*locate)(void *user, const ami_cosem_obj *o, int64_t from, int64_t to, uint32_t *first,
+                   uint32_t *count);
     void *user;
 } ami_cosem_profile_source;
 

@@ -364,6 +364,19 @@ static uint8_t read_buffer(const ami_cosem_obj *o, const ami_cosem_profile *p,
         if (rd.restrict_col < 0 || !key_of(d.from_value, &rd.from) || !key_of(d.to_value, &rd.to) ||
             rd.from > rd.to || !parse_selected(p, d.selected_values, &rd))
             return AMI_DAR_SCOPE_OF_ACCESS_VIOLATED;
+        const ami_cosem_capture_def *rc = &p->columns[rd.restrict_col];
+        if (p->source && p->source->locate && rd.restrict_col == 0 &&
+            rc->class_id == AMI_COSEM_CLOCK && rc->attr == 2 && !rc->data_index) {
+            uint32_t f = 1, c = used;
+            p->source->locate(p->source->user, o, rd.from, rd.to, &f, &c);
+            /* keep within the entries that exist */
+            if (f >= 1 && f <= used) {
+                first = f;
+                count = c < used - f + 1 ? c : used - f + 1;
+            } else {
+                count = 0;
+            }
+        }
     } else if (sel->present && sel->selector == 2) {
         ami_entry_descriptor d;
         if (ami_entry_descriptor_decode(sel->params, &d) != AMI_OK)

@@ -84,7 +84,7 @@ static void fz_demand(void *user, const ami_cosem_obj *o, ami_cosem_demand_value
     *v = (ami_cosem_demand_values){12, 34, 0, 1795327200, 1795327200, 900, 1};
 }
 
-static const ami_cosem_profile_source fz_src = {fz_entries, fz_rows, NULL};
+static const ami_cosem_profile_source fz_src = {fz_entries, fz_rows, NULL, NULL};
 static const ami_cosem_capture_def lp_cols[2] = {
     {AMI_COSEM_CLOCK, {{0, 0, 1, 0, 0, 255}}, 2, 0},
     {AMI_COSEM_REGISTER, {{1, 0, 1, 8, 0, 255}}, 2, 0},

@@ -63,7 +63,7 @@ static uint8_t v_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint32
     return AMI_DAR_SUCCESS;
 }
 
-static const ami_cosem_profile_source vsrc = {v_entries, v_rows, NULL};
+static const ami_cosem_profile_source vsrc = {v_entries, v_rows, NULL, NULL};
 
 static const ami_cosem_capture_def cols[2] = {
     {AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
@@ -547,6 +547,90 @@ static void test_virtual(void **state)
     assert_int_equal(get(VP, 2, NULL, &n), AMI_DAR_OTHER_REASON);
 }
 
+/* A clock-indexed virtual buffer: entry i captured at T0 + 900 i, {date-time, u32 i}; counts
+ * the entries produced. */
+static uint32_t produced;
+
+static uint8_t c_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint32_t count,
+                      ami_cosem_row_fn emit, void *sink)
+{
+    (void)user;
+    (void)o;
+    for (uint32_t i = first; i < first + count; i++) {
+        uint8_t row[24];
+        ami_wr w;
+        ami_wr_init(&w, row, sizeof row);
+        ami_wr_u8(&w, AMI_AXDR_STRUCTURE);
+        ami_wr_u8(&w, 2);
+        ami_datetime dt;
+        ami_datetime_from_unix(T0 + 900 * (int64_t)i, 0, 0, 0, &dt);
+        ami_wr_u8(&w, AMI_AXDR_OCTET_STRING);
+        ami_wr_u8(&w, 12);
+        ami_datetime_encode(&dt, ami_wr_reserve(&w, 12));
+        ami_wr_u8(&w, AMI_AXDR_DOUBLE_LONG_UNSIGNED);
+        ami_wr_u32be(&w, i);
+        produced++;
+        if (!emit(sink, row, w.len))
+            break;
+    }
+    return AMI_DAR_SUCCESS;
+}
+
+static void c_locate(void *user, const ami_cosem_obj *o, int64_t from, int64_t to, uint32_t *first,
+                     uint32_t *count)
+{
+    (void)user;
+    (void)o;
+    int64_t lo = from <= T0 + 900 ? 1 : (from - T0 + 899) / 900;
+    int64_t hi = (to - T0) / 900;
+    *first = (uint32_t)lo;
+    *count = hi >= lo ? (uint32_t)(hi - lo + 1) : 0;
+}
+
+static void test_virtual_locate(void **state)
+{
+    (void)state;
+    static const ami_cosem_capture_def ccols[2] = {
+        {AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+        {AMI_COSEM_DATA, OB(0, 0, 96, 10, 1, 255), 2, 0},
+    };
+    ami_cosem_profile_source src = {v_entries, c_rows, c_locate, NULL};
+    ami_cosem_profile p = {.columns = ccols,
+                           .ncolumns = 2,
+                           .capture_period = 900,
+                           .profile_entries = 20000,
+                           .source = &src};
+    ami_cosem_obj o[2] = {{.class_id = AMI_COSEM_CLOCK, .ln = OB(0, 0, 1, 0, 0, 255)},
+                          {.class_id = AMI_COSEM_PROFILE_GENERIC, .ln = LP, .state = &p}};
+    ami_cosem_clock_src clk = {fx_now, NULL, NULL};
+    assert_int_equal(ami_cosem_store_init(&fx->store, o, 2, &clk), AMI_OK);
+    uint8_t mem[1 << 16];
+    ami_arena a;
+    size_t n;
+    uint8_t pb[128];
+    for (int pass = 0; pass < 2; pass++) {
+        src.locate = pass ? c_locate : NULL;
+        produced = 0;
+        ami_access_selection sel = {
+            true, 1, {pb, range_params(pb, sizeof pb, T0 + 900 * 9000, T0 + 900 * 9095, NULL, 0)}};
+        assert_int_equal(get(LP, 2, &sel, &n), AMI_DAR_SUCCESS);
+        const ami_axdr_value *b = decoded(n, &a, mem, sizeof mem);
+        assert_int_equal(b->count, 96);
+        assert_int_equal(u_at(b, 0, 1), 9000);
+        assert_int_equal(u_at(b, 95, 1), 9095);
+        /* with locate only the located entries are produced; without, all 10000 */
+        assert_int_equal(produced, pass ? 96 : 10000);
+        /* a range before the first entry or after the last: empty */
+        sel.params = ami_view_of(pb, range_params(pb, sizeof pb, T0 - 9000, T0, NULL, 0));
+        assert_int_equal(get(LP, 2, &sel, &n), AMI_DAR_SUCCESS);
+        assert_int_equal(n, 2);
+        sel.params = ami_view_of(
+            pb, range_params(pb, sizeof pb, T0 + 900 * 10001, T0 + 900 * 20000, NULL, 0));
+        assert_int_equal(get(LP, 2, &sel, &n), AMI_DAR_SUCCESS);
+        assert_int_equal(n, 2);
+    }
+}
+
 static void test_event_log(void **state)
 {
     (void)state;
@@ -610,6 +694,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_selections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_and_capture_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtual, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_virtual_locate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),
     };
