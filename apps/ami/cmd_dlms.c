@@ -68,7 +68,10 @@ static const char *const usage_line[] = {
     "VALUE.\n",
     "profile URL [CLASS/]OBIS (--from ISO --to ISO | --last N) [--csv] [OPTIONS]\n\nReads a "
     "profile buffer (attribute 2) by range (clock as the restricting object)\nor the last N "
-    "entries (entry descriptor).\n",
+    "entries (entry descriptor). Long reads show their progress on stderr\n(a terminal).\n\n"
+    "  --from ISO --to ISO  entries captured in [from, to] (ISO 8601 with an offset)\n"
+    "  --last N             the last N entries\n"
+    "  --csv                one line per entry, values comma-separated, date-times ISO 8601\n",
     "clock URL [--sync] [OPTIONS]\n\nReads the clock (0.0.1.0.0.255) and its drift against this "
     "host; --sync sets it\nto this host's time (UTC).\n",
     "keys rotate URL (--new-ek HEX | --new-ak HEX | --new-bek HEX | --random) --kek HEX\n"
