@@ -255,7 +255,10 @@ static int setup(void)
         .client_sap = 16, .context = AMI_ACSE_CONTEXT_LN, .conformance = 0x00FFFF, .max_pdu = 1024};
     ami_dlms_server_config cfg = {
         .ops = &ami_cosem_store_ops, .store = &store, .policies = &policy, .policy_count = 1};
-    ami_dlms_assoc_mem mem = {block, sizeof block, scratch, sizeof scratch};
+    ami_dlms_assoc_mem mem = {.block = block,
+                              .block_cap = sizeof block,
+                              .scratch = scratch,
+                              .scratch_cap = sizeof scratch};
     ami_dlms_client_config cc = {.max_pdu = 512, .data_buf = data_buf, .data_cap = sizeof data_buf};
     if (ami_dlms_server_init(&srv, &cfg) || ami_dlms_assoc_init(&assoc, &srv, 16, &mem) ||
         ami_dlms_client_init(&cl, &cc))

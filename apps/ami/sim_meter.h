@@ -92,8 +92,8 @@ enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17, SIM_SAP_MANAGEMENT = 1 };
 /*
  * Builds the meter: serial (identity 0-0:96.1.0.255, also seeds the load model), LLS password
  * for SAP 17 (1..63 bytes), starting the metrology AMI_METRO_HISTORY_DEFAULT_S before `now`
- * (Unix s; integrated at the first read); records power-up in the standard event log. Returns AMI_OK or an AMI_E_* code
- * (AMI_E_INVAL for a bad serial or password).
+ * (Unix s; integrated at the first read); records power-up in the standard event log. Returns
+ * AMI_OK or an AMI_E_* code (AMI_E_INVAL for a bad serial or password).
  */
 int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64_t now);
 
