@@ -34,5 +34,7 @@
 #include "ami/cosem_profile.h"
 #include "ami/cosem_ext_register.h"
 #include "ami/cosem_demand.h"
+#include "ami/fwimage.h"
+#include "ami/cosem_image.h"
 
 #endif
