@@ -28,6 +28,7 @@
 #define AMI_METROLOGY_H
 
 #include "ami/common.h"
+#include "ami/p1.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -375,6 +376,19 @@ AMI_EXTERN int ami_metro_run(ami_metro *m, int64_t t, const ami_metro_hooks *hoo
 
 /* The first local month start (00:00 on the 1st, local = UTC + utc_offset_s) strictly after t. */
 AMI_EXTERN int64_t ami_metro_next_month_start(int64_t t, int32_t utc_offset_s);
+
+/* ------------------------------------------------------------------ P1 output */
+
+/*
+ * Fills the measured fields of a DSMR P1 telegram (ami_p1_write, ami/p1.h) from a meter at
+ * m->t (advance it first): 1-0:1.8.1 / 1.8.2 / 2.8.1 / 2.8.2 from the A+ and A- registers of
+ * tariffs T1 and T2 (Wh, truncated as ami_metro_wh), the tariff indicator `tariff` + 1, total
+ * and per-phase import / export power (W, truncated; import when P > 0, export when P < 0),
+ * voltages (0.1 V, truncated) and currents (A, truncated) of the meter's phases, and
+ * v->time = m->t. header, version, equipment_id, std_offset and dst are left as they were.
+ * Returns 0, or AMI_E_INVAL (NULL argument, tariff > 1: P1 has two tariff registers).
+ */
+AMI_EXTERN int ami_metro_p1_values(const ami_metro *m, unsigned tariff, ami_p1_values *v);
 
 /* ------------------------------------------------------------------ simulated clock */
 

@@ -375,6 +375,56 @@ AMI_EXTERN int ami_p1_time_format(const ami_p1_group *g, char *buf, size_t cap);
  */
 AMI_EXTERN int ami_p1_text(const ami_p1_group *g, bool decode_hex, char *buf, size_t cap);
 
+/* ---------------------------------------------------------------- writer */
+
+/* Longest equipment identifier the writer takes (DSMR 5.0.2: Sn, n = 96, sent as hex). */
+#define AMI_P1_MAX_EQUIPMENT_ID 96
+
+/*
+ * What one DSMR 5.0.2 telegram written by ami_p1_write() says (the meter side of P1, for
+ * simulators and gateway tests). Units are those of the telegram's resolution, all integers.
+ */
+typedef struct ami_p1_values {
+    const char *header;        /* identification after '/', e.g. "AMI5\\2OPENAMI" (no CR LF);
+                                  printable ASCII, 5..64 characters */
+    uint8_t version;           /* 1-3:0.2.8 (P1 version, 50 for DSMR 5.0); 0: line omitted */
+    int64_t time;              /* 0-0:1.0.0, Unix seconds */
+    int16_t std_offset;        /* minutes east of UTC of winter time ('W'); 0 means +60 */
+    bool dst;                  /* summer time: written 'S', local = UTC + std_offset + 60 */
+    const char *equipment_id;  /* 0-0:96.1.1 (hex-encoded by the writer); NULL: omitted */
+    int64_t import_wh[2];      /* 1-0:1.8.1, 1-0:1.8.2 (Wh, written as kWh F9(3)) */
+    int64_t export_wh[2];      /* 1-0:2.8.1, 1-0:2.8.2 */
+    uint8_t tariff;            /* 0-0:96.14.0 tariff indicator: 1 or 2 */
+    int64_t power_import_w;    /* 1-0:1.7.0 (W, written as kW F5(3)) */
+    int64_t power_export_w;    /* 1-0:2.7.0 */
+    uint8_t phases;            /* 1 or 3: the per-phase lines written */
+    int32_t voltage_dv[3];     /* 1-0:32.7.0 / 52.7.0 / 72.7.0 (0.1 V, written F4(1)) */
+    int32_t current_a[3];      /* 1-0:31.7.0 / 51.7.0 / 71.7.0 (A, written F3(0)) */
+    int64_t phase_import_w[3]; /* 1-0:21.7.0 / 41.7.0 / 61.7.0 */
+    int64_t phase_export_w[3]; /* 1-0:22.7.0 / 42.7.0 / 62.7.0 */
+} ami_p1_values;
+
+/*
+ * Writes one DSMR 5.0.2 P1 telegram (P1 companion standard 6.2, 6.4, 6.12): the header line,
+ * a blank line, the objects of *v in the order of the standard's example, each line ending
+ * CR LF, and "!" with the CRC-16/ARC over '/'..'!' as 4 upper-case hex digits and CR LF.
+ * The timestamp is local time YYMMDDhhmmssX with X 'W' or 'S' (v->dst).
+ * Writes into out[0..cap) and returns the telegram's length, or AMI_E_NOSPACE (cap too small;
+ * 1024 bytes always suffice), AMI_E_INVAL (NULL argument, a header or identifier outside its
+ * character set or length, phases not 1 or 3, tariff not 1 or 2) or AMI_E_RANGE (a value
+ * negative or wider than its DSMR format: energy above 999999.999 kWh, power above 99.999 kW,
+ * voltage above 999.9 V, current above 999 A, a time outside years 2000..2099).
+ * Pure, thread-safe. The output is accepted by ami_p1_parse() in strict mode.
+ */
+AMI_EXTERN int ami_p1_write(const ami_p1_values *v, char *out, size_t cap);
+
+/*
+ * Whether Unix time t falls in European summer time (from 01:00 UTC on the last Sunday of March
+ * to 01:00 UTC on the last Sunday of October), the rule of the Dutch, Belgian and Luxembourg
+ * P1 timestamps. Pure, thread-safe.
+ */
+AMI_EXTERN bool ami_p1_eu_dst(int64_t t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -75,6 +75,22 @@ AMI_EXTERN int ami_p1_smarty_decrypt(ami_sec_ctx *ctx, ami_replay *replay, const
                                      size_t len, uint8_t *out, size_t cap, size_t *out_len,
                                      size_t *consumed, ami_p1_frame_info *info);
 
+/*
+ * The meter side of Smarty: encrypts one DSMR telegram (plaintext `telegram`, n bytes) into a
+ * general-glo-ciphering frame DB 08 <system title> <len> 30 <frame counter> <ciphertext>
+ * <12-byte tag>, authenticated encryption with suite 0 (SC 0x30), written to out[0..cap).
+ * ctx needs the block cipher key (16 bytes) and the authentication key (normally
+ * ami_p1_smarty_default_ak). The caller increments frame_counter for every frame (receivers
+ * refuse a counter that does not grow). *out_len receives the frame length (n + 30 for a
+ * telegram of 128..65535 bytes). ami_p1_smarty_decrypt() with the same keys gives back the
+ * telegram. Returns AMI_OK, AMI_E_INVAL (NULL argument), AMI_E_TOO_LARGE (a frame over
+ * AMI_P1_SMARTY_MAX), AMI_E_NOSPACE, AMI_E_KEY (a key missing or of the wrong length) or
+ * AMI_E_CRYPTO. Thread safety as for ctx.
+ */
+AMI_EXTERN int ami_p1_smarty_encrypt(ami_sec_ctx *ctx, const uint8_t system_title[8],
+                                     uint32_t frame_counter, const uint8_t *telegram, size_t n,
+                                     uint8_t *out, size_t cap, size_t *out_len);
+
 /* Header fields of a data-notification (Green Book 9.5, Data-Notification). */
 typedef struct ami_p1_notification {
     uint32_t invoke_id; /* long-invoke-id-and-priority */

@@ -96,6 +96,28 @@ int ami_p1_smarty_decrypt(ami_sec_ctx *ctx, ami_replay *replay, const uint8_t *f
     return AMI_OK;
 }
 
+int ami_p1_smarty_encrypt(ami_sec_ctx *ctx, const uint8_t system_title[8], uint32_t frame_counter,
+                          const uint8_t *telegram, size_t n, uint8_t *out, size_t cap,
+                          size_t *out_len)
+{
+    if (!ctx || !system_title || !out || !out_len || (!telegram && n))
+        return AMI_E_INVAL;
+    *out_len = 0;
+    /* tag, title (2 + 8), length (at most 5), SC + FC (5), tag (12) */
+    if (n > AMI_P1_SMARTY_MAX - 32)
+        return AMI_E_TOO_LARGE;
+    ami_wr w;
+    ami_wr_init(&w, out, cap);
+    int rc = ami_sec_apdu_build(ctx, &w, AMI_SEC_TAG_GENERAL_GLO, system_title,
+                                AMI_SEC_SC_AUTH | AMI_SEC_SC_ENC, frame_counter, telegram, n);
+    if (rc != AMI_OK) {
+        ami_wipe(out, cap < n ? cap : n); /* no partial ciphertext left behind */
+        return rc;
+    }
+    *out_len = w.len;
+    return AMI_OK;
+}
+
 /* ---------------------------------------------------------------- data-notification */
 
 enum walk_state { IDLE, HAVE_OBIS, HAVE_VALUE };
