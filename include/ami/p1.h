@@ -386,7 +386,7 @@ AMI_EXTERN int ami_p1_text(const ami_p1_group *g, bool decode_hex, char *buf, si
  */
 typedef struct ami_p1_values {
     const char *header;        /* identification after '/', e.g. "AMI5\\2OPENAMI" (no CR LF);
-                                  printable ASCII, 5..64 characters */
+                                  printable ASCII but "/!()", 5..64 characters */
     uint8_t version;           /* 1-3:0.2.8 (P1 version, 50 for DSMR 5.0); 0: line omitted */
     int64_t time;              /* 0-0:1.0.0, Unix seconds */
     int16_t std_offset;        /* minutes east of UTC of winter time ('W'); 0 means +60 */
@@ -413,7 +413,8 @@ typedef struct ami_p1_values {
  * 1024 bytes always suffice), AMI_E_INVAL (NULL argument, a header or identifier outside its
  * character set or length, phases not 1 or 3, tariff not 1 or 2) or AMI_E_RANGE (a value
  * negative or wider than its DSMR format: energy above 999999.999 kWh, power above 99.999 kW,
- * voltage above 999.9 V, current above 999 A, a time outside years 2000..2099).
+ * voltage above 999.9 V, current above 999 A, a local time outside years 2000..2099 or on
+ * 1 January 2000 or 2070, the dates receivers take for a placeholder "no time").
  * Pure, thread-safe. The output is accepted by ami_p1_parse() in strict mode.
  */
 AMI_EXTERN int ami_p1_write(const ami_p1_values *v, char *out, size_t cap);

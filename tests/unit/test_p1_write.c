@@ -165,7 +165,9 @@ static void test_write_refuses(void **state)
     assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_INVAL);
     b = v, b.header = "AMI5!X";
     assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_INVAL);
-    b = v, b.equipment_id = "A(B)";
+    b = v, b.header = "AMI5/X";
+    assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_INVAL);
+    b = v, b.equipment_id = "A\tB";
     assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_INVAL);
     b = v, b.phases = 2;
     assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_INVAL);
@@ -180,6 +182,8 @@ static void test_write_refuses(void **state)
     b = v, b.voltage_dv[2] = 10000;
     assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_RANGE);
     b = v, b.current_a[0] = 1000;
+    assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_RANGE);
+    b = v, b.time = INT64_C(946684800); /* 2000-01-01T01:00 local: a placeholder */
     assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_RANGE);
     b = v, b.time = 0;
     assert_int_equal(ami_p1_write(&b, out, sizeof out), AMI_E_RANGE);

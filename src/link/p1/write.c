@@ -78,14 +78,14 @@ bool ami_p1_eu_dst(int64_t t)
     return t >= last_sunday_0100(dt.year, 3) && t < last_sunday_0100(dt.year, 10);
 }
 
-static bool printable(const char *s, size_t min, size_t max)
+/* Printable ASCII of min..max characters, none of them in `forbidden`. */
+static bool printable(const char *s, size_t min, size_t max, const char *forbidden)
 {
     size_t n = strnlen(s, max + 1);
     if (n < min || n > max)
         return false;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E || s[i] == '!' ||
-            s[i] == '(' || s[i] == ')')
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E || strchr(forbidden, s[i]))
             return false;
     return true;
 }
@@ -103,11 +103,12 @@ static void put_milli(tw *w, const char *obis, int64_t v, int ip, int64_t max, c
 
 int ami_p1_write(const ami_p1_values *v, char *out, size_t cap)
 {
-    if (!v || !out || !v->header || !printable(v->header, 5, 64) || v->header[0] == '/')
+    /* '/' starts a telegram and '!' ends one wherever they stand outside brackets (6.2) */
+    if (!v || !out || !v->header || !printable(v->header, 5, 64, "/!()"))
         return AMI_E_INVAL;
     if ((v->phases != 1 && v->phases != 3) || (v->tariff != 1 && v->tariff != 2))
         return AMI_E_INVAL;
-    if (v->equipment_id && !printable(v->equipment_id, 1, AMI_P1_MAX_EQUIPMENT_ID))
+    if (v->equipment_id && !printable(v->equipment_id, 1, AMI_P1_MAX_EQUIPMENT_ID, ""))
         return AMI_E_INVAL;
     if (v->std_offset < -720 || v->std_offset > 720)
         return AMI_E_RANGE;
@@ -117,6 +118,9 @@ int ami_p1_write(const ami_p1_values *v, char *out, size_t cap)
         ami_datetime_from_unix(v->time + off * 60, AMI_DT_DEVIATION_UNSPEC, 0, AMI_DT_ASSUME_UTC,
                                &dt) != AMI_OK ||
         dt.year < 2000 || dt.year > 2099)
+        return AMI_E_RANGE;
+    /* 1 January of 2000 and of 2070 are the placeholders receivers read as "no time" */
+    if (dt.month == 1 && dt.day == 1 && (dt.year == 2000 || dt.year == 2070))
         return AMI_E_RANGE;
 
     tw w = {out, cap, 0, 0};
