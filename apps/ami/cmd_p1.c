@@ -95,6 +95,7 @@ struct p1_run {
     size_t ek_len, ak_len;
     bool mbus;
     bool reopen; /* --reopen: a serial port that goes away is reopened with backoff */
+    unsigned long long count, good; /* --count: stop after this many good telegrams */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -175,6 +176,8 @@ static void on_frame(struct p1_run *r, struct input *in, int rc, const ami_p1_fr
     }
     if (r->mqtt)
         p1_mqtt_telegram(r->mqtt, in->meter, &t, fr, now_ms());
+    if (r->count && ++r->good >= r->count)
+        stop_flag = 1;
 }
 
 /* Feeds bytes to an input's framer and handles every outcome. */
@@ -743,7 +746,8 @@ static void help(FILE *out, bool read)
                 "                      reopened by its path with backoff instead of ending\n"
                 "  --tcp HOST:PORT     read from a TCP server (repeatable)\n"
                 "  --meter NAME        meter name for MQTT topics, one per input in order\n"
-                "                      (default: the equipment identifier)\n\n"
+                "                      (default: the equipment identifier)\n"
+                "  --count N           stop after N good telegrams (all inputs together)\n\n"
                 "MQTT (libmosquitto):\n"
                 "  --mqtt URL          mqtt://[user:pass@]host[:port]/prefix or mqtts://...\n"
                 "  --cafile FILE       CA certificates for mqtts (default: system store)\n"
@@ -794,6 +798,7 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         O_MBUS,
         O_SERIAL,
         O_REOPEN,
+        O_COUNT,
     };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
@@ -816,6 +821,7 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
         {"mbus", no_argument, NULL, O_MBUS},
         {"serial", required_argument, NULL, O_SERIAL},
         {"reopen", no_argument, NULL, O_REOPEN},
+        {"count", required_argument, NULL, O_COUNT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -923,6 +929,11 @@ static int run(struct ami_cli *cli, int argc, char **argv, bool read)
             break;
         case O_REOPEN:
             r.reopen = true;
+            break;
+        case O_COUNT:
+            if (!cli_parse_long(optarg, 1, 1000000000, &v))
+                return cli_usage(r.cmd, "--count: 1 or more");
+            r.count = (unsigned long long)v;
             break;
         case O_SERIAL: {
             /* BAUD[-FORMAT]: 115200-8N1 (DSMR 4/5), 9600-7E1 (DSMR 2.2/3) */
