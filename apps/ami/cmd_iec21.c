@@ -262,18 +262,22 @@ static int session_fail(const struct opts *o, const char *port, const ami_iec21 
 
 static void read_help(FILE *out)
 {
-    fprintf(out,
-            "Usage: ami iec21 read PORT [--mode A|B|C|D] [--address N] [--max-baud N] [--json]\n\n"
-            "Signs on at 300 Bd 7E1 and reads the meter's data readout. In mode D nothing is\n"
-            "sent: the port listens at 2400 Bd for the meter's push.\n\n"
-            "  --mode M        expected protocol mode (default: what the identification says)\n"
-            "  --address N     device address for the request \"/?N!\" (multi-drop)\n"
-            "  --max-baud N    highest rate to switch to in mode C (300 .. 19200)\n"
-            "  --drop-echo     drop the echo of a half-duplex probe\n"
-            "  --strict        refuse the tolerated deviations (see docs/iec21.md)\n"
-            "  --json          one JSON object per readout\n"
-            "  -h, --help      this help\n\n"
-            "Exit: 0 readout complete, 1 protocol/data error (named on stderr), 2 usage.\n");
+    fprintf(
+        out,
+        "Usage: ami iec21 read PORT [--mode A|B|C|D|E] [--address N] [--max-baud N] [--json]\n\n"
+        "Signs on at 300 Bd 7E1 and reads the meter's data readout. In mode D nothing is\n"
+        "sent: the port listens at 2400 Bd for the meter's push. Mode E has no readout: the\n"
+        "meter is asked to hand the port over to HDLC (ACK 2 Z 2); the identification and\n"
+        "the HDLC rate are reported and the port is closed (read the meter's objects with\n"
+        "`ami dlms ... iec21:PORT`, which continues the same sign-on with DLMS).\n\n"
+        "  --mode M        expected protocol mode (default: what the identification says)\n"
+        "  --address N     device address for the request \"/?N!\" (multi-drop)\n"
+        "  --max-baud N    highest rate to switch to in mode C (300 .. 19200)\n"
+        "  --drop-echo     drop the echo of a half-duplex probe\n"
+        "  --strict        refuse the tolerated deviations (see docs/iec21.md)\n"
+        "  --json          one JSON object per readout\n"
+        "  -h, --help      this help\n\n"
+        "Exit: 0 readout complete, 1 protocol/data error (named on stderr), 2 usage.\n");
 }
 
 static int client_cfg(const struct opts *o, ami_iec21_client_cfg *c)
@@ -315,6 +319,44 @@ static void readout_json(FILE *out, const char *port, const struct ident_copy *i
     fputc('\n', out);
 }
 
+/* Mode E: what the meter said before it handed the port over to HDLC. */
+static void handover_report(FILE *out, bool json, const char *port, const struct ident_copy *id,
+                            uint32_t baud)
+{
+    if (json) {
+        ami_jw w;
+        ami_jw_init_file(&w, out);
+        ami_jw_obj_begin(&w);
+        ami_jw_key(&w, "port");
+        ami_jw_str(&w, port);
+        ami_jw_key(&w, "mode");
+        ami_jw_str(&w, "E");
+        ami_jw_key(&w, "identification");
+        if (id->have)
+            ident_json(&w, &id->id);
+        else
+            ami_jw_null(&w);
+        ami_jw_key(&w, "handover");
+        ami_jw_obj_begin(&w);
+        ami_jw_key(&w, "protocol");
+        ami_jw_str(&w, "hdlc");
+        ami_jw_key(&w, "baud");
+        ami_jw_uint(&w, baud);
+        ami_jw_key(&w, "format");
+        ami_jw_str(&w, "8N1");
+        ami_jw_obj_end(&w);
+        ami_jw_obj_end(&w);
+        fputc('\n', out);
+        return;
+    }
+    if (id->have)
+        ident_text(out, &id->id);
+    fprintf(out,
+            "mode E: the meter handed the port over to HDLC at %u Bd 8N1; no readout in this mode\n"
+            "(read its objects with: ami dlms objects iec21:%s)\n",
+            baud, port);
+}
+
 static int cmd_read(struct ami_cli *cli, int argc, char **argv)
 {
     struct opts o = {.cmd = "iec21 read", .json = cli->json};
@@ -325,8 +367,6 @@ static int cmd_read(struct ami_cli *cli, int argc, char **argv)
         return cli_usage(o.cmd, "give one PORT");
     if (o.password || o.secret)
         return cli_usage(o.cmd, "--password/--secret are for get and set");
-    if (o.mode == AMI_IEC21_MODE_E)
-        return cli_usage(o.cmd, "mode E hands the port over to DLMS/HDLC: use the dlms commands");
     const char *path = argv[optind];
     ami_iec21_client_cfg cfg;
     client_cfg(&o, &cfg);
@@ -344,6 +384,11 @@ static int cmd_read(struct ami_cli *cli, int argc, char **argv)
     while ((rc = ami_iec21_port_run(port, &s, &a)) == 0 && a.kind == AMI_IEC21_ACT_EVENT) {
         if (a.event == AMI_IEC21_EV_IDENT)
             ident_keep(&id, &a.msg->ident);
+        if (a.event == AMI_IEC21_EV_HANDOVER) {
+            got = true;
+            handover_report(stdout, o.json, path, &id, a.baud);
+            break; /* the port now carries HDLC: nothing more for this command */
+        }
         if (a.event != AMI_IEC21_EV_READOUT)
             continue;
         got = true;
