@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "keys.h"
+#include "sim_ports.h"
 #include "sim_server.h"
 
 #define SIM_MAX_FAULT_OPTS 32
@@ -59,6 +60,15 @@ static void help(FILE *out)
         "  --fault-seed N      seed of the fault generators (default 1)\n"
         "  --control PATH      unix socket taking fault commands, one per line\n"
         "                      (fault T KIND [ARGS], clear T [KIND], status T, help)\n"
+        "  --p1 pty|tcp:PORT   a DSMR 5.0.2 P1 telegram every second from each meter, on a\n"
+        "                      new pty or a TCP listener on the meter's address (0: any\n"
+        "                      free port)\n"
+        "  --p1-key HEX        encrypt the P1 telegrams as Luxembourg Smarty frames with\n"
+        "                      this AES-128 key (default authentication key)\n"
+        "  --optical pty       IEC 62056-21 optical port on a new pty: mode C readout, P1\n"
+        "                      password programming, mode E hand-over to DLMS over HDLC\n"
+        "  --hdlc-pty          DLMS/COSEM over HDLC directly on a new pty\n"
+        "                      (each pty path is printed on stderr: \"p1 port: /dev/pts/N\")\n"
         "  -v, --verbose       log connections and fault commands on stderr\n"
         "  -h, --help          this help\n\n"
         "Faults (T: a meter index, a range A-B, or all): refuse, drop [P], delay D\n"
@@ -74,7 +84,7 @@ static bool parse_port(const char *s, uint16_t *out)
     return true;
 }
 
-enum { OPT_EK = 1000, OPT_AK, OPT_KEK, OPT_ST };
+enum { OPT_EK = 1000, OPT_AK, OPT_KEK, OPT_ST, OPT_P1, OPT_P1_KEY, OPT_OPTICAL, OPT_HDLC_PTY };
 
 /* One of --ek/--ak/--kek (16 bytes: suite 0) or --system-title (8 bytes) into keys. */
 static int sim_key_option(int c, const char *hex, struct cli_keys *keys)
@@ -118,10 +128,16 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         {"fault", required_argument, NULL, 'f'},
         {"fault-seed", required_argument, NULL, 'F'},
         {"control", required_argument, NULL, 'c'},
+        {"p1", required_argument, NULL, OPT_P1},
+        {"p1-key", required_argument, NULL, OPT_P1_KEY},
+        {"optical", required_argument, NULL, OPT_OPTICAL},
+        {"hdlc-pty", no_argument, NULL, OPT_HDLC_PTY},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    sim_ports_opts po;
+    memset(&po, 0, sizeof po);
     sim_fleet_opts o = {.meters = 1,
                         .wrapper_port = 4059,
                         .hdlc_port = 4060,
@@ -208,6 +224,30 @@ static int run(struct ami_cli *cli, int argc, char **argv)
             }
             break;
         }
+        case OPT_P1:
+            if (!sim_ports_parse_p1(optarg, &po))
+                return cli_usage("sim", "--p1: pty or tcp:PORT");
+            break;
+        case OPT_P1_KEY: {
+            uint8_t key[32];
+            int n = ami_hex_decode(optarg, strlen(optarg), key, sizeof key);
+            if (n != 16) {
+                ami_wipe(key, sizeof key);
+                return cli_usage("sim", "--p1-key: 32 hex digits (AES-128)");
+            }
+            memcpy(po.p1_key, key, 16);
+            ami_wipe(key, sizeof key);
+            po.p1_encrypt = true;
+            break;
+        }
+        case OPT_OPTICAL:
+            if (strcmp(optarg, "pty") != 0)
+                return cli_usage("sim", "--optical: pty");
+            po.optical = true;
+            break;
+        case OPT_HDLC_PTY:
+            po.hdlc_pty = true;
+            break;
         case 'v':
             o.verbose++;
             break;
@@ -242,6 +282,11 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     o.kek = keys.kek.len ? keys.kek.v : NULL;
     o.system_title = keys.system_title.len ? keys.system_title.v : NULL;
 
+    if (po.p1_encrypt && po.p1 == SIM_P1_NONE) {
+        ami_wipe(po.p1_key, sizeof po.p1_key);
+        return cli_usage("sim", "--p1-key needs --p1");
+    }
+
     signal(SIGPIPE, SIG_IGN);
     sim_fleet *f = NULL;
     const char *what = NULL;
@@ -251,6 +296,10 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         if (rc == AMI_E_INVAL || rc == AMI_E_RANGE)
             return cli_usage("sim", "%s", what);
         return cli_fail("sim", what, "sim", "%s", ami_strerror(rc));
+    }
+    if ((rc = sim_ports_attach(f, &po)) != AMI_OK) {
+        sim_fleet_destroy(f);
+        return cli_fail("sim", "ports", "sim", "%s", ami_strerror(rc));
     }
     rc = sim_fleet_run(f, &what);
     sim_fleet_destroy(f);
