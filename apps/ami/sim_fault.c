@@ -146,6 +146,7 @@ static void fault_status(const sim_node *n, char *buf, size_t cap)
             k += (size_t)w_;                                            \
     } while (0)
     ADD("meter %u:", n->index);
+    size_t bare = k;
     if (ft->flags & SIM_FAULT_REFUSE)
         ADD(" refuse");
     if (ft->flags & SIM_FAULT_STOP)
@@ -160,9 +161,9 @@ static void fault_status(const sim_node *n, char *buf, size_t cap)
         ADD(" drift %dppm", ft->drift_ppm);
     if (sim_fault_refusing(n) && !(ft->flags & SIM_FAULT_REFUSE))
         ADD(" rebooting");
+    if (k == bare)
+        ADD(" no fault;");
     ADD(" connections %u events %u", n->nconn, n->meter.nevents);
-    if (k == strlen("meter :") + 1)
-        ADD(" none");
 #undef ADD
 }
 
@@ -204,8 +205,10 @@ static void clear_kind(sim_node *n, int k)
         ft->drift_ppm = 0; /* the drift already applied stays in the clock */
         ft->drift_applied = 0;
         break;
+    case K_TAMPER:
+        break; /* an event recorded stays recorded */
     default:
-        for (int i = 0; i < K_ALL; i++)
+        for (int i = 0; i < K_TAMPER; i++)
             clear_kind(n, i);
     }
 }

@@ -485,10 +485,12 @@ int sim_fleet_run(sim_fleet *f, const char **what)
         }
     }
     for (size_t i = 0; rc == AMI_OK && i < f->o.nfaults; i++) {
-        char reply[160];
-        rc = sim_fault_command(f, f->o.faults[i], reply, sizeof reply);
+        static char reply[200];
+        char line[256];
+        snprintf(line, sizeof line, "fault %s", f->o.faults[i]);
+        rc = sim_fault_command(f, line, reply, sizeof reply);
         if (rc != AMI_OK)
-            *what = "--fault";
+            *what = reply; /* "error: ..." */
     }
     if (rc == AMI_OK && f->o.control) {
         rc = sim_control_open(f);

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# `ami sim --meters N`: a fleet of 10,000 virtual meters on consecutive loopback addresses
+# starts (readiness from the "listening" line), `ami dlms get` reads 1,000 meters chosen at
+# random (seeded) in parallel batches over the TCP wrapper, plus some over UDP and HDLC; the
+# keys CSV (--keys-out, mode 0600) gives each meter's LLS password and feeds a second fleet
+# (--keys); faults through the control socket: refuse, drop, stop answering, corrupt, delay,
+# reboot, tamper, clear; address-range checks; SIGTERM exits 0.
+# Under a sanitizer (AMI_SANITIZE set) the fleet and the reads are scaled down (2,000 meters,
+# 200 reads): each client process costs several times more there.
+# SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok ($SECONDS s): $*"; }
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+command -v "$PY" >/dev/null || { echo "skip: python3 not found"; exit 0; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+METERS=10000
+READS=1000
+if [ -n "${AMI_SANITIZE:-}" ]; then
+    METERS=2000
+    READS=200
+fi
+# A second octet of our own, so that parallel runs do not share addresses.
+oct=$(( ($$ % 200) + 20 ))
+base="127.$oct.0.1"
+
+# waits for the listening line of the sim whose stderr is $1 and pid $2; prints the line
+wait_listening() {
+    for _ in $(seq 1 1200); do
+        grep -q "listening" "$1" 2>/dev/null && break
+        kill -0 "$2" 2>/dev/null || fail "sim exited: $(cat "$1")"
+        "$PY" -c 'import time; time.sleep(0.05)'
+    done
+    grep "listening" "$1" || fail "no listening line: $(cat "$1")"
+}
+addr_of() { "$PY" -c 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]) + int(sys.argv[2]))' "$base" "$1"; }
+ctl() {
+    "$PY" - "$tmp/ctl" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+print(s.makefile().readline().strip())
+PY
+}
+
+# ---- usage errors
+rc=0; "$AMI" sim --listen 127.255.255.200 --meters 100 --port 0 --hdlc-port 0 2>"$tmp/e" || rc=$?
+[ "$rc" = 2 ] && grep -q "127.0.0.0/8" "$tmp/e" || fail "fleet leaving 127/8 -> $rc $(cat "$tmp/e")"
+rc=0; "$AMI" sim --listen 10.0.0.1 --meters 2 2>"$tmp/e" || rc=$?
+[ "$rc" = 2 ] || fail "fleet outside 127/8 -> $rc"
+rc=0; "$AMI" sim --listen 127.0.0.1 --meters 0 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "--meters 0 -> $rc"
+rc=0; "$AMI" sim --listen 127.0.0.1 --meters 2 --serial X 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "--serial with a fleet -> $rc"
+rc=0; "$AMI" sim --listen 127.0.0.1 --password 'a,b' 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "--password with a comma -> $rc"
+pass "usage errors"
+
+# ---- the fleet
+"$AMI" sim --listen "$base" --meters "$METERS" --port 0 --hdlc-port 0 --seed fleet-test \
+    --keys-out "$tmp/keys.csv" --control "$tmp/ctl" --fault-seed 7 2>"$tmp/sim" &
+pids+=($!)
+spid=$!
+line=$(wait_listening "$tmp/sim" "$spid")
+wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
+hport=$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")
+[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$line'"
+grep -q "($METERS meters" <<<"$line" || fail "meter count not in '$line'"
+last=$(addr_of $((METERS - 1)))
+grep -q "listening on $base..$last:" <<<"$line" || fail "range not in '$line'"
+pass "$METERS meters listening ($line)"
+
+# keys CSV: header, one row per meter, mode 0600, derived passwords
+[ "$(head -1 "$tmp/keys.csv")" = "address,port,system_title,ek,ak,kek,password" ] || fail "csv header"
+[ "$(wc -l <"$tmp/keys.csv")" = $((METERS + 1)) ] || fail "csv rows"
+[ "$(stat -c %a "$tmp/keys.csv")" = 600 ] || fail "csv mode $(stat -c %a "$tmp/keys.csv")"
+row=$(sed -n '2p' "$tmp/keys.csv")
+[[ "$row" =~ ^$base,$wport,4f414d0000000001,[0-9a-f]{32},[0-9a-f]{32},[0-9a-f]{32},[0-9a-f]{16}$ ]] ||
+    fail "csv row '$row'"
+[ "$(cut -d, -f4 "$tmp/keys.csv" | sort -u | wc -l)" = $((METERS + 1)) ] || fail "EKs not distinct"
+pass "keys csv"
+
+# 1,000 meters chosen at random (seed 42), read in parallel batches over the TCP wrapper
+"$PY" - "$METERS" "$READS" "$base" >"$tmp/picks" <<'PY'
+import ipaddress, random, sys
+n, k, base = int(sys.argv[1]), int(sys.argv[2]), ipaddress.ip_address(sys.argv[3])
+for i in random.Random(42).sample(range(n), k):
+    print(i, base + i, "AMI%010d" % (i + 1))
+PY
+# one `ami dlms get` per meter, 8 at a time; prints a line per meter that went wrong
+"$PY" - "$AMI" "$tmp/picks" "$wport" >"$tmp/readerr" <<'PY'
+import subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
+ami, picks, port = sys.argv[1], sys.argv[2], sys.argv[3]
+def read(line):
+    i, addr, serial = line.split()
+    p = subprocess.run([ami, 'dlms', 'get', f'tcp://{addr}:{port}', '0-0:96.1.0.255:2',
+                        '1-0:1.8.0.255:2'], capture_output=True, text=True)
+    if p.returncode != 0:
+        return f'meter {i}: exit {p.returncode}: {p.stderr.strip()}'
+    if f'"{serial}"' not in p.stdout or 'double-long-unsigned ' not in p.stdout:
+        return f'meter {i}: {p.stdout!r}'
+    return None
+with ThreadPoolExecutor(8) as ex:
+    for r in ex.map(read, open(picks).read().split('\n')[:-1]):
+        if r:
+            print(r)
+PY
+[ "$(wc -l <"$tmp/picks")" = "$READS" ] || fail "picks"
+[ ! -s "$tmp/readerr" ] || fail "reads: $(head -5 "$tmp/readerr")"
+pass "$READS random meters read over the TCP wrapper"
+
+# UDP and HDLC, and LLS with the meter's own password from the CSV
+i=$(( METERS - 2 )); a=$(addr_of $i)
+"$AMI" dlms get "udp://$a:$wport" 0-0:96.1.0.255:2 | grep -q "AMI$(printf %010d $((i + 1)))" || fail "udp"
+i=$(( METERS / 3 )); a=$(addr_of $i)
+"$AMI" dlms get "hdlc+tcp://$a:$hport" 0-0:96.1.0.255:2 | grep -q "AMI$(printf %010d $((i + 1)))" ||
+    fail "hdlc"
+pw=$(sed -n "$((i + 2))p" "$tmp/keys.csv" | cut -d, -f7)
+"$AMI" dlms get "tcp://$a:$wport" --client 17 --auth low --password "$pw" 0-0:96.1.0.255:2 >/dev/null ||
+    fail "LLS with the CSV password"
+rc=0; "$AMI" dlms get "tcp://$a:$wport" --client 17 --auth low --password 12345678 \
+    0-0:96.1.0.255:2 >/dev/null 2>"$tmp/e" || rc=$?
+[ "$rc" = 1 ] && grep -q "authentication" "$tmp/e" || fail "another meter's password accepted"
+pass "udp, hdlc, per-meter LLS password"
+
+# An address next to the fleet is not a meter
+a=$(addr_of "$METERS")
+rc=0; "$AMI" dlms get "tcp://$a:$wport" 0-0:96.1.0.255:2 --timeout 2000 >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "address past the fleet answered"
+pass "no meter past the fleet"
+
+# ---- faults
+get() { # meter index, extra args...; sets rc and leaves stderr in $tmp/e
+    local i=$1; shift
+    rc=0; "$AMI" dlms get "tcp://$(addr_of "$i"):$wport" 0-0:96.1.0.255:2 --timeout 1500 "$@" \
+        >"$tmp/o" 2>"$tmp/e" || rc=$?
+}
+[ "$(ctl "fault 10 refuse")" = ok ] || fail "ctl refuse"
+get 10; [ "$rc" = 1 ] && grep -q "TCP" "$tmp/e" || fail "refuse: $rc $(cat "$tmp/e")"
+get 11; [ "$rc" = 0 ] || fail "neighbour of a refusing meter: $(cat "$tmp/e")"
+[ "$(ctl "clear 10")" = ok ] || fail "ctl clear"
+get 10; [ "$rc" = 0 ] || fail "after clear: $(cat "$tmp/e")"
+pass "refuse, clear ($(head -c 120 "$tmp/e"))"
+
+ctl "fault 12 drop" >/dev/null
+get 12; [ "$rc" = 1 ] && grep -qi "closed\|reset" "$tmp/e" || fail "drop: $rc $(cat "$tmp/e")"
+pass "drop mid-session: $(cat "$tmp/e")"
+
+ctl "fault 13 stop" >/dev/null
+get 13; [ "$rc" = 1 ] && grep -qi "no answer\|timed out\|timeout" "$tmp/e" || fail "stop: $rc $(cat "$tmp/e")"
+pass "stop answering: $(cat "$tmp/e")"
+
+ctl "fault 14 corrupt" >/dev/null
+get 14; [ "$rc" = 1 ] || fail "corrupt: $rc $(cat "$tmp/o")"
+pass "corrupt: $(cat "$tmp/e")"
+
+ctl "fault 15-16 delay 300ms jitter 50ms" >/dev/null
+get 15; [ "$rc" = 0 ] || fail "delay 300ms within 1500ms: $(cat "$tmp/e")"
+get 16 --timeout 200; [ "$rc" = 1 ] || fail "delay 300ms within 200ms answered"
+pass "delay and jitter"
+
+ctl "fault 17 reboot 1s" >/dev/null
+get 17; [ "$rc" = 1 ] || fail "rebooting meter answered"
+for _ in $(seq 1 100); do get 17; [ "$rc" = 0 ] && break; "$PY" -c 'import time; time.sleep(0.1)'; done
+[ "$rc" = 0 ] || fail "meter back after reboot: $(cat "$tmp/e")"
+pass "reboot (down 1 s, then back)"
+
+# reboot drops an open association: a session held open by a client loses it
+"$PY" - "$(addr_of 18)" "$wport" "$tmp/ctl" <<'PY' || fail "association lost on reboot"
+import socket, struct, sys
+addr, port, ctl = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+AARQ = bytes.fromhex('601DA109060760857405080101BE10040E01000000065F1F0400401E1DFFFF')
+s = socket.create_connection((addr, port), timeout=5)
+s.sendall(struct.pack('>HHHH', 1, 16, 1, len(AARQ)) + AARQ)
+hdr = s.recv(8)
+assert len(hdr) == 8, hdr
+c = socket.socket(socket.AF_UNIX); c.connect(ctl)
+c.sendall(b'fault 18 reboot\n'); assert c.makefile().readline().strip() == 'ok'
+s.settimeout(5)
+data = b''
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+PY
+pass "reboot closes the open association"
+
+[ "$(ctl "fault 19 tamper")" = ok ] || fail "tamper"
+ctl "status 19" | grep -q "events 1" || fail "tamper event not recorded: $(ctl "status 19")"
+[ "$(ctl "fault 20 drift 1000000")" = ok ] || fail "drift"
+ctl "status 20" | grep -q "drift 1000000ppm" || fail "drift status"
+pass "tamper event, drift"
+
+ctl "bogus 1" | grep -q "^error: unknown command" || fail "bad command accepted"
+ctl "fault $METERS stop" | grep -q "^error" || fail "out-of-range meter accepted"
+ctl "fault 1 drop 2" | grep -q "^error" || fail "probability 2 accepted"
+ctl "clear all" >/dev/null
+get 13; [ "$rc" = 0 ] || fail "after clear all: $(cat "$tmp/e")"
+pass "control errors, clear all"
+
+kill -TERM "$spid"
+rc=0; wait "$spid" || rc=$?
+[ "$rc" = 0 ] || fail "sim exit $rc after SIGTERM: $(tail -3 "$tmp/sim")"
+grep -q "stopped" "$tmp/sim" || fail "no stopped line"
+[ ! -e "$tmp/ctl" ] || fail "control socket left behind"
+pass "SIGTERM: exit 0"
+
+# ---- a fleet from the CSV (--keys), one wildcard listener per port (--single-listener)
+head -11 "$tmp/keys.csv" >"$tmp/keys10.csv"
+"$AMI" sim --listen "$base" --meters 10 --port 0 --hdlc-port 0 --keys "$tmp/keys10.csv" \
+    --single-listener --fault 'all delay 10ms' 2>"$tmp/sim2" &
+pids+=($!)
+spid=$!
+line=$(wait_listening "$tmp/sim2" "$spid")
+wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
+grep -q "shared wildcard listeners" <<<"$line" || fail "not shared: $line"
+pw=$(sed -n '5p' "$tmp/keys10.csv" | cut -d, -f7)
+get 3 --client 17 --auth low --password "$pw"; [ "$rc" = 0 ] || fail "CSV password: $(cat "$tmp/e")"
+rc=0; "$AMI" dlms get "tcp://127.0.0.1:$wport" 0-0:96.1.0.255:2 --timeout 1500 >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "wildcard listener answered for an address outside the fleet"
+printf 'address,port\nbad\n' >"$tmp/bad.csv"
+rc=0; "$AMI" sim --listen "$base" --meters 2 --keys "$tmp/bad.csv" 2>"$tmp/e" || rc=$?
+[ "$rc" = 1 ] && grep -q "line 2" "$tmp/e" || fail "bad CSV: $rc $(cat "$tmp/e")"
+pass "--keys, --single-listener, --fault"
