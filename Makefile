@@ -5,6 +5,7 @@
 #   make check BUILD=debug  plain debug build
 #   make fuzz               build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make bench              build and run the benchmarks (figures for BENCHMARKS.md)
+#   make demo               a fleet of 100 virtual meters read with `ami dlms` (scripts/demo)
 #   make lint | format | install | clean
 #
 # SPDX-License-Identifier: Apache-2.0
@@ -21,7 +22,7 @@ CMAKE_FLAGS_asan    := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DAMI_S
 CMAKE_FLAGS_fuzz    := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DAMI_SANITIZE=address,undefined \
                        -DAMI_FUZZ=ON -DAMI_BUILD_APPS=OFF -DAMI_BUILD_BENCH=OFF
 
-.PHONY: all deps configure build test check lint format fuzz bench install clean
+.PHONY: all deps configure build test check lint format fuzz bench demo install clean
 
 all: build
 
@@ -53,6 +54,10 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory build BUILD=release
 	@scripts/bench build/release
+
+demo: deps
+	@$(MAKE) --no-print-directory build BUILD=release
+	@scripts/demo build/release
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -6,7 +6,7 @@
 # (--keys); faults through the control socket: refuse, drop, stop answering, corrupt, delay,
 # reboot, tamper, clear; address-range checks; SIGTERM exits 0.
 # Under a sanitizer (AMI_SANITIZE set) the fleet and the reads are scaled down (2,000 meters,
-# 200 reads): each client process costs several times more there.
+# 100 reads): each client process costs several times more there.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -26,7 +26,7 @@ METERS=10000
 READS=1000
 if [ -n "${AMI_SANITIZE:-}" ]; then
     METERS=2000
-    READS=200
+    READS=100
 fi
 # A second octet of our own, so that parallel runs do not share addresses.
 oct=$(( ($$ % 200) + 20 ))
