@@ -2,8 +2,9 @@
  * `ami sim` fleet figures (BENCHMARKS.md "Simulator fleet"):
  *   1. memory per idle meter: the RSS of a fleet of N meters less the RSS of one meter, over
  *      N - 1, as a ratio to the 16 KiB goal;
- *   2. associations per second the fleet answers (TCP connect, AARQ, AARE, close) spread over
- *      its meters, as a ratio to associations per second to one meter of the same fleet.
+ *   2. associations per second the fleet answers (TCP connect, AARQ, AARE, close; one at a
+ *      time) spread over its meters, as a ratio to associations per second to one meter of the
+ *      same fleet (best batch of three interleaved rounds each).
  * Runs the real `ami` binary ($AMI, else the `ami` next to this program) on loopback addresses
  * 127.<x>.0.1.. with free ports, and stops it by PID.
  *   bench_sim_fleet [METERS]     (default 10000; BENCH_MS sets the time per association figure)
@@ -170,9 +171,16 @@ int main(int argc, char **argv)
            per, rn, meters, r1, per / GOAL_BYTES);
 
     assoc_ctx c = {.base = (uint32_t)(127u << 24 | oct << 16 | 1), .port = many.port, .meters = 1};
-    double single = bench_run(assoc_op, &c, bench_ms());
-    c.meters = meters;
-    double spread = bench_run(assoc_op, &c, bench_ms());
+    /* Three interleaved rounds, the best of each: the machine is shared and noisy. */
+    double single = 1e300, spread = 1e300;
+    for (int round = 0; round < 3; round++) {
+        c.meters = 1;
+        double t = bench_run(assoc_op, &c, bench_ms());
+        single = t < single ? t : single;
+        c.meters = meters;
+        t = bench_run(assoc_op, &c, bench_ms());
+        spread = t < spread ? t : spread;
+    }
     printf("sim fleet associations over %u meters: %.0f/s, %.2fx the rate to one meter (%.0f/s)\n",
            meters, 1e9 / spread, single / spread, 1e9 / single);
     long after = rss_kib(many.pid);
