@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim_parse.h"
 #include "sim_server.h"
 
-#define SIM_CTL_LINE 256
 #define SIM_CTL_MAX  16 /* open control connections */
 
 uint32_t sim_fault_draw(sim_fault *ft)
@@ -61,79 +61,7 @@ void sim_fault_tick(sim_fleet *f)
     }
 }
 
-/* ---------------------------------------------------------------- command parsing */
-
-static int reply_err(char *reply, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int reply_err(char *reply, size_t cap, int rc, const char *fmt, ...)
-{
-    int k = snprintf(reply, cap, "error: ");
-    va_list ap;
-    va_start(ap, fmt);
-    if (k > 0 && (size_t)k < cap)
-        vsnprintf(reply + k, cap - (size_t)k, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-/* A probability 0..1 (decimal) into ppm. */
-static bool parse_prob(const char *s, uint32_t *ppm)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= 0.0 && v <= 1.0))
-        return false;
-    *ppm = (uint32_t)(v * 1000000.0 + 0.5);
-    return true;
-}
-
-/* A duration: N, Nms or Ns (N integer), at most one hour; into ms. */
-static bool parse_ms(const char *s, uint32_t *ms)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0)
-        return false;
-    if (!strcmp(end, "s"))
-        v *= 1000;
-    else if (*end && strcmp(end, "ms"))
-        return false;
-    if (v > 3600 * 1000)
-        return false;
-    *ms = (uint32_t)v;
-    return true;
-}
-
-/* TARGET: an index, a range a-b, or "all". */
-static bool parse_target(const sim_fleet *f, const char *s, size_t *lo, size_t *hi)
-{
-    if (!strcmp(s, "all")) {
-        *lo = 0;
-        *hi = f->n - 1;
-        return true;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long a = strtoull(s, &end, 10), b = a;
-    if (errno || end == s || !isdigit((unsigned char)*s))
-        return false;
-    if (*end == '-') {
-        const char *t = end + 1;
-        if (!isdigit((unsigned char)*t))
-            return false;
-        b = strtoull(t, &end, 10);
-        if (errno)
-            return false;
-    }
-    if (*end || a > b || b >= f->n)
-        return false;
-    *lo = (size_t)a;
-    *hi = (size_t)b;
-    return true;
-}
+/* ---------------------------------------------------------------- commands */
 
 static void fault_status(const sim_node *n, char *buf, size_t cap)
 {
@@ -167,174 +95,105 @@ static void fault_status(const sim_node *n, char *buf, size_t cap)
 #undef ADD
 }
 
-enum { K_REFUSE, K_DROP, K_DELAY, K_CORRUPT, K_STOP, K_REBOOT, K_DRIFT, K_TAMPER, K_ALL };
-static const char *const kinds[] = {"refuse", "drop",   "delay", "corrupt",
-                                    "stop",   "reboot", "drift", "tamper"};
-
-static int kind_of(const char *s)
-{
-    for (int k = 0; k < K_ALL; k++)
-        if (!strcmp(s, kinds[k]))
-            return k;
-    return -1;
-}
-
 static void clear_kind(sim_node *n, int k)
 {
     sim_fault *ft = &n->fault;
     switch (k) {
-    case K_REFUSE:
+    case SIM_K_REFUSE:
         ft->flags &= (uint8_t)~SIM_FAULT_REFUSE;
         break;
-    case K_STOP:
+    case SIM_K_STOP:
         ft->flags &= (uint8_t)~SIM_FAULT_STOP;
         break;
-    case K_DROP:
+    case SIM_K_DROP:
         ft->drop_ppm = 0;
         break;
-    case K_CORRUPT:
+    case SIM_K_CORRUPT:
         ft->corrupt_ppm = 0;
         break;
-    case K_DELAY:
+    case SIM_K_DELAY:
         ft->delay_ms = ft->jitter_ms = 0;
         break;
-    case K_REBOOT:
+    case SIM_K_REBOOT:
         ft->down_until_ms = 0;
         break;
-    case K_DRIFT:
+    case SIM_K_DRIFT:
         ft->drift_ppm = 0; /* the drift already applied stays in the clock */
         ft->drift_applied = 0;
         break;
-    case K_TAMPER:
+    case SIM_K_TAMPER:
         break; /* an event recorded stays recorded */
     default:
-        for (int i = 0; i < K_TAMPER; i++)
+        for (int i = 0; i < SIM_K_TAMPER; i++)
             clear_kind(n, i);
     }
 }
 
 int sim_fault_command(sim_fleet *f, const char *line, char *reply, size_t cap)
 {
-    char buf[SIM_CTL_LINE];
-    size_t len = strlen(line);
-    if (len >= sizeof buf)
-        return reply_err(reply, cap, AMI_E_TOO_LARGE, "line too long");
-    memcpy(buf, line, len + 1);
-    char *tok[8];
-    size_t nt = 0;
-    for (char *save = NULL, *t = strtok_r(buf, " \t\r\n", &save); t;
-         t = strtok_r(NULL, " \t\r\n", &save)) {
-        if (nt == sizeof tok / sizeof *tok)
-            return reply_err(reply, cap, AMI_E_SYNTAX, "too many words");
-        tok[nt++] = t;
-    }
-    if (!nt)
-        return reply_err(reply, cap, AMI_E_SYNTAX, "empty command");
-    size_t lo, hi;
-    if (!strcmp(tok[0], "help")) {
+    sim_cmd cmd;
+    int rc = sim_cmd_parse(line, strlen(line), f->n, &cmd, reply, cap);
+    if (rc != AMI_OK)
+        return rc;
+    size_t lo = cmd.lo, hi = cmd.hi;
+    switch (cmd.verb) {
+    case SIM_CMD_HELP:
         snprintf(reply, cap,
                  "ok: fault T refuse|drop [P]|delay D [jitter J]|corrupt [P]|stop|reboot [D]|"
                  "drift PPM|tamper; clear T [KIND]; status T (T: N, A-B or all)");
         return AMI_OK;
-    }
-    if (strcmp(tok[0], "fault") && strcmp(tok[0], "clear") && strcmp(tok[0], "status"))
-        return reply_err(reply, cap, AMI_E_SYNTAX, "unknown command '%s' (try help)", tok[0]);
-    if (nt < 2 || !parse_target(f, tok[1], &lo, &hi))
-        return reply_err(reply, cap, AMI_E_SYNTAX, "%s: want a meter 0..%zu, a range A-B or all",
-                         tok[0], f->n - 1);
-    if (!strcmp(tok[0], "status")) {
-        if (lo != hi)
-            return reply_err(reply, cap, AMI_E_SYNTAX, "status: one meter");
+    case SIM_CMD_STATUS:
         fault_status(&f->nodes[lo], reply, cap);
         return AMI_OK;
-    }
-    if (!strcmp(tok[0], "clear")) {
-        int k = K_ALL;
-        if (nt > 3 || (nt == 3 && (k = kind_of(tok[2])) < 0))
-            return reply_err(reply, cap, AMI_E_SYNTAX, "clear T [KIND]");
+    case SIM_CMD_CLEAR:
         for (size_t i = lo; i <= hi; i++) {
-            clear_kind(&f->nodes[i], k);
+            clear_kind(&f->nodes[i], cmd.kind);
             if (!sim_fault_refusing(&f->nodes[i]))
                 sim_fleet_node_listen(&f->nodes[i], true);
         }
         snprintf(reply, cap, "ok");
         return AMI_OK;
-    }
-    if (strcmp(tok[0], "fault") || nt < 3)
-        return reply_err(reply, cap, AMI_E_SYNTAX, "unknown command (try help)");
-    int k = kind_of(tok[2]);
-    uint32_t p = 1000000, d = 0, j = 0;
-    int32_t ppm = 0;
-    size_t extra = nt - 3;
-    switch (k) {
-    case K_REFUSE:
-    case K_STOP:
-    case K_TAMPER:
-        if (extra)
-            return reply_err(reply, cap, AMI_E_SYNTAX, "%s takes no argument", tok[2]);
-        break;
-    case K_DROP:
-    case K_CORRUPT:
-        if (extra > 1 || (extra && !parse_prob(tok[3], &p)))
-            return reply_err(reply, cap, AMI_E_RANGE, "%s [P]: P a probability 0..1", tok[2]);
-        break;
-    case K_DELAY:
-        if (extra < 1 || !parse_ms(tok[3], &d) ||
-            (extra != 1 && (extra != 3 || strcmp(tok[4], "jitter") || !parse_ms(tok[5], &j))))
-            return reply_err(reply, cap, AMI_E_RANGE,
-                             "delay D [jitter J]: durations like 200ms or 2s, at most 1 h");
-        break;
-    case K_REBOOT:
-        if (extra > 1 || (extra && !parse_ms(tok[3], &d)))
-            return reply_err(reply, cap, AMI_E_RANGE, "reboot [D]: down time like 5s");
-        break;
-    case K_DRIFT: {
-        char *end;
-        long v = extra == 1 ? strtol(tok[3], &end, 10) : 0;
-        if (extra != 1 || end == tok[3] || (*end && strcmp(end, "ppm")) || v < -1000000 ||
-            v > 1000000 || !v)
-            return reply_err(reply, cap, AMI_E_RANGE, "drift PPM: -1000000..1000000, not 0");
-        ppm = (int32_t)v;
-        break;
-    }
     default:
-        return reply_err(reply, cap, AMI_E_SYNTAX, "unknown fault '%s' (try help)", tok[2]);
+        break;
     }
+    int k = cmd.kind;
+    uint32_t p = cmd.p_ppm, d = cmd.d_ms, j = cmd.j_ms;
+    int32_t ppm = cmd.ppm;
     int64_t now_s = (int64_t)time(NULL);
     for (size_t i = lo; i <= hi; i++) {
         sim_node *n = &f->nodes[i];
         sim_fault *ft = &n->fault;
         switch (k) {
-        case K_REFUSE:
+        case SIM_K_REFUSE:
             ft->flags |= SIM_FAULT_REFUSE;
             sim_fleet_node_listen(n, false);
             break;
-        case K_STOP:
+        case SIM_K_STOP:
             ft->flags |= SIM_FAULT_STOP;
             break;
-        case K_DROP:
+        case SIM_K_DROP:
             ft->drop_ppm = p;
             break;
-        case K_CORRUPT:
+        case SIM_K_CORRUPT:
             ft->corrupt_ppm = p;
             break;
-        case K_DELAY:
+        case SIM_K_DELAY:
             ft->delay_ms = d;
             ft->jitter_ms = j;
             break;
-        case K_REBOOT:
+        case SIM_K_REBOOT:
             /* Power cycle: every connection and association is lost; down for d ms. */
             sim_server_close_node(n);
             ft->down_until_ms = d ? (int64_t)uv_now(&f->loop) + d : 0;
             if (d)
                 sim_fleet_node_listen(n, false);
             break;
-        case K_DRIFT:
+        case SIM_K_DRIFT:
             ft->drift_ppm = ppm;
             ft->drift_start = now_s;
             ft->drift_applied = 0;
             break;
-        case K_TAMPER:
+        case SIM_K_TAMPER:
             sim_meter_record_event(&n->meter, SIM_EVENT_TERMINAL_COVER_OPENED);
             break;
         default:

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sim_parse.h"
 #include "sim_server.h"
 
 #define SIM_KEYS_CSV_MAX     (64u << 20)
@@ -46,28 +47,6 @@ static void hex(const uint8_t *p, size_t n, char *out)
         out[2 * i + 1] = digits[p[i] & 15];
     }
     out[2 * n] = 0;
-}
-
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Exactly 2n hex digits in s[0..len) into out[n]. */
-static bool unhex(const char *s, size_t len, uint8_t *out, size_t n)
-{
-    if (len != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
-        if (a < 0 || b < 0)
-            return false;
-        out[i] = (uint8_t)(a << 4 | b);
-    }
-    return true;
 }
 
 /* The system title: "OAM" (our FLAG-style manufacturer letters) and the 5-byte meter number. */
@@ -105,26 +84,14 @@ static int read_csv(sim_fleet *f, char (*passwords)[64], const char **what)
         line_no++;
         if (!ll || (line_no == 1 && ll >= 7 && !memcmp(l, "address", 7)))
             continue;
-        /* address,port,system_title,ek,ak,kek,password */
-        const char *fld[7];
-        size_t fl[7], nf = 0, s = 0;
-        for (size_t i = 0; i <= ll && nf < 7; i++)
-            if (i == ll || l[i] == ',') {
-                fld[nf] = l + s;
-                fl[nf++] = i - s;
-                s = i + 1;
-            }
         sim_keys *k = &f->nodes[row].keys;
-        if (nf != 7 || !unhex(fld[2], fl[2], k->system_title, 8) ||
-            !unhex(fld[3], fl[3], k->ek, 16) || !unhex(fld[4], fl[4], k->ak, 16) ||
-            !unhex(fld[5], fl[5], k->kek, 16) || fl[6] >= sizeof passwords[0]) {
+        if (sim_keys_parse_row(l, ll, k->system_title, k->ek, k->ak, k->kek, passwords[row],
+                               sizeof passwords[0]) != AMI_OK) {
             snprintf(whatbuf, sizeof whatbuf, "--keys: line %zu: want %s", line_no, csv_header);
             *what = whatbuf;
             rc = AMI_E_SYNTAX;
             break;
         }
-        memcpy(passwords[row], fld[6], fl[6]);
-        passwords[row][fl[6]] = 0;
         row++;
     }
     if (rc == AMI_OK && row < f->n) {
