@@ -23,7 +23,10 @@
  * raw data reassembled in the caller's buffer; a SET or ACTION request that does not fit the
  * server's max receive PDU (from the AARE) is sent as SET-with-first-datablock /
  * ACTION-with-first-pblock and continued block by block; ACTION return data in pblocks is
- * collected with ACTION-next-pblock. General block transfer (GBT) is not implemented.
+ * collected with ACTION-next-pblock. General block transfer (GBT, Green Book 9.4.6.13) is used
+ * when negotiated: requests longer than the server's PDU (or every request, gbt_always) go out
+ * in GBT blocks, responses in GBT blocks are acknowledged window by window and reassembled in
+ * gbt_buf, lost blocks are asked again (ami_dlms_client_gbt_retry after a timeout).
  *
  * Remote outcomes (the AARE result and diagnostic, data-access-result, action-result,
  * exception-response, confirmed-service-error) come in ami_dlms_result with AMI_OK; the int
@@ -161,6 +164,19 @@ typedef struct ami_dlms_client_config {
      * Caller-owned; must outlive the session; one session per context.
      */
     struct ami_dlms_client_sec *sec;
+    /*
+     * General block transfer (Green Book 9.3.10, 9.4.6.13), used when the server agrees
+     * AMI_CONF_GENERAL_BLOCK_TRANSFER (add it to `conformance` to propose it). gbt_buf (optional;
+     * NULL: GBT never used) holds a request sent in blocks and reassembles a response that
+     * arrives in blocks: its size bounds both. gbt_window is the receive window announced
+     * (1..63; 0 means 1): the server may stream that many blocks before the session
+     * acknowledges. gbt_always sends every GET/SET/ACTION in GBT (so the server answers in GBT
+     * with our window), not only the requests too long for the server's PDU.
+     */
+    uint8_t *gbt_buf;
+    size_t gbt_cap;
+    uint8_t gbt_window;
+    bool gbt_always;
 } ami_dlms_client_config;
 
 typedef enum ami_dlms_client_state {
@@ -188,6 +204,16 @@ typedef struct ami_dlms_client {
     uint32_t server_conformance;
     uint16_t server_max_pdu;
     uint64_t ignored; /* responses dropped (another invoke id) */
+    struct {
+        uint16_t own_bn;    /* last block number the session used */
+        uint16_t peer_bn;   /* last server block received in sequence */
+        uint16_t tx_blocks; /* blocks of the request being sent in GBT (0: none) */
+        uint16_t tx_acked;  /* request blocks the server acknowledged */
+        size_t tx_len;      /* request bytes in gbt_buf */
+        size_t tx_chunk;
+        size_t rx_len;   /* response bytes reassembled in gbt_buf */
+        uint32_t blocks; /* GBT blocks received for the outstanding request */
+    } gbt;
 } ami_dlms_client;
 
 /*
@@ -232,6 +258,29 @@ AMI_EXTERN int ami_dlms_client_action(ami_dlms_client *c, const ami_cosem_desc *
 AMI_EXTERN int ami_dlms_client_release(ami_dlms_client *c, ami_wr *out);
 
 /*
+ * Short-name services (Green Book 9.3.14-9.3.16), in an SN association only (AMI_E_UNSUPPORTED
+ * in LN, as GET/SET/ACTION are in SN). Names are base names + offsets (Blue Book 4.1.3: attribute
+ * i of an object at base + 8 * (i - 1)); the Association SN object_list (0xFA08) gives the bases.
+ *
+ * read: ReadRequest for n items, each AMI_SN_VARIABLE_NAME or AMI_SN_PARAMETERIZED_ACCESS
+ *   (selector and params: selective access of an attribute, or a method's parameters). The
+ *   result as for get: n == 1 gives has_data/data or DATA_ACCESS_RESULT with the
+ *   data-access-error; n > 1 gives items (max_items).
+ * write: WriteRequest of one encoded Data to one name (a method's name invokes it with the Data
+ *   as parameters): SUCCESS or DATA_ACCESS_RESULT. value must stay valid until the response.
+ * unconfirmed_write: UnconfirmedWriteRequest; nothing answers it, so the session stays ready
+ *   and there is nothing to feed to input().
+ * Returns as the LN builders; AMI_E_INVAL also for an item kind other than variable-name /
+ * parameterized-access (SN block transfer is not driven by the session).
+ */
+AMI_EXTERN int ami_dlms_client_read(ami_dlms_client *c, const ami_sn_access *items, uint32_t n,
+                                    ami_wr *out);
+AMI_EXTERN int ami_dlms_client_write(ami_dlms_client *c, const ami_sn_access *item, ami_view value,
+                                     ami_wr *out);
+AMI_EXTERN int ami_dlms_client_unconfirmed_write(ami_dlms_client *c, const ami_sn_access *item,
+                                                 ami_view value, ami_wr *out);
+
+/*
  * Processes one response APDU (whole, as the transport delivered it).
  * Returns:
  *   AMI_OK          the outstanding service completed: *res holds the outcome (remote refusals
@@ -253,6 +302,16 @@ AMI_EXTERN int ami_dlms_client_release(ami_dlms_client *c, ami_wr *out);
  */
 AMI_EXTERN int ami_dlms_client_input(ami_dlms_client *c, const uint8_t *apdu, size_t len,
                                      ami_wr *out, ami_dlms_result *res);
+
+/*
+ * General block transfer recovery (Green Book 9.4.6.13): after the transport's timeout while a
+ * GBT transfer is outstanding, appends the APDU that makes the server resume: an
+ * acknowledgement of the server blocks received in sequence (the server resends from the next
+ * one), or, while the request itself is going out, the first block the server has not
+ * acknowledged. Returns AMI_OK; AMI_E_STATE when no GBT transfer is outstanding;
+ * AMI_E_NOSPACE.
+ */
+AMI_EXTERN int ami_dlms_client_gbt_retry(ami_dlms_client *c, ami_wr *out);
 
 /* Forgets the association and any outstanding request (after a transport failure). */
 AMI_EXTERN void ami_dlms_client_reset(ami_dlms_client *c);

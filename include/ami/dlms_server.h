@@ -25,8 +25,16 @@
  * counter objects 0-0:43.1.x.255 served by the engine itself. Keys come from the caller's key
  * provider at each use (nothing per association but a dedicated key).
  *
- * Not covered here (yet): short-name services (an SN policy is negotiated but Read/Write get an
- * exception-response service-not-supported), general-block-transfer, general-ciphering (0xDD).
+ * Also: general block transfer (Green Book 9.4.6.13: requests reassembled from blocks,
+ * responses streamed in windows, lost blocks recovered; ami_dlms_assoc_set_gbt and
+ * ami_dlms_assoc_next), short-name Read/Write/UnconfirmedWrite through base names computed from
+ * the store's object list with the Association SN object served by the engine
+ * (ami_dlms_sn_resolve), attribute 0, ACTION-with-list-and-first-pblock and long ACTION return
+ * data in pblocks. On a SAP with security, GBT carries the ciphered APDUs and long responses
+ * keep the service-specific block transfer inside the ciphering.
+ *
+ * Not covered here (yet): general-ciphering (0xDD), SN block transfer (long SN responses go
+ * through GBT).
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AMI_DLMS_SERVER_H
@@ -175,6 +183,14 @@ typedef struct ami_dlms_policy {
      * `sec`. Caller-owned, must outlive the server.
      */
     const struct ami_dlms_sec_policy *sec;
+    /*
+     * General block transfer (Green Book 9.3.10, 9.4.6.13), when `conformance` offers
+     * AMI_CONF_GENERAL_BLOCK_TRANSFER and the association has GBT buffers: the receive window
+     * the server announces and the most blocks it streams before waiting for an acknowledgement
+     * (1..63; 0 means 1). Above 1 the transport must drain ami_dlms_assoc_next() after each
+     * ami_dlms_assoc_handle().
+     */
+    uint8_t gbt_window;
 } ami_dlms_policy;
 
 /* ---------------------------------------------------------------- security */
@@ -389,6 +405,25 @@ typedef struct ami_dlms_assoc_sec {
     uint8_t pending_len[4];
     uint8_t pending_key[4][AMI_SEC_KEY_MAX];
 } ami_dlms_assoc_sec;
+/* State of the general block transfer of an association (private). */
+typedef struct ami_dlms_gbt_state {
+    uint16_t peer_bn;    /* last client block number received in sequence */
+    uint16_t own_bn;     /* last block number the server used */
+    uint16_t tx_first;   /* block number of the response's first block */
+    uint16_t tx_last;    /* block number of the response's last block */
+    uint16_t tx_next;    /* next block to stream (ami_dlms_assoc_next), 0: none */
+    uint16_t tx_end;     /* last block of the window being streamed */
+    uint8_t peer_window; /* the client's receive window (from its last GBT APDU) */
+    bool rx_active;      /* a request is being reassembled */
+    size_t rx_len;       /* bytes in mem.gbt_rx */
+    size_t tx_len;       /* response bytes in mem.gbt_tx (0: no response in blocks) */
+    size_t tx_chunk;     /* block-data bytes per block */
+    uint8_t *rx;         /* buffers given by ami_dlms_assoc_set_gbt() */
+    size_t rx_cap;
+    uint8_t *tx;
+    size_t tx_cap;
+    uint8_t stream; /* most blocks sent in a row (0: the policy's window) */
+} ami_dlms_gbt_state;
 
 /* One association. Caller-allocated; fields are private (use the accessors). */
 typedef struct ami_dlms_assoc {
@@ -407,6 +442,7 @@ typedef struct ami_dlms_assoc {
     ami_cosem_desc blk_ref;  /* SET/ACTION accumulation: the target */
     uint32_t blk_list_count; /* SET with-list: descriptors kept at the buffer end */
     ami_dlms_assoc_sec sec;  /* security state (policies with `sec`) */
+    ami_dlms_gbt_state gbt;  /* general block transfer (Green Book 9.4.6.13) */
 } ami_dlms_assoc;
 
 /*
@@ -435,6 +471,63 @@ AMI_EXTERN int ami_dlms_assoc_init(ami_dlms_assoc *a, const ami_dlms_server *s, 
  */
 AMI_EXTERN int ami_dlms_assoc_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len,
                                      uint8_t *out, size_t cap);
+
+/*
+ * Gives an association the buffers of general block transfer (Green Book 9.4.6.13); without
+ * them GBT is never negotiated (the conformance bit is removed from the AARE). rx reassembles a
+ * request that arrives in blocks (rx_cap is the longest request accepted); tx holds a whole
+ * response while it goes out in blocks (tx_cap must be at least the block buffer's size + 16,
+ * so every value the block buffer holds fits). stream: the most blocks this transport can send
+ * in a row (1 when it carries one response per request, as HDLC in normal response mode does
+ * unless the client polls; 0: the policy's gbt_window). Call after ami_dlms_assoc_init() and
+ * before the association is established; the buffers stay caller-owned. Returns AMI_OK;
+ * AMI_E_INVAL for NULL arguments; AMI_E_CONFIG when rx_cap < 16 or tx_cap < block_cap + 16.
+ */
+AMI_EXTERN int ami_dlms_assoc_set_gbt(ami_dlms_assoc *a, uint8_t *rx, size_t rx_cap, uint8_t *tx,
+                                      size_t tx_cap, uint8_t stream);
+
+/*
+ * General block transfer streaming: after ami_dlms_assoc_handle() returned a GBT block with the
+ * streaming bit set, call this until it returns 0 to get the other blocks of the window
+ * (Green Book 9.4.6.13: up to the client's window, and at most the policy's gbt_window, are
+ * sent before the client acknowledges). Writes one APDU into out[0..cap) and returns its
+ * length; 0 when nothing more is to be sent now; AMI_E_INVAL (NULL arguments) or AMI_E_NOSPACE.
+ */
+AMI_EXTERN int ami_dlms_assoc_next(ami_dlms_assoc *a, uint8_t *out, size_t cap);
+
+/*
+ * Short-name referencing (Blue Book 4.1.3, Green Book 9.1.4.2): in an SN association the
+ * objects of the store are addressed by base names computed from the store's object list in
+ * its order: the Association SN object (class 12, 0-0:40.0.0.255, served by the engine) is at
+ * AMI_DLMS_SN_ASSOCIATION_BASE; the other objects (Association LN objects excepted) get
+ * consecutive ranges from AMI_DLMS_SN_FIRST_BASE. Attribute i of an object is at base +
+ * 8 * (i - 1); method j at base + first_method_offset(class) + 8 * (j - 1), with the class
+ * offsets of the Blue Book (Register 0x28, Extended register 0x38, Demand register 0x48,
+ * Profile generic 0x58, Clock 0x60, Association SN 0x20; other classes: right after their
+ * attributes).
+ */
+#define AMI_DLMS_SN_ASSOCIATION_BASE  0xFA00u
+#define AMI_DLMS_SN_FIRST_BASE        0x1000u
+#define AMI_DLMS_CLASS_ASSOCIATION_SN 12u
+
+/* What a short name designates. */
+typedef struct ami_dlms_sn_target {
+    uint16_t base;          /* the object's base name */
+    ami_dlms_object object; /* class, version, logical name, attribute and method counts */
+    bool method;            /* true: method `id`; false: attribute `id` */
+    uint8_t id;
+} ami_dlms_sn_target;
+
+/* Offset of method 1 from the base name for a class (Blue Book short-name tables). */
+AMI_EXTERN uint16_t ami_dlms_sn_method_offset(uint16_t class_id, uint8_t attr_count);
+
+/*
+ * Resolves a short name in the object list the store shows to ctx. Returns true and fills
+ * *out when `name` designates an attribute or method of an object (or of the Association SN
+ * object); false otherwise. O(objects) per call; never allocates.
+ */
+AMI_EXTERN bool ami_dlms_sn_resolve(const ami_dlms_server *s, const ami_dlms_ctx *ctx,
+                                    uint16_t name, ami_dlms_sn_target *out);
 
 /*
  * The transport went down (HDLC DISC, TCP close): ends the association (a pre-established one

@@ -8,6 +8,7 @@
 
 #include "ami/dlms_client.h"
 #include "ami/error.h"
+#include "client_internal.h"
 #include "core/internal.h"
 #include "client_sec.h"
 
@@ -77,6 +78,8 @@ int ami_dlms_client_init(ami_dlms_client *c, const ami_dlms_client_config *cfg)
         return AMI_E_CONFIG;
     if (k->items && k->max_items == 0)
         return AMI_E_CONFIG;
+    if ((k->gbt_buf && k->gbt_cap < 16) || k->gbt_window > 63)
+        return AMI_E_CONFIG;
     if (k->auth_value.len)
         memcpy(c->auth, k->auth_value.p, k->auth_value.len);
     k->auth_value = ami_view_of(k->auth_value.len ? c->auth : NULL, k->auth_value.len);
@@ -110,6 +113,7 @@ void ami_dlms_client_reset(ami_dlms_client *c)
     c->op = OP_NONE;
     c->have = 0;
     c->src = ami_view_of(NULL, 0);
+    memset(&c->gbt, 0, sizeof c->gbt);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -345,7 +349,9 @@ int ami_dlms_client_get(ami_dlms_client *c, const ami_attr_sel *attrs, uint32_t 
         a.u.get_request.list = (ami_attr_sel *)(uintptr_t)attrs;
         a.u.get_request.count = n;
     }
-    rc = emit(c, out, &a);
+    rc = ami__dlms_client_gbt_send(c, &a, out);
+    if (rc == AMI__GBT_PASS)
+        rc = emit(c, out, &a);
     if (rc) {
         c->next_id = save;
         return rc;
@@ -508,9 +514,12 @@ static int next_block(ami_dlms_client *c, ami_apdu *a, ami_wr *out)
 static int send_maybe_blocks(ami_dlms_client *c, ami_apdu *a, ami_apdu *first, ami_view src,
                              ami_wr *out)
 {
+    int rc = ami__dlms_client_gbt_send(c, a, out);
+    if (rc != AMI__GBT_PASS)
+        return rc;
     ami_wr m;
     ami_wr_init(&m, NULL, 0);
-    int rc = ami_apdu_encode(&m, a);
+    rc = ami_apdu_encode(&m, a);
     if (rc)
         return rc;
     size_t max = c->server_max_pdu ? c->server_max_pdu : 0xFFFF;
@@ -583,7 +592,13 @@ int ami_dlms_client_action(ami_dlms_client *c, const ami_cosem_desc *method, con
     f.u.action_request.params = ami_view_of(NULL, 0);
     begin(c, OP_ACTION, a.u.action_request.iip);
     c->src = ami_view_of(NULL, 0);
-    rc = params ? send_maybe_blocks(c, &a, &f, *params, out) : emit(c, out, &a);
+    if (params) {
+        rc = send_maybe_blocks(c, &a, &f, *params, out);
+    } else {
+        rc = ami__dlms_client_gbt_send(c, &a, out);
+        if (rc == AMI__GBT_PASS)
+            rc = emit(c, out, &a);
+    }
     if (rc) {
         c->next_id = save;
         c->state = AMI_DLMS_CLIENT_READY;
@@ -837,6 +852,9 @@ static int dispatch(ami_dlms_client *c, const ami_apdu *a, ami_wr *out, ami_dlms
         return on_set(c, a, out, res);
     case OP_ACTION:
         return on_action(c, a, out, res);
+    case AMI__OP_READ:
+    case AMI__OP_WRITE:
+        return ami__dlms_client_sn_response(c, a, res);
     case OP_RLRQ:
         if (a->tag != AMI_ACSE_RLRE)
             return AMI_E_PROTOCOL;
@@ -860,17 +878,29 @@ int ami_dlms_client_input(ami_dlms_client *c, const uint8_t *apdu, size_t len, a
     ami_apdu_opts opts = {NULL, c->cfg.apdu_lenient};
     if (c->cfg.arena)
         ami_arena_reset(c->cfg.arena);
+    int rc = AMI_OK;
+    if (len && apdu[0] == AMI_APDU_GENERAL_BLOCK_TRANSFER &&
+        ((op >= OP_GET && op <= OP_ACTION) || op == AMI__OP_READ || op == AMI__OP_WRITE)) {
+        /* General block transfer: acknowledged or continued here, dispatched once whole. */
+        rc = ami__dlms_client_gbt_input(c, &apdu, &len, out);
+        if (rc == AMI_E_AGAIN)
+            return rc;
+    }
     /* security: a ciphered response is deciphered and checked first (a refusal releases
      * nothing of it); a plain one under a ciphering policy is a downgrade */
-    int rc = ami__csec_unprotect(c, &apdu, &len);
-    if (rc)
-        res->layer = AMI_DLMS_LAYER_SECURITY;
-    else
+    if (rc == AMI_OK) {
+        rc = ami__csec_unprotect(c, &apdu, &len);
+        if (rc)
+            res->layer = AMI_DLMS_LAYER_SECURITY;
+    }
+    if (rc == AMI_OK)
         rc = ami_apdu_decode(apdu, len, c->cfg.arena, &opts, &a);
     if (rc == AMI_E_NOMEM)
         rc = AMI_E_TOO_LARGE;
     if (rc == AMI_OK)
         rc = dispatch(c, &a, out, res);
+    if (rc == AMI_OK && !res->blocks)
+        res->blocks = c->gbt.blocks;
     if (rc == 1)
         return AMI_E_AGAIN;
     if (rc == AMI_E_AGAIN)
@@ -938,4 +968,21 @@ int ami_dlms_result_describe(const ami_dlms_result *r, char *buf, size_t cap)
     if (n < 0)
         return AMI_E_INTERNAL;
     return (size_t)n >= cap ? (int)(cap - 1) : n;
+}
+
+/* ---------------------------------------------------------------- for client_sn.c */
+
+int ami__dlms_client_emit(ami_dlms_client *c, ami_wr *out, const ami_apdu *a)
+{
+    return emit(c, out, a);
+}
+
+void ami__dlms_client_begin(ami_dlms_client *c, uint8_t op, uint8_t iip)
+{
+    begin(c, op, iip);
+}
+
+int ami__dlms_client_keep(ami_dlms_client *c, ami_view v)
+{
+    return keep(c, v);
 }

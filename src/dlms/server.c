@@ -12,7 +12,7 @@
 #include "server_internal.h"
 
 /* Block transfer kinds (ami_dlms_assoc.blk_kind). */
-enum { BLK_NONE = 0, BLK_GET_OUT, BLK_SET_IN, BLK_ACTION_IN };
+enum { BLK_NONE = 0, BLK_GET_OUT, BLK_SET_IN, BLK_ACTION_IN, BLK_ACTION_OUT };
 
 /* VAA name (Green Book 9.5, InitiateResponse vaa-name): 0x0007 for LN, 0xFA00 for SN. */
 #define VAA_LN 0x0007u
@@ -118,8 +118,17 @@ static uint16_t policy_max_pdu(const ami_dlms_policy *p)
 
 /* ---------------------------------------------------------------- association */
 
+/* GBT is offered only to associations that have its buffers (ami_dlms_assoc_mem). */
+static uint32_t usable_conformance(const ami_dlms_assoc *a, uint32_t conformance)
+{
+    if (!a->gbt.rx || !a->gbt.tx)
+        conformance &= ~(uint32_t)AMI_CONF_GENERAL_BLOCK_TRANSFER;
+    return conformance;
+}
+
 static void establish(ami_dlms_assoc *a, uint32_t conformance, uint16_t client_max_pdu)
 {
+    conformance = usable_conformance(a, conformance);
     a->ctx.state = AMI_DLMS_ASSOC_ASSOCIATED;
     a->ctx.context = a->policy->context;
     a->ctx.mechanism = a->policy->mechanism;
@@ -143,6 +152,7 @@ void ami_dlms_assoc_reset(ami_dlms_assoc *a)
         return;
     drop_blocks(a);
     ami__sec_reset(a);
+    ami__dlms_gbt_reset(a);
     a->ctx.state = AMI_DLMS_ASSOC_IDLE;
     a->ctx.conformance = 0;
     a->ctx.client_max_pdu = 0;
@@ -344,7 +354,7 @@ static int handle_aarq(ami_dlms_assoc *a, const uint8_t *req, size_t len, ami_wr
         return reject_initiate(a, w, ctx, INIT_DLMS_VERSION_TOO_LOW);
     if (ir->max_pdu_size && ir->max_pdu_size < 12)
         return reject_initiate(a, w, ctx, INIT_PDU_SIZE_TOO_SHORT);
-    uint32_t conf = ir->conformance & p->conformance;
+    uint32_t conf = usable_conformance(a, ir->conformance & p->conformance);
     if (!conf)
         return reject_initiate(a, w, ctx, INIT_INCOMPATIBLE_CONFORMANCE);
     /* client-max-receive-pdu-size 0 would mean "no limit"; the wrapper caps an APDU at 65535. */
@@ -399,6 +409,8 @@ static uint8_t read_attr(ami_dlms_assoc *a, const ami_attr_sel *sel, uint8_t *bu
     const ami_dlms_store_ops *ops = a->srv->cfg.ops;
     void *self = a->srv->cfg.store;
     *n = 0;
+    if (sel->attr.id == 0)
+        return ami__dlms_read_attr0(a, sel, buf, cap, n);
     ami_wr out;
     ami_wr_init(&out, buf, cap);
     int own = ami__sec_get(a, sel, &out); /* objects the engine serves (security) */
@@ -788,14 +800,48 @@ static void put_outcome(ami_wr *w, uint8_t result, const uint8_t *buf, size_t n)
     ami_wr_bytes(w, buf, n);
 }
 
-static int action_normal(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, const ami_cosem_desc *ref,
-                         ami_view params)
+/* Sends the next pblock of long ACTION return data (Green Book 9.3.9,
+ * ACTION-Response-With-Pblock): the raw data of the blocks is the return Data. */
+static int send_action_block(ami_dlms_assoc *a, ami_wr *w)
 {
-    size_t n;
-    uint8_t result = invoke(a, ref, params, a->mem.block, a->mem.block_cap, &n);
+    /* tag, choice, iip, last-block, block-number(4), raw-data length (at most 3). */
+    size_t avail = w->cap > 11 ? w->cap - 8 : 0;
+    size_t left = a->blk_len - a->blk_off;
+    size_t chunk = left < avail ? left : avail;
+    while (chunk && chunk + length_size(chunk) > avail)
+        chunk--;
+    if (!chunk)
+        return AMI_E_NOSPACE;
+    bool last = chunk == left;
+    a->blk_number++;
+    ami_wr_u8(w, AMI_APDU_ACTION_RESPONSE);
+    ami_wr_u8(w, AMI_ACTION_RESPONSE_WITH_PBLOCK);
+    ami_wr_u8(w, a->blk_iip);
+    ami_wr_u8(w, last ? 1 : 0);
+    ami_wr_u32be(w, a->blk_number);
+    ami_axdr_put_length(w, chunk);
+    ami_wr_bytes(w, a->mem.block + a->blk_off, chunk);
+    a->blk_off += chunk;
+    a->stats.blocks_out++;
+    if (last)
+        drop_blocks(a);
+    return finish(a, w);
+}
+
+/* Answers an ACTION whose return data (n bytes) is in the block buffer: at once when it fits
+ * the client's PDU, else in pblocks when block transfer with ACTION was agreed. */
+static int action_result(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, uint8_t result, size_t n)
+{
     if (6 + n > w->cap) {
-        /* Return data longer than the client's PDU: long action responses (with-pblock) are
-         * not served yet. */
+        if (result == AMI_ACTION_SUCCESS &&
+            (a->ctx.conformance & AMI_CONF_BLOCK_TRANSFER_WITH_ACTION)) {
+            a->blk_kind = BLK_ACTION_OUT;
+            a->blk_iip = iip;
+            a->blk_len = n;
+            a->blk_off = 0;
+            a->blk_number = 0;
+            return send_action_block(a, w);
+        }
         result = AMI_ACTION_OTHER_REASON;
         n = 0;
     }
@@ -806,10 +852,98 @@ static int action_normal(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, const ami_co
     return finish(a, w);
 }
 
+/* Invokes each method of a list with its parameters (a list of Data in params[0..plen)) and
+ * answers ACTION-Response-With-List. */
+static int action_list(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, const ami_cosem_desc *descs,
+                       uint32_t count, const ami_view *params, size_t buf_cap)
+{
+    ami_wr_u8(w, AMI_APDU_ACTION_RESPONSE);
+    ami_wr_u8(w, AMI_ACTION_RESPONSE_WITH_LIST);
+    ami_wr_u8(w, iip);
+    ami_axdr_put_length(w, count);
+    for (uint32_t i = 0; i < count; i++) {
+        size_t n;
+        ami_cosem_desc d;
+        memcpy(&d, &descs[i], sizeof d);
+        /* Each return value goes through the block buffer straight into the response. */
+        uint8_t result = invoke(a, &d, params[i], a->mem.block, buf_cap, &n);
+        if (n > ami_wr_left(w)) {
+            result = AMI_ACTION_OTHER_REASON;
+            n = 0;
+        }
+        put_outcome(w, result, a->mem.block, n);
+    }
+    if (ami_wr_error(w)) {
+        w->err = 0;
+        w->len = 0;
+        return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED, AMI_SERVICE_ERROR_PDU_TOO_LONG);
+    }
+    return finish(a, w);
+}
+
+static int action_normal(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, const ami_cosem_desc *ref,
+                         ami_view params)
+{
+    size_t n;
+    uint8_t result = invoke(a, ref, params, a->mem.block, a->mem.block_cap, &n);
+    return action_result(a, w, iip, result, n);
+}
+
+/* Completes ACTION-with-list-and-first-pblock: the accumulated bytes are the counted list of
+ * method-invocation-parameters, the descriptors are at the end of the block buffer. */
+static int finish_long_action_list(ami_dlms_assoc *a, ami_wr *w, uint8_t iip)
+{
+    uint32_t count = a->blk_list_count;
+    const uint8_t *descs = a->mem.block + set_data_cap(a);
+    ami_rd r;
+    ami_rd_init(&r, a->mem.block, a->blk_len);
+    size_t n = 0;
+    int rc = ami_axdr_get_length(&r, &n);
+    /* The parameters and descriptors move to a list of views kept in the scratch arena. */
+    ami_arena arena;
+    ami_arena_init(&arena, a->mem.scratch, a->mem.scratch ? a->mem.scratch_cap : 0);
+    ami_view *params = NULL;
+    ami_cosem_desc *d = NULL;
+    if (rc == AMI_OK && n == count) {
+        params = ami_arena_alloc(&arena, (size_t)count * sizeof *params);
+        d = ami_arena_alloc(&arena, (size_t)count * sizeof *d);
+    }
+    if (!params || !d) {
+        drop_blocks(a);
+        a->stats.malformed++;
+        return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
+                         AMI_SERVICE_ERROR_OPERATION_NOT_POSSIBLE);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        memcpy(&d[i], descs + (size_t)i * sizeof d[i], sizeof d[i]);
+        size_t at = r.pos;
+        if (ami_axdr_skip(&r, &a->srv->lim) == AMI_OK) {
+            params[i] = ami_view_of(a->mem.block + at, r.pos - at);
+        } else {
+            drop_blocks(a);
+            a->stats.malformed++;
+            return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
+                             AMI_SERVICE_ERROR_OPERATION_NOT_POSSIBLE);
+        }
+    }
+    /* The return values pass through the block buffer: move the parameters behind them. */
+    size_t plen = r.pos;
+    if (plen > a->mem.block_cap / 2) {
+        drop_blocks(a);
+        return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED, AMI_SERVICE_ERROR_PDU_TOO_LONG);
+    }
+    uint8_t *moved = a->mem.block + a->mem.block_cap - plen;
+    memmove(moved, a->mem.block, plen);
+    for (uint32_t i = 0; i < count; i++)
+        params[i].p = moved + (params[i].p - a->mem.block);
+    drop_blocks(a);
+    return action_list(a, w, iip, d, count, params, a->mem.block_cap - plen);
+}
+
 static int action_block(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, const ami_datablock *b)
 {
     a->stats.blocks_in++;
-    if (b->raw.len > a->mem.block_cap - a->blk_len) {
+    if (b->raw.len > set_data_cap(a) - a->blk_len) {
         drop_blocks(a);
         ami_wr_u8(w, AMI_APDU_ACTION_RESPONSE);
         ami_wr_u8(w, AMI_ACTION_RESPONSE_NORMAL);
@@ -828,6 +962,8 @@ static int action_block(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, const ami_dat
         ami_wr_u32be(w, b->block_number);
         return finish(a, w);
     }
+    if (a->blk_list)
+        return finish_long_action_list(a, w, iip);
     /* The parameters are complete: move them out of the way of the return data. */
     ami_cosem_desc ref = a->blk_ref;
     size_t plen = a->blk_len;
@@ -844,15 +980,7 @@ static int action_block(ami_dlms_assoc *a, ami_wr *w, uint8_t iip, const ami_dat
     size_t n;
     uint8_t result =
         invoke(a, &ref, ami_view_of(params, plen), a->mem.block, a->mem.block_cap - plen, &n);
-    if (6 + n > w->cap) {
-        result = AMI_ACTION_OTHER_REASON;
-        n = 0;
-    }
-    ami_wr_u8(w, AMI_APDU_ACTION_RESPONSE);
-    ami_wr_u8(w, AMI_ACTION_RESPONSE_NORMAL);
-    ami_wr_u8(w, iip);
-    put_outcome(w, result, a->mem.block, n);
-    return finish(a, w);
+    return action_result(a, w, iip, result, n);
 }
 
 static int handle_action(ami_dlms_assoc *a, const ami_action_request *q, ami_wr *w)
@@ -876,28 +1004,7 @@ static int handle_action(ami_dlms_assoc *a, const ami_action_request *q, ami_wr 
             return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
                              AMI_SERVICE_ERROR_OPERATION_NOT_POSSIBLE);
         }
-        ami_wr_u8(w, AMI_APDU_ACTION_RESPONSE);
-        ami_wr_u8(w, AMI_ACTION_RESPONSE_WITH_LIST);
-        ami_wr_u8(w, q->iip);
-        ami_axdr_put_length(w, q->count);
-        for (uint32_t i = 0; i < q->count; i++) {
-            size_t n;
-            /* Each return value goes through the block buffer straight into the response. */
-            uint8_t result =
-                invoke(a, &q->list[i], q->params_list[i], a->mem.block, a->mem.block_cap, &n);
-            if (n > ami_wr_left(w)) {
-                result = AMI_ACTION_OTHER_REASON;
-                n = 0;
-            }
-            put_outcome(w, result, a->mem.block, n);
-        }
-        if (ami_wr_error(w)) {
-            w->err = 0;
-            w->len = 0;
-            return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
-                             AMI_SERVICE_ERROR_PDU_TOO_LONG);
-        }
-        return finish(a, w);
+        return action_list(a, w, q->iip, q->list, q->count, q->params_list, a->mem.block_cap);
     }
     case AMI_ACTION_WITH_FIRST_PBLOCK:
         if (!(conf & AMI_CONF_BLOCK_TRANSFER_WITH_ACTION))
@@ -928,16 +1035,44 @@ static int handle_action(ami_dlms_assoc *a, const ami_action_request *q, ami_wr 
         }
         return action_block(a, w, q->iip, &q->block);
     case AMI_ACTION_NEXT_PBLOCK:
-        /* Only meaningful while the server sends return data in pblocks, which it never
-         * does (see action_normal). */
+        /* The client acknowledges the last pblock of return data sent (Green Book 9.3.9). */
+        if (a->blk_kind == BLK_ACTION_OUT && q->block_number == a->blk_number)
+            return send_action_block(a, w);
         drop_blocks(a);
         ami_wr_u8(w, AMI_APDU_ACTION_RESPONSE);
         ami_wr_u8(w, AMI_ACTION_RESPONSE_NORMAL);
         ami_wr_u8(w, q->iip);
         put_outcome(w, AMI_ACTION_NO_LONG_ACTION_IN_PROGRESS, NULL, 0);
         return finish(a, w);
-    default: /* with-list-and-first-pblock */
-        return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
+    case AMI_ACTION_WITH_LIST_AND_FIRST_PBLOCK: {
+        if (!(conf & AMI_CONF_BLOCK_TRANSFER_WITH_ACTION) || !(conf & AMI_CONF_MULTIPLE_REFERENCES))
+            return exception(a, w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
+                             AMI_SERVICE_ERROR_SERVICE_NOT_SUPPORTED);
+        drop_blocks(a);
+        /* As SET-with-list-and-first-datablock: the descriptors stay at the end of the block
+         * buffer, the raw data (the counted parameter list) accumulates from its start. */
+        size_t need = (size_t)q->count * sizeof(ami_cosem_desc);
+        if (q->block.block_number != 1 || need + 1 > a->mem.block_cap / 2) {
+            ami_wr_u8(w, AMI_APDU_ACTION_RESPONSE);
+            ami_wr_u8(w, AMI_ACTION_RESPONSE_NORMAL);
+            ami_wr_u8(w, q->iip);
+            put_outcome(w,
+                        q->block.block_number != 1 ? AMI_ACTION_LONG_ACTION_ABORTED
+                                                   : AMI_ACTION_OTHER_REASON,
+                        NULL, 0);
+            return finish(a, w);
+        }
+        a->blk_kind = BLK_ACTION_IN;
+        a->blk_iip = q->iip;
+        a->blk_list = true;
+        a->blk_list_count = q->count;
+        uint8_t *at = a->mem.block + set_data_cap(a);
+        for (uint32_t i = 0; i < q->count; i++)
+            memcpy(at + (size_t)i * sizeof(ami_cosem_desc), &q->list[i], sizeof(ami_cosem_desc));
+        return action_block(a, w, q->iip, &q->block);
+    }
+    default:
+        return exception(a, w, AMI_STATE_ERROR_SERVICE_UNKNOWN,
                          AMI_SERVICE_ERROR_SERVICE_NOT_SUPPORTED);
     }
 }
@@ -957,19 +1092,37 @@ int ami_dlms_assoc_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uin
         return AMI_E_INVAL;
     a->ctx.apdu_authenticated = false;
     a->ctx.apdu_encrypted = false;
+    int rc = ami__dlms_gbt_handle(a, req, len, out, cap);
+    if (rc != AMI__GBT_PASS)
+        return rc;
+    return ami__dlms_assoc_serve(a, req, len, out, cap, true);
+}
+
+static int handle_plain(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out, size_t cap,
+                        bool clamp);
+
+int ami__dlms_assoc_serve(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out,
+                          size_t cap, bool clamp)
+{
     if (len && a->policy && a->policy->sec)
         return ami__sec_handle(a, req, len, out, cap); /* server_sec.c: unciphers, then here */
-    return ami__dlms_handle_plain(a, req, len, out, cap);
+    return handle_plain(a, req, len, out, cap, clamp);
 }
 
 int ami__dlms_handle_plain(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out,
                            size_t cap)
 {
+    return handle_plain(a, req, len, out, cap, true);
+}
+
+static int handle_plain(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out, size_t cap,
+                        bool clamp)
+{
     a->stats.requests++;
     bool associated = a->ctx.state == AMI_DLMS_ASSOC_ASSOCIATED;
     /* Responses never exceed the client's max PDU once negotiated (Green Book 9.3.2). */
     size_t limit = cap;
-    if (associated && a->ctx.client_max_pdu < limit)
+    if (clamp && associated && a->ctx.client_max_pdu < limit)
         limit = a->ctx.client_max_pdu;
     ami_wr w;
     ami_wr_init(&w, out, limit);
@@ -992,14 +1145,17 @@ int ami__dlms_handle_plain(ami_dlms_assoc *a, const uint8_t *req, size_t len, ui
         return exception(a, &w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
                          AMI_SERVICE_ERROR_OPERATION_NOT_POSSIBLE);
     }
-    if (tag == AMI_APDU_READ_REQUEST || tag == AMI_APDU_WRITE_REQUEST) {
-        /* Short-name services are not served yet (Green Book 9.5 ServiceError). */
+    if (tag == AMI_APDU_READ_REQUEST || tag == AMI_APDU_WRITE_REQUEST ||
+        tag == AMI_APDU_UNCONFIRMED_WRITE_REQUEST) {
+        if (a->ctx.context == AMI_ACSE_CONTEXT_SN)
+            return ami__dlms_sn_handle(a, req, len, &w);
+        /* Short-name services in a logical-name association (Green Book 9.5 ServiceError). */
+        if (tag == AMI_APDU_UNCONFIRMED_WRITE_REQUEST)
+            return 0; /* unconfirmed: never answered */
         return confirmed_service_error(a, &w, tag == AMI_APDU_READ_REQUEST ? CSE_READ : CSE_WRITE,
                                        SE_SERVICE, SE_SERVICE_UNSUPPORTED);
     }
     if (!is_xdlms_request(tag)) {
-        if (tag == AMI_APDU_UNCONFIRMED_WRITE_REQUEST)
-            return 0; /* unconfirmed: never answered */
         bool known = ami_apdu_is_ciphered(tag) || strcmp(ami_apdu_tag_name(tag), "unknown") != 0;
         return exception(
             a, &w, known ? AMI_STATE_ERROR_SERVICE_NOT_ALLOWED : AMI_STATE_ERROR_SERVICE_UNKNOWN,
@@ -1011,7 +1167,8 @@ int ami__dlms_handle_plain(ami_dlms_assoc *a, const uint8_t *req, size_t len, ui
         return exception(a, &w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
                          AMI_SERVICE_ERROR_SERVICE_NOT_SUPPORTED);
     }
-    if (len > a->ctx.server_max_pdu)
+    /* A request reassembled from GBT blocks (clamp false) may exceed it: that is GBT's purpose. */
+    if (clamp && len > a->ctx.server_max_pdu)
         return exception(a, &w, AMI_STATE_ERROR_SERVICE_NOT_ALLOWED,
                          AMI_SERVICE_ERROR_PDU_TOO_LONG);
     ami_arena arena;
@@ -1034,4 +1191,33 @@ int ami__dlms_handle_plain(ami_dlms_assoc *a, const uint8_t *req, size_t len, ui
     default:
         return handle_action(a, &apdu.u.action_request, &w);
     }
+}
+
+/* ---------------------------------------------------------------- for the extensions */
+
+uint8_t ami__dlms_read_attr(ami_dlms_assoc *a, const ami_attr_sel *sel, uint8_t *buf, size_t cap,
+                            size_t *n)
+{
+    return read_attr(a, sel, buf, cap, n);
+}
+
+uint8_t ami__dlms_write_attr(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view data)
+{
+    return write_attr(a, ref, data);
+}
+
+uint8_t ami__dlms_invoke(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view params,
+                         uint8_t *buf, size_t cap, size_t *n)
+{
+    return invoke(a, ref, params, buf, cap, n);
+}
+
+int ami__dlms_exception(ami_dlms_assoc *a, ami_wr *w, uint8_t state_error, uint8_t service_error)
+{
+    return exception(a, w, state_error, service_error);
+}
+
+int ami__dlms_finish(ami_dlms_assoc *a, ami_wr *w)
+{
+    return finish(a, w);
 }

@@ -1,6 +1,7 @@
 /*
  * Internal interface between the association engine (server.c) and its security layer
- * (server_sec.c, server_hls.c). Not installed.
+ * (server_sec.c, server_hls.c) and extensions: general block transfer (server_gbt.c),
+ * short-name services (server_sn.c), attribute 0 (server_ext.c). Not installed.
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AMI_DLMS_SERVER_INTERNAL_H
@@ -41,5 +42,47 @@ int ami__hls_reply(ami_dlms_assoc *a, const ami_dlms_keys *keys, const uint8_t *
 
 /* Fills p with what the client needs as responder / the server as responder (server_hls.c). */
 void ami__sec_event(ami_dlms_assoc *a, int event);
+
+/* Returned by ami__dlms_gbt_handle when the APDU is not general block transfer's business. */
+#define AMI__GBT_PASS 1
+
+/*
+ * Serves one complete APDU (server.c): the security layer when the SAP has one, then the plain
+ * engine. With clamp, the response is limited to the client's max PDU (service-specific block
+ * transfer applies); without, to cap (the response then goes out in GBT blocks; the security
+ * layer always limits its responses to the client's PDU).
+ */
+int ami__dlms_assoc_serve(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out,
+                          size_t cap, bool clamp);
+
+/* GBT (server_gbt.c): handles a GBT APDU, or any xDLMS request when GBT is negotiated and the
+ * response may need blocks. AMI__GBT_PASS when the engine should serve it as usual. */
+int ami__dlms_gbt_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out,
+                         size_t cap);
+
+/* Forgets any GBT transfer (the buffers stay). */
+void ami__dlms_gbt_reset(ami_dlms_assoc *a);
+
+/* SN services (server_sn.c): ReadRequest, WriteRequest, UnconfirmedWriteRequest. Writes the
+ * response into w; returns its length, 0 (unconfirmed) or AMI_E_NOSPACE. */
+int ami__dlms_sn_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, ami_wr *w);
+
+/* Engine primitives (server.c) for the extensions. */
+uint8_t ami__dlms_read_attr(ami_dlms_assoc *a, const ami_attr_sel *sel, uint8_t *buf, size_t cap,
+                            size_t *n);
+uint8_t ami__dlms_write_attr(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view data);
+uint8_t ami__dlms_invoke(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view params,
+                         uint8_t *buf, size_t cap, size_t *n);
+int ami__dlms_exception(ami_dlms_assoc *a, ami_wr *w, uint8_t state_error, uint8_t service_error);
+int ami__dlms_finish(ami_dlms_assoc *a, ami_wr *w);
+
+/* Attribute 0 (server_ext.c): every attribute of the object as a structure, unreadable ones
+ * as null-data (Blue Book 4.1.4.2 / Green Book 9.4.6.8 attribute 0). Returns the DAR. */
+uint8_t ami__dlms_read_attr0(ami_dlms_assoc *a, const ami_attr_sel *sel, uint8_t *buf, size_t cap,
+                             size_t *n);
+
+/* Finds an object of the store's list by class and logical name. */
+bool ami__dlms_find_object(const ami_dlms_assoc *a, const ami_cosem_desc *ref,
+                           ami_dlms_object *obj);
 
 #endif
