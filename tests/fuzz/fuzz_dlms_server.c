@@ -8,8 +8,11 @@
  * associated, within the client's negotiated PDU size.
  *
  * Input: byte 0 chooses the SAP (bits 0-1: 16 no-auth, 18 LLS, 102 pre-established, 16 without
- * AARQ) and the client max PDU (bits 2-3: 64, 128, 512, 65535); then records of a 2-byte
- * big-endian length and that many bytes (the last record takes what is left).
+ * AARQ; bit 4: the short-name SAP 32 instead, associated with SN services) and the client max
+ * PDU (bits 2-3: 64, 128, 512, 65535); bit 5 gives the association GBT buffers and proposes
+ * general block transfer (window 3: streamed blocks are drained with ami_dlms_assoc_next and
+ * checked too); then records of a 2-byte big-endian length and that many bytes (the last record
+ * takes what is left).
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>
@@ -99,8 +102,9 @@ static const uint8_t m1[1] = {AMI_METHOD_ACCESS};
 static const uint8_t m2[2] = {AMI_METHOD_ACCESS, AMI_METHOD_ACCESS};
 static const uint8_t password[] = "secret12";
 
-/* An AARQ (LN, optional LLS "secret12") proposing every service and max PDU `pdu`. */
-static size_t build_aarq(uint8_t *buf, size_t cap, bool lls, uint16_t pdu)
+/* An AARQ (optional LLS "secret12") for a context proposing conformance and max PDU `pdu`. */
+static size_t build_aarq(uint8_t *buf, size_t cap, bool lls, uint16_t pdu, uint8_t context,
+                         uint32_t conformance)
 {
     uint8_t ui[32];
     ami_wr w;
@@ -109,13 +113,13 @@ static size_t build_aarq(uint8_t *buf, size_t cap, bool lls, uint16_t pdu)
     memset(&init, 0, sizeof init);
     init.tag = AMI_APDU_INITIATE_REQUEST;
     init.u.initiate_request.dlms_version = 6;
-    init.u.initiate_request.conformance = 0x00FFFF;
+    init.u.initiate_request.conformance = conformance;
     init.u.initiate_request.max_pdu_size = pdu;
     if (ami_apdu_encode(&w, &init))
         abort();
     ami_aarq q;
     memset(&q, 0, sizeof q);
-    q.c.context = AMI_ACSE_CONTEXT_LN;
+    q.c.context = context;
     if (lls) {
         q.c.has_acse_requirements = q.c.authentication = true;
         q.c.has_mechanism = true;
@@ -230,9 +234,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 45; i++) /* a wrapped ring */
         if (ami_cosem_profile_capture(&store, &objs[6]))
             abort();
-    const uint32_t conf = 0x00FFFF;
-    ami_dlms_policy pol[3] = {
-        {.client_sap = 16, .context = 1, .conformance = conf, .max_pdu = 512},
+    const uint32_t conf = 0x20FFFF; /* everything LN, general block transfer included */
+    const uint32_t conf_sn = AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE |
+                             AMI_CONF_PARAMETERIZED_ACCESS | AMI_CONF_MULTIPLE_REFERENCES |
+                             AMI_CONF_GENERAL_BLOCK_TRANSFER;
+    ami_dlms_policy pol[4] = {
+        {.client_sap = 16, .context = 1, .conformance = conf, .max_pdu = 512, .gbt_window = 3},
         {.client_sap = 18,
          .context = 1,
          .mechanism = AMI_ACSE_MECH_LOW,
@@ -245,13 +252,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          .conformance = conf,
          .max_pdu = 256,
          .pre_established = true},
+        {.client_sap = 32,
+         .context = AMI_ACSE_CONTEXT_SN,
+         .conformance = conf_sn,
+         .max_pdu = 256,
+         .gbt_window = 3},
     };
     ami_dlms_server srv;
     ami_dlms_server_config cfg = {
-        .ops = &ami_cosem_store_ops, .store = &store, .policies = pol, .policy_count = 3};
+        .ops = &ami_cosem_store_ops, .store = &store, .policies = pol, .policy_count = 4};
     if (ami_dlms_server_init(&srv, &cfg))
         abort();
-    static uint8_t block[2048], scratch[2048], out[1200];
+    static uint8_t block[2048], scratch[2048], out[1200], gbt_rx[1024], gbt_tx[2048 + 64];
     ami_dlms_assoc a;
     ami_dlms_assoc_mem mem = {block, sizeof block, scratch, sizeof scratch, NULL, 0};
     if (size < 1)
@@ -259,11 +271,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint16_t saps[4] = {16, 18, 102, 16};
     static const uint16_t pdus[4] = {64, 128, 512, 0xFFFF};
     uint8_t sel = data[0];
-    if (ami_dlms_assoc_init(&a, &srv, saps[sel & 3], &mem))
+    bool sn = (sel & 0x10) != 0, gbt = (sel & 0x20) != 0;
+    if (ami_dlms_assoc_init(&a, &srv, sn ? 32 : saps[sel & 3], &mem))
         abort();
-    if ((sel & 3) < 2) {
+    if (gbt && ami_dlms_assoc_set_gbt(&a, gbt_rx, sizeof gbt_rx, gbt_tx, sizeof gbt_tx, 0))
+        abort();
+    if (sn || (sel & 3) < 2) {
         uint8_t aarq[128];
-        size_t n = build_aarq(aarq, sizeof aarq, (sel & 3) == 1, pdus[(sel >> 2) & 3]);
+        uint32_t proposed = sn ? conf_sn : 0x00FFFF | (gbt ? AMI_CONF_GENERAL_BLOCK_TRANSFER : 0);
+        size_t n = build_aarq(aarq, sizeof aarq, !sn && (sel & 3) == 1, pdus[(sel >> 2) & 3],
+                              sn ? AMI_ACSE_CONTEXT_SN : AMI_ACSE_CONTEXT_LN, proposed);
         int r = ami_dlms_assoc_handle(&a, aarq, n, out, sizeof out);
         check_answer(&a, out, r, sizeof out);
         if (ami_dlms_assoc_state(&a) != AMI_DLMS_ASSOC_ASSOCIATED)
@@ -287,6 +304,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(apdu, data + pos, len);
         int r = ami_dlms_assoc_handle(&a, apdu, len, out, sizeof out);
         check_answer(&a, out, r, sizeof out);
+        /* GBT streaming: the rest of the window, bounded by the window size. */
+        for (int k = 0; r > 0 && k < 64; k++) {
+            r = ami_dlms_assoc_next(&a, out, sizeof out);
+            check_answer(&a, out, r, sizeof out);
+        }
+        if (r > 0 && ami_dlms_assoc_next(&a, out, sizeof out) > 0)
+            abort(); /* more than a window */
         free(apdu);
         pos += len;
     }
