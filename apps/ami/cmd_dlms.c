@@ -30,6 +30,7 @@ typedef struct dopts {
     struct cli_key new_ek, new_ak, new_bek;
     bool random_keys, show_keys;
     const char *setup;
+    bool sn; /* short-name context */
 } dopts;
 
 static struct dlms_sec g_sec;
@@ -48,6 +49,11 @@ static void help_common(FILE *out)
             "  --password P        the LLS password (never printed; --trace redacts it)\n"
             "  --timeout MS        per exchange (default 5000)\n"
             "  --max-pdu N         client max receive PDU size proposed (default 65535)\n"
+            "  --sn                short-name referencing (objects, get, set): references are\n"
+            "                      [CLASS/]OBIS:ATTR mapped through the Association SN object\n"
+            "                      list, or raw names SN:0xFA00\n"
+            "  --gbt[=WINDOW]      propose general block transfer and send every request in\n"
+            "                      GBT, announcing WINDOW blocks (1..63, default 4)\n"
             "  --json              JSON output\n"
             "  --trace             every frame and APDU decoded on stderr\n"
             "  -h, --help          this help\n");
@@ -188,6 +194,8 @@ static int parse(int argc, char **argv, dopts *d, int which)
         {"to", required_argument, NULL, 'u'},
         {"last", required_argument, NULL, 'n'},
         {"sync", no_argument, NULL, 'S'},
+        {"sn", no_argument, NULL, 'N'},
+        {"gbt", optional_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"new-ek", required_argument, NULL, 2000},
         {"new-ak", required_argument, NULL, 2001},
@@ -264,6 +272,17 @@ static int parse(int argc, char **argv, dopts *d, int which)
         case 'S':
             d->sync = true;
             break;
+        case 'N':
+            d->sn = true;
+            d->lo.session.context = AMI_ACSE_CONTEXT_SN;
+            break;
+        case 'G':
+            v = 4;
+            if (optarg && !cli_parse_long(optarg, 1, 63, &v))
+                return cli_usage(d->cmd, "--gbt: a window of 1..63 blocks");
+            d->lo.session.gbt_window = (uint8_t)v;
+            d->lo.session.gbt_always = true;
+            break;
         case 'h':
             help(stdout, which);
             return -1;
@@ -315,6 +334,13 @@ static int parse(int argc, char **argv, dopts *d, int which)
         return cli_usage(d->cmd, "missing URL (see --help)");
     d->url = argv[optind++];
     d->lo.session.apdu_lenient = AMI_APDU_LENIENT_TRAILING;
+    uint32_t conf = d->sn ? (AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE |
+                             AMI_CONF_PARAMETERIZED_ACCESS | AMI_CONF_MULTIPLE_REFERENCES |
+                             AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ)
+                          : AMI_DLMS_CLIENT_DEFAULT_CONFORMANCE;
+    if (d->lo.session.gbt_always)
+        conf |= AMI_CONF_GENERAL_BLOCK_TRANSFER;
+    d->lo.session.conformance = conf;
     if ((st = dlms_sec_prepare(d->sec, d->url, &d->lo, d->password)) != 0)
         return st;
     if (d->trace) {
@@ -556,6 +582,177 @@ static void access_text(const ami_axdr_value *list, bool methods, char *buf, siz
     }
 }
 
+/* ---------------------------------------------------------------- short names */
+
+/* Reads the Association SN object_list (base name 0xFA00, attribute 2 at 0xFA08). */
+static int read_sn_objects(dopts *d, ami_dlms_link *l, ami_arena *a, const ami_axdr_value **tree)
+{
+    ami_sn_access it = {.kind = AMI_SN_VARIABLE_NAME, .name = AMI_DLMS_SN_ASSOCIATION_BASE + 8};
+    ami_dlms_result res;
+    int rc = ami_dlms_link_read(l, &it, 1, &res);
+    if (rc)
+        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+    if (res.outcome != AMI_DLMS_SUCCESS)
+        return remote_fail(d, "object list SN:0xFA08", &res);
+    *tree = decode_value(res.data, a);
+    if (!*tree || (*tree)->type != AMI_AXDR_ARRAY)
+        return cli_fail(d->cmd, d->url, "COSEM", "the SN object list is not an array");
+    return AMI_EXIT_OK;
+}
+
+/* Fields of one Association SN object_list element: base_name, class, version, LN. */
+static bool sn_fields(const ami_axdr_value *e, uint16_t *base, uint64_t *cls, uint64_t *ver,
+                      ami_obis *ln)
+{
+    int64_t b;
+    if (e->type != AMI_AXDR_STRUCTURE || e->count < 4 ||
+        ami_axdr_get_i64(ami_axdr_child(e, 0), &b) != AMI_OK ||
+        ami_axdr_get_u64(ami_axdr_child(e, 1), cls) != AMI_OK ||
+        ami_axdr_get_u64(ami_axdr_child(e, 2), ver) != AMI_OK ||
+        ami_axdr_get_obis(ami_axdr_child(e, 3), ln) != AMI_OK)
+        return false;
+    *base = (uint16_t)b; /* base_name is a long: the 16 bits as sent */
+    return true;
+}
+
+/* "SN:0xFA08" or "SN:64008": a raw short name. */
+static bool parse_sn_name(const char *s, uint16_t *name)
+{
+    if (strncmp(s, "SN:", 3) != 0)
+        return false;
+    char *end;
+    unsigned long v = strtoul(s + 3, &end, 0);
+    if (end == s + 3 || *end || v > 0xFFFF)
+        return false;
+    *name = (uint16_t)v;
+    return true;
+}
+
+/* Maps each argument (SN:NAME or [CLASS/]OBIS:ATTR) to a short name; the object list is read
+ * once when an OBIS reference needs it. */
+static int sn_names(dopts *d, ami_dlms_link *l, char **args, int n, uint16_t *names)
+{
+    ami_arena a;
+    const ami_axdr_value *t = NULL;
+    for (int i = 0; i < n; i++) {
+        if (parse_sn_name(args[i], &names[i]))
+            continue;
+        ami_cosem_desc ref;
+        if (!parse_ref(args[i], &ref) || ref.id < 1)
+            return cli_fail(d->cmd, args[i], NULL, "bad reference (want SN:NAME or OBIS:ATTR)");
+        int st;
+        if (!t && (st = read_sn_objects(d, l, &a, &t)))
+            return st;
+        bool found = false;
+        for (uint32_t k = 0; !found && k < t->count; k++) {
+            uint16_t base;
+            uint64_t cls, ver;
+            ami_obis ln;
+            if (sn_fields(ami_axdr_child(t, k), &base, &cls, &ver, &ln) &&
+                ami_obis_equal(&ln, &ref.instance) && (!ref.class_id || ref.class_id == cls)) {
+                /* Blue Book 4.1.3: attribute i at base + 8 * (i - 1). */
+                names[i] = (uint16_t)(base + 8u * (unsigned)(ref.id - 1));
+                found = true;
+            }
+        }
+        if (!found)
+            return cli_fail(d->cmd, args[i], "COSEM", "not in the SN object list");
+    }
+    return AMI_EXIT_OK;
+}
+
+static int sn_objects(dopts *d, ami_dlms_link *l)
+{
+    ami_arena a;
+    const ami_axdr_value *t;
+    int st = read_sn_objects(d, l, &a, &t);
+    if (st)
+        return st;
+    ami_jw w;
+    ami_jw_init_file(&w, stdout);
+    if (d->json)
+        ami_jw_arr_begin(&w);
+    for (uint32_t i = 0; i < t->count; i++) {
+        uint16_t base;
+        uint64_t cls, ver;
+        ami_obis ln;
+        if (!sn_fields(ami_axdr_child(t, i), &base, &cls, &ver, &ln))
+            continue;
+        char obis[AMI_OBIS_STRLEN];
+        ami_obis_format(&ln, AMI_OBIS_STYLE_DOTS, obis, sizeof obis);
+        if (d->json) {
+            ami_jw_obj_begin(&w);
+            ami_jw_key(&w, "base_name");
+            ami_jw_uint(&w, base);
+            ami_jw_key(&w, "class");
+            ami_jw_uint(&w, cls);
+            ami_jw_key(&w, "version");
+            ami_jw_uint(&w, ver);
+            ami_jw_key(&w, "obis");
+            ami_jw_str(&w, obis);
+            ami_jw_obj_end(&w);
+        } else {
+            printf("SN:0x%04X %5llu v%llu %s\n", base, (unsigned long long)cls,
+                   (unsigned long long)ver, obis);
+        }
+    }
+    if (d->json) {
+        ami_jw_arr_end(&w);
+        fputc('\n', stdout);
+    }
+    return AMI_EXIT_OK;
+}
+
+static int sn_get(dopts *d, ami_dlms_link *l, char **args, int n)
+{
+    uint16_t names[MAX_REFS];
+    ami_sn_access items[MAX_REFS];
+    int st = sn_names(d, l, args, n, names);
+    if (st)
+        return st;
+    for (int i = 0; i < n; i++)
+        items[i] = (ami_sn_access){.kind = AMI_SN_VARIABLE_NAME, .name = names[i]};
+    ami_dlms_result res;
+    if (ami_dlms_link_read(l, items, (uint32_t)n, &res))
+        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+    if (res.outcome != AMI_DLMS_SUCCESS)
+        return remote_fail(d, args[0], &res);
+    if (n == 1) {
+        print_value(d, args[0], res.data);
+        return AMI_EXIT_OK;
+    }
+    st = AMI_EXIT_OK;
+    for (uint32_t i = 0; i < res.count && i < (uint32_t)n; i++) {
+        if (res.items[i].ok) {
+            print_value(d, args[i], res.items[i].data);
+        } else {
+            fprintf(stderr, "ami dlms get: %s: xDLMS: data-access-error %s\n", args[i],
+                    ami_dlms_dar_name(res.items[i].dar));
+            st = AMI_EXIT_ERROR;
+        }
+    }
+    return st;
+}
+
+static int sn_set(dopts *d, ami_dlms_link *l, char **arg, ami_view v)
+{
+    uint16_t name = 0;
+    int st = sn_names(d, l, arg, 1, &name);
+    if (st)
+        return st;
+    ami_sn_access it = {.kind = AMI_SN_VARIABLE_NAME, .name = name};
+    ami_dlms_result res;
+    if (ami_dlms_link_write(l, &it, v, &res))
+        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+    if (res.outcome != AMI_DLMS_SUCCESS)
+        return remote_fail(d, arg[0], &res);
+    if (d->json)
+        printf("{\"ref\":\"%s\",\"result\":\"success\"}\n", arg[0]);
+    else
+        printf("%s: success\n", arg[0]);
+    return AMI_EXIT_OK;
+}
+
 static int cmd_objects(struct ami_cli *cli, int argc, char **argv)
 {
     dopts d = {.cmd = "dlms objects", .json = cli->json};
@@ -567,6 +764,11 @@ static int cmd_objects(struct ami_cli *cli, int argc, char **argv)
     ami_dlms_link *l;
     if ((st = open_assoc(&d, &l)))
         return st;
+    if (d.sn) {
+        st = sn_objects(&d, l);
+        done(l);
+        return st;
+    }
     ami_arena a;
     const ami_axdr_value *t;
     st = read_objects(&d, l, &a, &t);
@@ -658,6 +860,14 @@ static int cmd_get(struct ami_cli *cli, int argc, char **argv)
     int n = argc - optind;
     if (n < 1 || n > MAX_REFS)
         return cli_usage(d.cmd, "give 1 to %d OBIS:ATTR references", MAX_REFS);
+    if (d.sn) {
+        ami_dlms_link *l;
+        if ((st = open_assoc(&d, &l)))
+            return st;
+        st = sn_get(&d, l, argv + optind, n);
+        done(l);
+        return st;
+    }
     ami_cosem_desc refs[MAX_REFS];
     ami_attr_sel sel[MAX_REFS];
     for (int i = 0; i < n; i++)
@@ -710,7 +920,9 @@ static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action
     if (action ? (n < 1 || n > 2) : n != 2)
         return cli_usage(d.cmd, action ? "give OBIS:METHOD [PARAM]" : "give OBIS:ATTR VALUE");
     ami_cosem_desc ref;
-    if (!parse_ref(argv[optind], &ref))
+    if (d.sn && action)
+        return cli_usage(d.cmd, "--sn: objects, get and set only");
+    if (!d.sn && !parse_ref(argv[optind], &ref))
         return cli_usage(d.cmd, "bad reference '%s'", argv[optind]);
     static uint8_t val[65536];
     long vlen = 0;
@@ -725,12 +937,17 @@ static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action
     ami_dlms_link *l;
     if ((st = open_assoc(&d, &l)))
         return st;
+    ami_view v = ami_view_of(val, (size_t)vlen);
+    if (d.sn) {
+        st = sn_set(&d, l, argv + optind, v);
+        done(l);
+        return st;
+    }
     if ((st = resolve_classes(&d, l, &ref, 1))) {
         done(l);
         return st;
     }
     ami_dlms_result res;
-    ami_view v = ami_view_of(val, (size_t)vlen);
     int rc;
     if (action) {
         rc = ami_dlms_link_action(l, &ref, vlen ? &v : NULL, &res);
@@ -818,6 +1035,8 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
     int st = parse(argc, argv, &d, 4);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
+    if (d.sn)
+        return cli_usage(d.cmd, "--sn: objects, get and set only");
     if (argc - optind != 1)
         return cli_usage(d.cmd, "give one profile [CLASS/]OBIS");
     if ((d.last > 0) == (d.from || d.to) || (d.from && !d.to) || (!d.from && d.to))
@@ -898,6 +1117,8 @@ static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
     int st = parse(argc, argv, &d, 5);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
+    if (d.sn)
+        return cli_usage(d.cmd, "--sn: objects, get and set only");
     if (optind != argc)
         return cli_usage(d.cmd, "unexpected argument '%s'", argv[optind]);
     ami_dlms_link *l;

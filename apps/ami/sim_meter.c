@@ -10,10 +10,20 @@
 
 /* What the server offers (Green Book 9.5 conformance): GET, SET, ACTION, selective access,
  * multiple references, block transfer for GET, SET and ACTION. */
-#define SIM_CONFORMANCE                                                          \
-    (AMI_CONF_GET | AMI_CONF_SET | AMI_CONF_ACTION | AMI_CONF_SELECTIVE_ACCESS | \
-     AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |   \
-     AMI_CONF_BLOCK_TRANSFER_WITH_SET_OR_WRITE | AMI_CONF_BLOCK_TRANSFER_WITH_ACTION)
+#define SIM_CONFORMANCE                                                                \
+    (AMI_CONF_GET | AMI_CONF_SET | AMI_CONF_ACTION | AMI_CONF_SELECTIVE_ACCESS |       \
+     AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |         \
+     AMI_CONF_BLOCK_TRANSFER_WITH_SET_OR_WRITE | AMI_CONF_BLOCK_TRANSFER_WITH_ACTION | \
+     AMI_CONF_GENERAL_BLOCK_TRANSFER | AMI_CONF_ATTRIBUTE0_WITH_GET)
+
+/* The short-name client (SAP 32): Read, Write, UnconfirmedWrite, parameterized access,
+ * multiple references, general block transfer. */
+#define SIM_CONFORMANCE_SN                                                                         \
+    (AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE | AMI_CONF_PARAMETERIZED_ACCESS | \
+     AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_GENERAL_BLOCK_TRANSFER)
+
+/* GBT window the meter announces and streams (the server drains ami_dlms_assoc_next). */
+#define SIM_GBT_WINDOW 4
 
 /* Blue Book units (4.3.2 enum). */
 enum {
@@ -749,14 +759,16 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
                                        .context = AMI_ACSE_CONTEXT_LN,
                                        .mechanism = AMI_ACSE_MECH_NONE,
                                        .conformance = SIM_CONFORMANCE,
-                                       .max_pdu = 1024};
+                                       .max_pdu = 1024,
+                                       .gbt_window = SIM_GBT_WINDOW};
     m->policies[1] = (ami_dlms_policy){.client_sap = SIM_SAP_READER,
                                        .context = AMI_ACSE_CONTEXT_LN,
                                        .mechanism = AMI_ACSE_MECH_LOW,
                                        .password = m->password,
                                        .password_len = m->password_len,
                                        .conformance = SIM_CONFORMANCE,
-                                       .max_pdu = 1024};
+                                       .max_pdu = 1024,
+                                       .gbt_window = SIM_GBT_WINDOW};
     hex_into(SIM_DEFAULT_EK, m->ek, sizeof m->ek);
     hex_into(SIM_DEFAULT_AK, m->ak, sizeof m->ak);
     hex_into(SIM_DEFAULT_KEK, m->kek, sizeof m->kek);
@@ -766,9 +778,17 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
     m->policies[2] = (ami_dlms_policy){.client_sap = SIM_SAP_MANAGEMENT,
                                        .context = AMI_ACSE_CONTEXT_LN,
                                        .mechanism = AMI_ACSE_MECH_GMAC,
-                                       .conformance = SIM_CONFORMANCE,
+                                       /* GBT stays off on the ciphered SAP */
+                                       .conformance = SIM_CONFORMANCE &
+                                                      ~(uint32_t)AMI_CONF_GENERAL_BLOCK_TRANSFER,
                                        .max_pdu = 1024,
                                        .sec = &m->sec_policy};
+    m->policies[3] = (ami_dlms_policy){.client_sap = SIM_SAP_SN,
+                                       .context = AMI_ACSE_CONTEXT_SN,
+                                       .mechanism = AMI_ACSE_MECH_NONE,
+                                       .conformance = SIM_CONFORMANCE_SN,
+                                       .max_pdu = 1024,
+                                       .gbt_window = SIM_GBT_WINDOW};
     rc = ami_replay_init(&m->replay, m->replay_slots, 16, NULL);
     if (rc != AMI_OK)
         return rc;
@@ -778,7 +798,7 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
     ami_dlms_server_config cfg = {.ops = &ami_cosem_store_ops,
                                   .store = &m->store,
                                   .policies = m->policies,
-                                  .policy_count = 3,
+                                  .policy_count = 4,
                                   .server_sap = 1,
                                   .sec = &m->sec};
     return ami_dlms_server_init(&m->server, &cfg);

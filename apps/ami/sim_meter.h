@@ -64,7 +64,7 @@ typedef struct sim_meter {
     ami_cosem_ext_register maxdem[3]; /* 1-0:1.6.0/1.6.1/1.6.2 */
     ami_cosem_demand_register demand; /* 1-0:1.4.0 */
     ami_cosem_store store;
-    ami_dlms_policy policies[3];
+    ami_dlms_policy policies[4];
     uint8_t password[64];
     size_t password_len;
     /* Security of SAP 1 (management): keys lent to the engine by the key provider. */
@@ -80,8 +80,8 @@ typedef struct sim_meter {
 } sim_meter;
 
 /* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password,
- * 1 management (HLS-GMAC, authenticated encryption, suite 0). */
-enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17, SIM_SAP_MANAGEMENT = 1 };
+ * 1 management (HLS-GMAC, authenticated encryption, suite 0), 32 the short-name context. */
+enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17, SIM_SAP_MANAGEMENT = 1, SIM_SAP_SN = 32 };
 
 /* Keys of SAP 1 until sim_meter_set_security (the fleet sets the per-meter ones). */
 #define SIM_DEFAULT_EK           "000102030405060708090A0B0C0D0E0F"

@@ -32,6 +32,9 @@ typedef struct sim_assoc_slot {
     uint8_t block[SIM_BLOCK];
     uint8_t scratch[SIM_SCRATCH];
     uint8_t cipher[SIM_CIPHER];
+    /* general block transfer: request reassembly, whole response (block + headers) */
+    uint8_t gbt_rx[4096];
+    uint8_t gbt_tx[SIM_BLOCK + 64];
 } sim_assoc_slot;
 
 typedef struct sim_conn {
@@ -77,7 +80,8 @@ static sim_fleet *fleet_of(const sim_node *n)
     return n->fleet;
 }
 
-static void assoc_for(sim_assoc_slot *s, sim_meter *m, uint16_t sap)
+/* stream: GBT blocks the transport sends in a row (HDLC in normal response mode: 1). */
+static void assoc_for(sim_assoc_slot *s, sim_meter *m, uint16_t sap, uint8_t stream)
 {
     if (s->has_assoc && s->sap == sap)
         return;
@@ -86,6 +90,8 @@ static void assoc_for(sim_assoc_slot *s, sim_meter *m, uint16_t sap)
     if (s->has_assoc)
         ami_dlms_assoc_reset(&s->assoc); /* wipes a dedicated key */
     (void)ami_dlms_assoc_init(&s->assoc, &m->server, sap, &mem);
+    (void)ami_dlms_assoc_set_gbt(&s->assoc, s->gbt_rx, sizeof s->gbt_rx, s->gbt_tx,
+                                 sizeof s->gbt_tx, stream);
     s->has_assoc = true;
     s->sap = sap;
 }
@@ -184,16 +190,17 @@ static bool wrapper_input(sim_conn *c, const uint8_t *in, size_t n)
             continue; /* no such logical device: dropped, as a meter does */
         if (drop_now(c->node))
             return false;
-        assoc_for(&c->as, m, w.hdr.src_wport);
+        assoc_for(&c->as, m, w.hdr.src_wport, 0);
         int r = ami_dlms_assoc_handle(&c->as.assoc, w.apdu, w.apdu_len, out, sizeof out);
-        if (r <= 0)
-            continue;
-        ami_wr wr;
-        ami_wr_init(&wr, msg, sizeof msg);
-        if (ami_wrapper_encode(&wr, SIM_SERVER_SAP, w.hdr.src_wport, out, (size_t)r) != AMI_OK)
-            continue;
-        if (!conn_write(c, msg, wr.len))
-            return false;
+        /* GBT streaming: the rest of the window comes from ami_dlms_assoc_next. */
+        for (; r > 0; r = ami_dlms_assoc_next(&c->as.assoc, out, sizeof out)) {
+            ami_wr wr;
+            ami_wr_init(&wr, msg, sizeof msg);
+            if (ami_wrapper_encode(&wr, SIM_SERVER_SAP, w.hdr.src_wport, out, (size_t)r) != AMI_OK)
+                break;
+            if (!conn_write(c, msg, wr.len))
+                return false;
+        }
     }
 }
 
@@ -218,15 +225,15 @@ static bool hdlc_event(sim_conn *c, const ami_hdlc_event *ev, uint64_t now)
     case AMI_HDLC_EV_CONNECTED:
         /* A new link is a new transport: a new association for the client's address. */
         c->as.has_assoc = false;
-        assoc_for(&c->as, m, c->hc.cfg.client.upper);
+        assoc_for(&c->as, m, c->hc.cfg.client.upper, 1);
         break;
     case AMI_HDLC_EV_APDU: {
         if (drop_now(c->node))
             return false;
         if (!c->as.has_assoc)
-            assoc_for(&c->as, m, c->hc.cfg.client.upper);
+            assoc_for(&c->as, m, c->hc.cfg.client.upper, 1);
         int r = ami_dlms_assoc_handle(&c->as.assoc, ev->data, ev->len, out, sizeof out);
-        if (r > 0)
+        for (; r > 0; r = ami_dlms_assoc_next(&c->as.assoc, out, sizeof out))
             (void)ami_hdlc_conn_send_apdu(&c->hc, out, (size_t)r, now);
         break;
     }
@@ -570,19 +577,20 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         udp_sess_close(s); /* the association is lost, the datagram unanswered */
         return;
     }
-    assoc_for(&s->as, &n->meter, w.hdr.src_wport);
+    assoc_for(&s->as, &n->meter, w.hdr.src_wport, 0);
     int r = ami_dlms_assoc_handle(&s->as.assoc, w.apdu, w.apdu_len, out, sizeof out);
-    if (r <= 0)
-        return;
-    ami_wr wr;
-    ami_wr_init(&wr, msg, sizeof msg);
-    if (ami_wrapper_encode(&wr, SIM_SERVER_SAP, w.hdr.src_wport, out, (size_t)r) != AMI_OK)
-        return;
-    sim_fault *ft = &n->fault;
-    if (ft->corrupt_ppm && sim_fault_hit(ft, ft->corrupt_ppm))
-        msg[sim_fault_draw(ft) % wr.len] ^= (uint8_t)(1u + sim_fault_draw(ft) % 255u);
-    uv_buf_t b = uv_buf_init((char *)msg, (unsigned)wr.len);
-    (void)uv_udp_try_send(h, &b, 1, addr); /* a full socket buffer loses it, as UDP does */
+    /* GBT streaming: the rest of the window comes from ami_dlms_assoc_next. */
+    for (; r > 0; r = ami_dlms_assoc_next(&s->as.assoc, out, sizeof out)) {
+        ami_wr wr;
+        ami_wr_init(&wr, msg, sizeof msg);
+        if (ami_wrapper_encode(&wr, SIM_SERVER_SAP, w.hdr.src_wport, out, (size_t)r) != AMI_OK)
+            return;
+        sim_fault *ft = &n->fault;
+        if (ft->corrupt_ppm && sim_fault_hit(ft, ft->corrupt_ppm))
+            msg[sim_fault_draw(ft) % wr.len] ^= (uint8_t)(1u + sim_fault_draw(ft) % 255u);
+        uv_buf_t b = uv_buf_init((char *)msg, (unsigned)wr.len);
+        (void)uv_udp_try_send(h, &b, 1, addr); /* a full socket buffer loses it, as UDP does */
+    }
 }
 
 int sim_server_udp_start(sim_node *node)

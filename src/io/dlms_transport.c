@@ -50,6 +50,7 @@ struct ami_dlms_link {
     uint8_t iec_rx[2048], iec_tx[512]; /* the session's follow-up APDU */
     uint8_t msg[APDU_CAP + 8];         /* wrapper message / trace copy */
     uint8_t data[DATA_CAP];
+    uint8_t gbt[DATA_CAP]; /* general block transfer: a request or response in blocks */
 };
 
 static int fail(ami_dlms_link *l, int rc, const char *fmt, ...)
@@ -379,6 +380,10 @@ int ami_dlms_link_open(ami_dlms_link **out, const char *url, const ami_dlms_link
         sc->items = l->items;
         sc->max_items = ITEMS_MAX;
     }
+    if (!sc->gbt_buf) {
+        sc->gbt_buf = l->gbt;
+        sc->gbt_cap = sizeof l->gbt;
+    }
     int rc = ami_dlms_client_init(&l->cl, sc);
     if (rc)
         rc = fail(l, rc, "session: bad configuration (%s)", ami_strerror(rc));
@@ -484,16 +489,23 @@ static int recv_apdu(ami_dlms_link *l, uint64_t until, const uint8_t **apdu, siz
         int rc = AMI_E_AGAIN;
         if (l->lower == LOW_WRAPPER_TCP) {
             rc = ami_wrapper_stream_next(&l->ws, l->rx, l->pending, &used, &m);
+            if (rc == AMI_OK) {
+                /* m.apdu may point into rx: take it before the unread bytes move down (several
+                 * messages arrive in one read when the server streams GBT blocks). */
+                trace_wrapper(l, &m);
+                memcpy(l->out, m.apdu, m.apdu_len);
+                m.apdu = l->out;
+            }
             memmove(l->rx, l->rx + used, l->pending - used);
             l->pending -= used;
             if (rc != AMI_OK && rc != AMI_E_AGAIN)
                 return fail(l, rc, "wrapper: broken stream (%s)", ami_strerror(rc));
         }
         if (rc == AMI_OK) {
-            trace_wrapper(l, &m);
             if (m.hdr.dst_wport != l->o.client_sap)
                 continue;
-            memcpy(l->out, m.apdu, m.apdu_len);
+            if (m.apdu != l->out)
+                memcpy(l->out, m.apdu, m.apdu_len);
             *apdu = l->out;
             *n = m.apdu_len;
             return AMI_OK;
@@ -536,10 +548,21 @@ static int exchange(ami_dlms_link *l, ami_wr *w, ami_dlms_result *res)
     uint8_t *next = l->next;
     int rc = send_apdu(l, w->p, w->len);
     uint32_t blocks = 0;
+    int retries = 0;
     while (rc == AMI_OK) {
         const uint8_t *apdu = NULL;
         size_t n = 0;
         rc = recv_apdu(l, ami_io_now_ms() + (uint64_t)timeout_of(l), &apdu, &n);
+        if (rc == AMI_E_TIMEOUT && retries < 2) {
+            /* GBT: a lost block; ask the server to resume (Green Book 9.4.6.13). */
+            ami_wr rw;
+            ami_wr_init(&rw, next, sizeof l->next);
+            if (ami_dlms_client_gbt_retry(&l->cl, &rw) == AMI_OK) {
+                retries++;
+                rc = send_apdu(l, next, rw.len);
+                continue;
+            }
+        }
         if (rc)
             break;
         trace(l, false, AMI_DLMS_TRACE_APDU, apdu, n);
@@ -609,6 +632,22 @@ int ami_dlms_link_action(ami_dlms_link *l, const ami_cosem_desc *m, const ami_vi
     ami_wr w;
     ami_wr_init(&w, l->req, sizeof l->req);
     return start(l, ami_dlms_client_action(&l->cl, m, params, &w), &w, res);
+}
+
+int ami_dlms_link_read(ami_dlms_link *l, const ami_sn_access *items, uint32_t n,
+                       ami_dlms_result *res)
+{
+    ami_wr w;
+    ami_wr_init(&w, l->req, sizeof l->req);
+    return start(l, ami_dlms_client_read(&l->cl, items, n, &w), &w, res);
+}
+
+int ami_dlms_link_write(ami_dlms_link *l, const ami_sn_access *item, ami_view value,
+                        ami_dlms_result *res)
+{
+    ami_wr w;
+    ami_wr_init(&w, l->req, sizeof l->req);
+    return start(l, ami_dlms_client_write(&l->cl, item, value, &w), &w, res);
 }
 
 int ami_dlms_link_release(ami_dlms_link *l)

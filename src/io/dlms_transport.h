@@ -71,6 +71,11 @@ int ami_dlms_link_set(ami_dlms_link *l, const ami_attr_sel *attr, ami_view value
                       ami_dlms_result *res);
 int ami_dlms_link_action(ami_dlms_link *l, const ami_cosem_desc *m, const ami_view *params,
                          ami_dlms_result *res);
+/* Short-name Read (n names) and Write (one name), in an SN association. */
+int ami_dlms_link_read(ami_dlms_link *l, const ami_sn_access *items, uint32_t n,
+                       ami_dlms_result *res);
+int ami_dlms_link_write(ami_dlms_link *l, const ami_sn_access *item, ami_view value,
+                        ami_dlms_result *res);
 /* RLRQ/RLRE then the lower layer's release (HDLC DISC). Best effort; returns the first error. */
 int ami_dlms_link_release(ami_dlms_link *l);
 

@@ -2,7 +2,10 @@
 # `ami dlms` against `ami sim` on 127.0.0.1 (free ports), over tcp:// and hdlc+tcp://: objects,
 # get (one and with-list, class looked up), clock, clock --sync with LLS (SAP 17), a SET refused
 # to the read-only public client (outcome named), a wrong password refused (ACSE diagnostic
-# named), a tiny client PDU forcing block transfer, action (outcome named).
+# named), a tiny client PDU forcing block transfer, action (outcome named); short-name
+# referencing on SAP 32 (--sn: objects with base names, get by OBIS and by raw name, a write
+# refused to the public client); forced general block transfer (--gbt) with a tiny PDU and a
+# streaming window over tcp://, udp:// and hdlc+tcp://.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
@@ -74,3 +77,43 @@ pass "wrong password refused: $(sed 's/.*ACSE: //' "$work/err")"
 run dlms action "$tcp" 8/0-0:1.0.0.255:1 i8:0
 grep -q "success\|xDLMS: " "$work/out" "$work/err" || fail "action: $(cat "$work/out" "$work/err")"
 pass "action answered (rc $rc)"
+
+udp="udp://127.0.0.1:$wport"
+
+run dlms objects "$tcp" --sn --client 32 --json
+[ $rc -eq 0 ] || fail "objects --sn: $rc $(cat "$work/err")"
+grep -q '"base_name":64000' "$work/out" || fail "objects --sn: no Association SN at 0xFA00"
+grep -q '"obis":"1-0:1.8.0.255"' "$work/out" || fail "objects --sn: no 1.8.0"
+pass "SN object list (Association SN at 0xFA00)"
+
+for url in "$tcp" "$hdlc"; do
+    run dlms get "$url" --sn --client 32 1-0:1.8.0.255:2 SN:0xFA00 3/1-0:2.8.0.255:3 --trace
+    [ $rc -eq 0 ] || fail "get --sn $url: $rc $(tail -3 "$work/err")"
+    grep -q "read-request" "$work/err" || fail "get --sn $url: no ReadRequest"
+    grep -q "double-long-unsigned" "$work/out" || fail "get --sn $url: $(cat "$work/out")"
+    grep -q "0-0:40.0.0.255" "$work/out" || fail "get --sn $url: SN:0xFA00 not the association"
+    pass "SN read with-list by OBIS and by raw name over $url"
+done
+
+run dlms set "$tcp" --sn --client 32 0-0:96.1.0.255:2 str:X
+[ $rc -eq 1 ] || fail "SN write as the public client: rc $rc"
+grep -q "read-write-denied" "$work/err" || fail "SN write refused: $(cat "$work/err")"
+pass "SN write refused to the public client"
+
+run dlms get "$tcp" 1-0:1.8.0.255:2 --sn
+[ $rc -eq 1 ] || fail "--sn to an LN SAP: rc $rc"
+grep -q "ACSE: association rejected" "$work/err" || fail "--sn to LN SAP: $(cat "$work/err")"
+pass "SN context refused on the LN SAP 16"
+
+for url in "$tcp" "$udp" "$hdlc"; do
+    run dlms objects "$url" --gbt=4 --max-pdu 40 --trace
+    [ $rc -eq 0 ] || fail "objects --gbt $url: $rc $(tail -3 "$work/err")"
+    grep -q "1-0:1.8.0.255" "$work/out" || fail "objects --gbt $url: $(cat "$work/out")"
+    n=$(grep -c "<< APDU general-block-transfer" "$work/err")
+    [ "$n" -gt 10 ] || fail "objects --gbt $url: only $n GBT blocks"
+    pass "object list in $n GBT blocks (window 4, 40-byte PDU) over $url"
+    run dlms get "$url" --sn --client 32 SN:0xFA08 --gbt=2 --max-pdu 40 --trace
+    [ $rc -eq 0 ] || fail "get --sn --gbt $url: $rc $(tail -3 "$work/err")"
+    grep -q "general-block-transfer" "$work/err" || fail "get --sn --gbt $url: no GBT"
+    pass "SN object list in GBT blocks over $url"
+done
