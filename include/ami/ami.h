@@ -36,5 +36,10 @@
 #include "ami/cosem_demand.h"
 #include "ami/fwimage.h"
 #include "ami/cosem_image.h"
+#include "ami/cosem_calendar.h"
+#include "ami/cosem_clock.h"
+#include "ami/cosem_disconnect.h"
+#include "ami/cosem_push.h"
+#include "ami/cosem_script.h"
 
 #endif

@@ -1,0 +1,122 @@
+/*
+ * Helpers shared by the COSEM classes (src/cosem/cosem_util.h).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "cosem/cosem_util.h"
+
+#include "ami/axdr.h"
+#include "ami/datetime.h"
+
+bool ami__cosem_is_integer0(ami_view v)
+{
+    return v.len == 2 && v.p[0] == AMI_AXDR_INTEGER && v.p[1] == 0;
+}
+
+static int rd_tag(ami_rd *r, uint8_t type)
+{
+    uint8_t t;
+    if (ami_rd_peek_u8(r, &t) != AMI_OK)
+        return AMI_E_TRUNCATED;
+    if (t != type)
+        return AMI_E_TYPE;
+    return ami_rd_skip(r, 1);
+}
+
+int ami__cosem_rd_u8(ami_rd *r, uint8_t type, uint8_t *v)
+{
+    size_t pos = r->pos;
+    int rc = rd_tag(r, type);
+    if (rc == AMI_OK && (rc = ami_rd_u8(r, v)) != AMI_OK)
+        r->pos = pos;
+    return rc;
+}
+
+int ami__cosem_rd_u16(ami_rd *r, uint8_t type, uint16_t *v)
+{
+    size_t pos = r->pos;
+    int rc = rd_tag(r, type);
+    if (rc == AMI_OK && (rc = ami_rd_u16be(r, v)) != AMI_OK)
+        r->pos = pos;
+    return rc;
+}
+
+int ami__cosem_rd_u32(ami_rd *r, uint8_t type, uint32_t *v)
+{
+    size_t pos = r->pos;
+    int rc = rd_tag(r, type);
+    if (rc == AMI_OK && (rc = ami_rd_u32be(r, v)) != AMI_OK)
+        r->pos = pos;
+    return rc;
+}
+
+int ami__cosem_rd_octets(ami_rd *r, ami_view *v)
+{
+    size_t pos = r->pos, n = 0;
+    const uint8_t *p = NULL;
+    int rc = rd_tag(r, AMI_AXDR_OCTET_STRING);
+    if (rc == AMI_OK)
+        rc = ami_axdr_get_length(r, &n);
+    if (rc == AMI_OK)
+        rc = ami_rd_view(r, n, &p);
+    if (rc != AMI_OK) {
+        r->pos = pos;
+        return rc;
+    }
+    *v = ami_view_of(p, n);
+    return AMI_OK;
+}
+
+static int rd_container(ami_rd *r, uint8_t type, size_t *n, size_t max)
+{
+    size_t pos = r->pos;
+    int rc = rd_tag(r, type);
+    if (rc == AMI_OK)
+        rc = ami_axdr_get_length(r, n);
+    if (rc == AMI_OK && *n > max)
+        rc = AMI_E_TOO_LARGE;
+    if (rc != AMI_OK)
+        r->pos = pos;
+    return rc;
+}
+
+int ami__cosem_rd_struct(ami_rd *r, size_t *n, size_t max)
+{
+    return rd_container(r, AMI_AXDR_STRUCTURE, n, max);
+}
+
+int ami__cosem_rd_array(ami_rd *r, size_t *n, size_t max)
+{
+    return rd_container(r, AMI_AXDR_ARRAY, n, max);
+}
+
+int ami__cosem_rd_data(ami_rd *r, ami_view *v)
+{
+    size_t pos = r->pos;
+    int rc = ami_axdr_skip(r, NULL);
+    if (rc != AMI_OK) {
+        r->pos = pos;
+        return rc;
+    }
+    *v = ami_view_of(r->p + pos, r->pos - pos);
+    return AMI_OK;
+}
+
+const ami_dlms_ctx ami__cosem_self_ctx = {.client_sap = 0,
+                                          .server_sap = 1,
+                                          .context = AMI_ACSE_CONTEXT_LN,
+                                          .mechanism = AMI_ACSE_MECH_HIGH,
+                                          .state = 0,
+                                          .apdu_authenticated = true};
+
+int16_t ami__cosem_store_tz(const ami_cosem_store *s)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (s->objects[i].class_id == AMI_COSEM_CLOCK)
+            return s->objects[i].time_zone;
+    return 0;
+}
+
+int ami__cosem_local(int64_t t, int16_t tz, ami_datetime *dt)
+{
+    return ami_datetime_from_unix(t, tz, 0, 0, dt);
+}
