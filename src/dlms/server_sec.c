@@ -108,8 +108,19 @@ int ami__sec_check_policy(const ami_dlms_server_config *cfg, const ami_dlms_poli
 void ami__sec_reset(ami_dlms_assoc *a)
 {
     ami_wipe(&a->sec, sizeof a->sec);
-    if (a->policy && a->policy->sec)
-        a->sec.policy = a->policy->sec->security_policy;
+    const ami_dlms_policy *p = a->policy;
+    if (!p || !p->sec)
+        return;
+    a->sec.policy = p->sec->security_policy;
+    if (p->pre_established) {
+        /* No AARQ: the ciphered context and the global keys hold from the start (Green Book
+         * 9.3.2.3); the client's system title must come from the policy. */
+        a->sec.ciphered_context = true;
+        if (p->sec->client_system_title) {
+            memcpy(a->sec.client_st, p->sec->client_system_title, 8);
+            a->sec.has_client_st = true;
+        }
+    }
 }
 
 /* The last accepted invocation counter of a client system title (0 when none is known). */
@@ -237,7 +248,8 @@ static uint8_t response_tag(const how *h, uint8_t t)
  * Returns the length, 0 never, or AMI_E_NOSPACE / a key-provider error.
  */
 static int cipher_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const how *h,
-                           const uint8_t *resp, size_t n, uint8_t *out, size_t cap)
+                           const uint8_t *resp, size_t n, uint8_t *out, size_t cap,
+                           ami_sec_ctx *keyed)
 {
     uint8_t sc = response_sc(a, h->sc);
     uint8_t tag = sc ? response_tag(h, resp[0]) : 0;
@@ -256,13 +268,15 @@ static int cipher_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const how 
     int rc = s->keys.next_ic(s->keys.user, a->ctx.client_sap, &ic);
     if (rc != AMI_OK)
         return rc < 0 ? rc : AMI_E_INTERNAL;
-    ami_sec_ctx c;
-    rc = make_ctx(&c, ek, ek_len, k, a->sec.policy);
+    /* The request's context has the same key unless it came with the broadcast key. */
+    ami_sec_ctx own, *c = keyed && !(h->sc & AMI_SEC_SC_KEY_SET) ? keyed : &own;
+    rc = c == &own ? make_ctx(&own, ek, ek_len, k, a->sec.policy) : AMI_OK;
     ami_wr w;
     ami_wr_init(&w, out, cap);
     if (rc == AMI_OK)
-        rc = ami_sec_apdu_build(&c, &w, tag, s->system_title, sc, ic, resp, n);
-    ami_sec_ctx_wipe(&c);
+        rc = ami_sec_apdu_build(c, &w, tag, s->system_title, sc, ic, resp, n);
+    if (c == &own)
+        ami_sec_ctx_wipe(&own);
     if (rc != AMI_OK)
         return rc == AMI_E_NOSPACE ? AMI_E_NOSPACE : AMI_E_INTERNAL;
     a->stats.ciphered_out++;
@@ -321,7 +335,7 @@ static bool is_plain_request(uint8_t tag)
  * error.
  */
 static int decipher(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t *req, size_t len,
-                    how *h, size_t *plen, uint8_t *out, size_t cap)
+                    how *h, size_t *plen, uint8_t *out, size_t cap, ami_sec_ctx *c)
 {
     memset(h, 0, sizeof *h);
     uint8_t tag = req[0], inner = 0;
@@ -366,11 +380,9 @@ static int decipher(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t *re
              : (p.sc & AMI_SEC_SC_KEY_SET) ? KEY_BROADCAST
                                            : KEY_GLOBAL,
              &ek, &ek_len);
-    ami_sec_ctx c;
-    rc = make_ctx(&c, ek, ek_len, k, a->sec.policy);
+    rc = make_ctx(c, ek, ek_len, k, a->sec.policy); /* the caller wipes c */
     if (rc == AMI_OK)
-        rc = ami_sec_apdu_decrypt(&c, &p, a->sec.client_st, a->mem.cipher, a->mem.cipher_cap, plen);
-    ami_sec_ctx_wipe(&c);
+        rc = ami_sec_apdu_decrypt(c, &p, a->sec.client_st, a->mem.cipher, a->mem.cipher_cap, plen);
     if (rc == AMI_E_ACCESS)
         return refuse(a, AMI_DLMS_SEC_EV_DOWNGRADE, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,
                       cap);
@@ -627,7 +639,7 @@ static int handle_aarq(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_
     const uint8_t *ui_p = plain_ui;
     if (ciphered_ui) {
         how h = {.ciphered = true, .sc = req_sc};
-        rc = cipher_response(a, &k, &h, plain_ui, uw.len, ui, sizeof ui);
+        rc = cipher_response(a, &k, &h, plain_ui, uw.len, ui, sizeof ui, NULL);
         if (rc < 0)
             return rc;
         ui_p = ui;
@@ -667,6 +679,8 @@ int ami__sec_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *
         (ciphered && !a->sec.ciphered_context))
         return ami__dlms_handle_plain(a, req, len, out, cap);
     ami_dlms_keys k;
+    ami_sec_ctx c;
+    memset(&c, 0, sizeof c); /* wiping a zeroed context is harmless */
     how h = {0};
     size_t plen = 0;
     const uint8_t *plain = req;
@@ -675,8 +689,9 @@ int ami__sec_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *
             a->stats.requests++;
             return refuse(a, 0, AMI_SERVICE_ERROR_OTHER_REASON, 0, out, cap);
         }
-        int rc = decipher(a, &k, req, len, &h, &plen, out, cap);
+        int rc = decipher(a, &k, req, len, &h, &plen, out, cap, &c);
         if (rc != 0) {
+            ami_sec_ctx_wipe(&c);
             a->stats.requests++;
             return rc;
         }
@@ -728,12 +743,13 @@ int ami__sec_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *
             else
                 memmove(out, resp, (size_t)pn);
         } else {
-            n = cipher_response(a, &k, &h, resp, (size_t)pn, out, cap);
+            n = cipher_response(a, &k, &h, resp, (size_t)pn, out, cap, ciphered ? &c : NULL);
         }
     }
     /* Nothing deciphered stays behind in the buffer. */
     if (ciphered || pn > 0)
         ami_wipe(a->mem.cipher, off + (pn > 0 ? (size_t)pn : 0));
+    ami_sec_ctx_wipe(&c);
     install_pending(a);
     return n;
 }
