@@ -906,6 +906,32 @@ static void test_security_setup(void **state)
     assert_int_equal(F.out[3], AMI_DAR_READ_WRITE_DENIED);
 }
 
+/* ---------------------------------------------------------------- pre-established */
+
+/* A pre-established secured SAP: ciphered at once with the global keys and the policy's client
+ * title; plain requests are a downgrade when the policy demands protection. */
+static void test_pre_established(void **state)
+{
+    (void)state;
+    setup_server(AMI_ACSE_MECH_GMAC, 0, AMI_DLMS_SECPOL_AUTH_ENC, NULL, NULL);
+    F.sp[1].client_system_title = CST;
+    F.sp[1].security_policy = AMI_DLMS_SECPOL_AUTH_ENC;
+    F.pol[2].pre_established = true;
+    ami_dlms_server_config cfg = F.srv.cfg;
+    assert_int_equal(ami_dlms_server_init(&F.srv, &cfg), AMI_OK);
+    open_assoc(2);
+    assert_int_equal(ami_dlms_assoc_state(&F.a), AMI_DLMS_ASSOC_ASSOCIATED);
+    uint8_t c[128], plain[128];
+    size_t cn = client_cipher(0xC8, 0x30, F.guek, GET_AUTH_OBJ, sizeof GET_AUTH_OBJ, c, sizeof c);
+    int m = handle(c, cn);
+    assert_int_equal(F.out[0], 0xCC);
+    assert_true(client_decipher(F.guek, F.out, (size_t)m, plain, sizeof plain, NULL) > 0);
+    assert_int_equal(plain[3], 0);
+    m = handle(GET_AUTH_OBJ, sizeof GET_AUTH_OBJ);
+    assert_int_equal(m, 3);
+    assert_int_equal(ami_dlms_assoc_stats_get(&F.a)->downgrades, 1);
+}
+
 /* ---------------------------------------------------------------- configuration */
 
 static void test_config(void **state)
@@ -941,13 +967,10 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gurux_hls5_session),
-        cmocka_unit_test(test_green_book_hls5),
-        cmocka_unit_test(test_every_mechanism),
-        cmocka_unit_test(test_suites_and_levels),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_security_setup),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_gurux_hls5_session), cmocka_unit_test(test_green_book_hls5),
+        cmocka_unit_test(test_every_mechanism),    cmocka_unit_test(test_suites_and_levels),
+        cmocka_unit_test(test_refusals),           cmocka_unit_test(test_security_setup),
+        cmocka_unit_test(test_pre_established),    cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
