@@ -26,12 +26,13 @@ EK=000102030405060708090A0B0C0D0E0F
 AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
 KEK=31313131313131313131313131313131
 ST=4775727578313233
+SST=4F414D0000000042
 NEW_EK=101112131415161718191A1B1C1D1E1F
 NEW_AK=A0A1A2A3A4A5A6A7A8A9AAABACADAEAF
 
 "$AMI" sim --help | grep -q "HLS-GMAC" || { echo "skip: ami sim has no secured SAP 1"; exit 0; }
 
-"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --ek $EK --ak $AK --kek $KEK \
+"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --ek $EK --ak $AK --kek $KEK --system-title $SST \
     2>"$work/sim" &
 pids+=($!)
 for _ in $(seq 1 200); do
@@ -48,8 +49,9 @@ hdlc="hdlc+tcp://127.0.0.1:$hport"
 state="$work/state"
 
 run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
+# the meter's title names the state file: one counter whichever URL reaches the meter
 sec=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title $ST
-     --state-dir "$state")
+     --server-system-title $SST --state-dir "$state")
 
 # 1. first ciphered association: no state, the counter is read through the public client
 run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --trace
@@ -65,11 +67,15 @@ ic1=$(sed -n 's/^client_ic //p' "$state/$f")
 [ -n "$ic1" ] || fail "state file: $(cat "$state/$f")"
 pass "HLS-GMAC auth-enc GET over $tcp (IC read via SAP 16, state $f: client_ic $ic1)"
 
-# 2. the next association continues from the state file, over HDLC, general-glo-ciphering
+[ "$f" = "$SST.c1" ] || fail "state file named $f"
+
+# 2. the next association continues from the state file (no public read), over HDLC,
+#    general-glo-ciphering
 run dlms get "$hdlc" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --general-ciphering --trace
 [ $rc -eq 0 ] || fail "general-glo get: $rc $(tail -5 "$work/err")"
 grep -q "general-glo-ciphering" "$work/err" || fail "no general-glo-ciphering in the trace"
-pass "general-glo-ciphering over $hdlc"
+if grep -q "0-0:43.1.0.255\|0.0.43.1.0.255" "$work/err"; then fail "counter read again"; fi
+pass "general-glo-ciphering over $hdlc, counter from the state file"
 
 # 3. a dedicated key, keys from a key file
 printf 'ek = %s\nak = %s\nkek = %s\n' $EK $AK $KEK >"$work/keys"
@@ -104,6 +110,13 @@ pass "old keys refused after rotation"
 run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $NEW_EK --ak $NEW_AK
 [ $rc -eq 0 ] || fail "new keys: $rc $(tail -5 "$work/err")"
 pass "new keys work"
+
+# last (it moves the meter's counter past the state file): a client-side refusal
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $NEW_EK --ak $NEW_AK \
+    --server-system-title 4F414D00000000FF --no-state
+[ $rc -eq 1 ] || fail "wrong server title: rc $rc"
+grep -q "security: system title is not the server's" "$work/err" || fail "title: $(cat "$work/err")"
+pass "another server system title refused by the client: security: system title is not the server's"
 
 # 6. usage errors
 run dlms get "$tcp" 1-0:1.8.0.255:2 --client 1 --auth hls-gmac --security auth-enc
