@@ -362,6 +362,12 @@ static int open_assoc(dopts *d, ami_dlms_link **l)
     rc = ami_dlms_link_associate(*l, &res);
     if (rc || res.outcome != AMI_DLMS_SUCCESS) {
         int st = cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(*l));
+        if (rc == AMI_OK && res.outcome == AMI_DLMS_REJECTED && d->sec->active &&
+            d->sec->level != AMI_DLMS_SEC_NONE)
+            fprintf(stderr,
+                    "ami %s: hint: a meter also refuses an invocation counter it has seen "
+                    "(or keys it does not hold): --read-ic reads its counter\n",
+                    d->cmd);
         ami_dlms_link_close(*l);
         *l = NULL;
         return st;
