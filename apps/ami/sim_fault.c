@@ -16,7 +16,7 @@
 #include "sim_parse.h"
 #include "sim_server.h"
 
-#define SIM_CTL_MAX  16 /* open control connections */
+#define SIM_CTL_MAX 16 /* open control connections */
 
 uint32_t sim_fault_draw(sim_fault *ft)
 {

@@ -15,7 +15,6 @@
 static const char *const kinds[] = {"refuse", "drop",   "delay", "corrupt",
                                     "stop",   "reboot", "drift", "tamper"};
 
-
 static int reply_err(char *reply, size_t cap, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -87,7 +86,6 @@ static bool parse_target(size_t meters, const char *s, size_t *lo, size_t *hi)
     *hi = (size_t)b;
     return true;
 }
-
 
 static int kind_of(const char *s)
 {

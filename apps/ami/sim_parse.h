@@ -29,10 +29,10 @@ enum sim_kind {
 };
 
 typedef struct sim_cmd {
-    uint8_t verb; /* enum sim_verb */
-    uint8_t kind; /* enum sim_kind (fault, clear) */
-    size_t lo, hi; /* meters lo..hi (fault, clear, status: lo == hi) */
-    uint32_t p_ppm; /* drop, corrupt: probability in parts per million (default 1e6) */
+    uint8_t verb;        /* enum sim_verb */
+    uint8_t kind;        /* enum sim_kind (fault, clear) */
+    size_t lo, hi;       /* meters lo..hi (fault, clear, status: lo == hi) */
+    uint32_t p_ppm;      /* drop, corrupt: probability in parts per million (default 1e6) */
     uint32_t d_ms, j_ms; /* delay and jitter; reboot down time */
     int32_t ppm;         /* drift */
 } sim_cmd;
@@ -42,8 +42,7 @@ typedef struct sim_cmd {
  * AMI_E_RANGE or AMI_E_TOO_LARGE with "error: <cause>" in err[0..cap). The line need not be
  * NUL-terminated within len; it must not contain NUL bytes (AMI_E_SYNTAX).
  */
-int sim_cmd_parse(const char *line, size_t len, size_t meters, sim_cmd *cmd, char *err,
-                  size_t cap);
+int sim_cmd_parse(const char *line, size_t len, size_t meters, sim_cmd *cmd, char *err, size_t cap);
 
 /*
  * Parses one keys CSV row "address,port,system_title,ek,ak,kek,password" (no line end):

@@ -583,8 +583,11 @@ int ami__csec_protect(ami_dlms_client *c, ami_wr *out, size_t mark)
         tag = ded ? AMI_SEC_TAG_GENERAL_DED : AMI_SEC_TAG_GENERAL_GLO;
     else if (plain_tag >= AMI_APDU_GET_REQUEST && plain_tag <= AMI_APDU_ACTION_REQUEST)
         tag = (uint8_t)(plain_tag + (ded ? 16 : 8)); /* Table 40: glo +8, ded +16 */
+    else if (plain_tag == AMI_APDU_READ_REQUEST || plain_tag == AMI_APDU_WRITE_REQUEST ||
+             plain_tag == AMI_APDU_UNCONFIRMED_WRITE_REQUEST)
+        tag = (uint8_t)(plain_tag + (ded ? 64 : 32)); /* SN services: glo +32, ded +64 */
     else
-        return AMI_E_INTERNAL;
+        return AMI_E_UNSUPPORTED;
     memcpy(s->cfg.buf, out->p + mark, n);
     out->len = mark;
     int rc = cipher_into(s, ded ? &s->ded : &s->glo, out, tag, s->cfg.buf, n);

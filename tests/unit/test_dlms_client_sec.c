@@ -736,6 +736,72 @@ static void test_invocation_counter(void **state)
     ami_dlms_client_sec_wipe(&sec);
 }
 
+/* Short-name services are ciphered too: glo-read-request (0x25), its glo-read-response
+ * deciphered. */
+static void test_sn_ciphered(void **state)
+{
+    (void)state;
+    static ami_dlms_client c;
+    static ami_dlms_client_sec sec;
+    ami_dlms_sec_config sc;
+    sec_config(&sc, AMI_DLMS_SEC_AUTH_ENC);
+    assert_int_equal(ami_dlms_client_sec_init(&sec, &sc), AMI_OK);
+    ami_dlms_client_config cfg;
+    client_config(&cfg);
+    cfg.context = AMI_ACSE_CONTEXT_SN;
+    cfg.sec = &sec;
+    assert_int_equal(ami_dlms_client_init(&c, &cfg), AMI_OK);
+    uint8_t b[512];
+    ami_wr w;
+    ami_wr_init(&w, b, sizeof b);
+    assert_int_equal(ami_dlms_client_associate(&c, &w), AMI_OK);
+    ami_aarq q;
+    assert_int_equal(ami_aarq_decode(b, w.len, &q), AMI_OK);
+    assert_int_equal(q.c.context, AMI_ACSE_CONTEXT_SN_CIPHER);
+    /* AARE with a glo-initiateResponse from the server */
+    assert_int_equal(ami_sec_ctx_init(&server_ctx), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ek(&server_ctx, EK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ak(&server_ctx, AK, 16), AMI_OK);
+    static const uint8_t ini[] = {0x08, 0x00, 0x06, 0x5F, 0x1F, 0x04, 0x00,
+                                  0x1C, 0x03, 0x20, 0x04, 0x00, 0xFA, 0x00};
+    uint8_t ui[128], ab[256], r[128];
+    ami_wr uw, aw, rw;
+    ami_wr_init(&uw, ui, sizeof ui);
+    assert_int_equal(ami_sec_apdu_build(&server_ctx, &uw, AMI_APDU_GLO_INITIATE_RESPONSE, SERVER_ST,
+                                        0x30, 1, ini, sizeof ini),
+                     AMI_OK);
+    ami_aare e;
+    memset(&e, 0, sizeof e);
+    e.c.context = AMI_ACSE_CONTEXT_SN_CIPHER;
+    e.diag_source = AMI_ACSE_DIAG_USER;
+    e.c.ap_title = ami_view_of(SERVER_ST, 8);
+    e.c.has_user_information = true;
+    e.c.user_information = ami_view_of(ui, uw.len);
+    ami_wr_init(&aw, ab, sizeof ab);
+    assert_int_equal(ami_aare_encode(&aw, &e), AMI_OK);
+    ami_dlms_result res;
+    ami_wr_init(&w, b, sizeof b);
+    assert_int_equal(ami_dlms_client_input(&c, ab, aw.len, &w, &res), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SUCCESS);
+    ami_sn_access item;
+    memset(&item, 0, sizeof item);
+    item.kind = AMI_SN_VARIABLE_NAME;
+    item.name = 0x2B08;
+    ami_wr_init(&w, b, sizeof b);
+    assert_int_equal(ami_dlms_client_read(&c, &item, 1, &w), AMI_OK);
+    assert_int_equal(b[0], 0x25); /* glo-read-request */
+    /* ReadResponse: one data item, unsigned 7 */
+    static const uint8_t rr[] = {0x0C, 0x01, 0x00, 0x11, 0x07};
+    ami_wr_init(&rw, r, sizeof r);
+    assert_int_equal(ami_sec_apdu_build(&server_ctx, &rw, 0x2C, SERVER_ST, 0x30, 2, rr, sizeof rr),
+                     AMI_OK);
+    ami_wr_init(&w, b, sizeof b);
+    assert_int_equal(ami_dlms_client_input(&c, r, rw.len, &w, &res), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SUCCESS);
+    ami_sec_ctx_wipe(&server_ctx);
+    ami_dlms_client_sec_wipe(&sec);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -792,9 +858,13 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hls5_session),       cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_green_book_aarq),    cmocka_unit_test(test_green_book_hls5),
-        cmocka_unit_test(test_invocation_counter), cmocka_unit_test(test_config),
+        cmocka_unit_test(test_hls5_session),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_green_book_aarq),
+        cmocka_unit_test(test_green_book_hls5),
+        cmocka_unit_test(test_invocation_counter),
+        cmocka_unit_test(test_sn_ciphered),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
