@@ -182,8 +182,11 @@ int sim_fault_command(sim_fleet *f, const char *line, char *reply, size_t cap)
             ft->jitter_ms = j;
             break;
         case SIM_K_REBOOT:
-            /* Power cycle: every connection and association is lost; down for d ms. */
+            /* Power cycle: every connection and association is lost; down for d ms; the
+             * standard event log shows a power down and a power up. */
             sim_server_close_node(n);
+            (void)sim_meter_event(&n->meter, SIM_LOG_STANDARD, SIM_EVENT_POWER_DOWN);
+            (void)sim_meter_event(&n->meter, SIM_LOG_STANDARD, SIM_EVENT_POWER_UP);
             ft->down_until_ms = d ? (int64_t)uv_now(&f->loop) + d : 0;
             if (d)
                 sim_fleet_node_listen(n, false);

@@ -209,8 +209,13 @@ while True:
 PY
 pass "reboot closes the open association"
 
+before=$(ctl "status 19" | sed -n 's/.*events \([0-9]*\).*/\1/p')
 [ "$(ctl "fault 19 tamper")" = ok ] || fail "tamper"
-ctl "status 19" | grep -q "events 1" || fail "tamper event not recorded: $(ctl "status 19")"
+ctl "status 19" | grep -q "events $((before + 1))" || fail "tamper event not counted: $(ctl "status 19")"
+# the tamper log's event code object 0-0:96.11.1.255 holds the last code: 40, terminal cover
+get 19 1/0-0:96.11.1.255:2; grep -q "unsigned 40" "$tmp/o" || fail "tamper code: $(cat "$tmp/o" "$tmp/e")"
+# the reboot of meter 18 left a power down (1) and a power up (2) in the standard log
+get 18 1/0-0:96.11.0.255:2; grep -q "unsigned 2" "$tmp/o" || fail "power-up code: $(cat "$tmp/o" "$tmp/e")"
 [ "$(ctl "fault 20 drift 1000000")" = ok ] || fail "drift"
 ctl "status 20" | grep -q "drift 1000000ppm" || fail "drift status"
 pass "tamper event, drift"
