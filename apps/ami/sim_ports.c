@@ -74,6 +74,8 @@ static void hlink_assoc(hlink *h, sim_meter *m, uint16_t sap)
         return;
     ami_dlms_assoc_mem mem = {h->block,          sizeof h->block, h->scratch,
                               sizeof h->scratch, h->cipher,       sizeof h->cipher};
+    if (h->has_assoc)
+        ami_dlms_assoc_reset(&h->assoc); /* wipes a dedicated key */
     (void)ami_dlms_assoc_init(&h->assoc, &m->server, sap, &mem);
     h->has_assoc = true;
     h->sap = sap;
@@ -93,6 +95,8 @@ static int hlink_event(hlink *h, sim_meter *m, const ami_hdlc_event *ev, uint64_
     switch (ev->type) {
     case AMI_HDLC_EV_CONNECTED:
         /* a new link is a new transport: a new association for the client's address */
+        if (h->has_assoc)
+            ami_dlms_assoc_reset(&h->assoc);
         h->has_assoc = false;
         hlink_assoc(h, m, h->hc.cfg.client.upper);
         return HL_UP;
@@ -153,10 +157,36 @@ static bool hlink_start(hlink *h)
     return false;
 }
 
+/*
+ * On a serial line a client may vanish without DISC (a refused association, a killed program)
+ * and the next one starts with its own SNRM: an SNRM for us from another client address ends the
+ * old link. Returns the offset of that SNRM in[0..n), or n when there is none.
+ */
+static size_t hlink_foreign_snrm(const hlink *h, const uint8_t *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] != AMI_HDLC_FLAG)
+            continue;
+        ami_hdlc_frame f;
+        if (ami_hdlc_frame_decode(in + i, n - i, 0, &f) >= 0 && f.type == AMI_HDLC_SNRM &&
+            f.dest.upper == SERVER_SAP && f.src.upper != h->hc.cfg.client.upper)
+            return i;
+    }
+    return n;
+}
+
 /* Feeds received bytes; returns HL_UP / HL_DOWN when the link came up / went down. */
 static int hlink_input(hlink *h, sim_meter *m, ami_serial *ser, const uint8_t *in, size_t n,
                        uint64_t now)
 {
+    if (h->ready) {
+        size_t at = hlink_foreign_snrm(h, in, n);
+        if (at < n) {
+            hlink_reset(h); /* the old client is gone: serve the new one */
+            in += at;
+            n -= at;
+        }
+    }
     if (!h->ready) {
         if (n > sizeof h->pend - h->pend_len) {
             h->pend_len = 0; /* garbage without a frame for us: start over */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local ports of `ami sim` end to end, each read by the real `ami` client:
-#  - --hdlc-pty: `ami dlms get hdlc:PTY?baud=9600` (public and LLS clients, two sessions in a row);
+#  - --hdlc-pty: `ami dlms get hdlc:PTY?baud=9600` (public and LLS clients, two sessions in a row,
+#    a refused association left without DISC followed by a new client);
 #  - --optical pty: `ami iec21 read` (mode C readout of the metrology, addressed sign-on, a wrong
 #    address unanswered), `ami iec21 get/set` in programming mode with the P1 password (and a
 #    wrong one refused), `ami dlms get iec21:PTY` (mode E hand-over into the DLMS server over
@@ -8,7 +9,8 @@
 #    returns to IEC 62056-21 when no HDLC follows);
 #  - --p1 pty: `ami p1 read`, plain and Luxembourg Smarty (AES-GCM) with the right key, refused
 #    with a wrong one; --p1 tcp:PORT on a fleet of two meters (one listener per address).
-# Values read over P1 and the optical port agree with the DLMS registers of the same meter.
+# Values read over P1 and the optical port agree with the DLMS registers of the same meter; the
+# secured management client (HLS-GMAC, ciphered APDUs) works over both serial paths too.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
@@ -26,6 +28,10 @@ pass() { echo "ok: $*"; }
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 KEY=000102030405060708090A0B0C0D0E0F
+EK=000102030405060708090A0B0C0D0E0F
+AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
+hls=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title 4775727578313233
+     --state-dir "$work/state" --ek $EK --ak $AK)
 
 # start_sim NAME ARGS...: starts `ami sim` with stderr in $work/NAME, waits for its listening line.
 start_sim() {
@@ -46,7 +52,7 @@ run() { set +e; timeout "${T:-60}" "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?
 # json FILE EXPR: evaluates a Python expression over the JSON lines of FILE (list `j`).
 json() { "$PY" -c 'import json,sys; j=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]; print(eval(sys.argv[2]))' "$@"; }
 
-start_sim a --password s3cret --p1 pty --optical pty --hdlc-pty -v
+start_sim a --password s3cret --ek $EK --ak $AK --p1 pty --optical pty --hdlc-pty -v
 p1=$(port_of a 0 p1)
 opt=$(port_of a 0 optical)
 hp=$(port_of a 0 hdlc)
@@ -63,7 +69,9 @@ run dlms clock "hdlc:$hp?baud=9600" --client 17 --auth low --password s3cret
 grep -q "^clock " "$work/out" || fail "clock over hdlc pty: $(cat "$work/out")"
 run dlms get "hdlc:$hp?baud=9600" 1-0:1.8.0.255:2 --client 17 --auth low --password wrong
 [ $rc -eq 1 ] || fail "wrong LLS password over hdlc pty: $rc"
-pass "dlms get/clock over hdlc:PTY (public twice, LLS, wrong password refused)"
+run dlms get "hdlc:$hp?baud=9600" 1-0:1.8.0.255:2 "${hls[@]}"
+[ $rc -eq 0 ] || fail "HLS-GMAC ciphered get over hdlc pty: $rc $(cat "$work/err")"
+pass "dlms get/clock over hdlc:PTY (public twice, LLS, wrong password refused, HLS-GMAC ciphered)"
 
 # ---------------------------------------------------------------- optical port
 run dlms get "tcp://127.0.0.1:$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' "$work/a")" \
@@ -107,7 +115,9 @@ grep -q "mode E hand-over to HDLC at 9600 Bd" "$work/a" || fail "no hand-over lo
 grep -q "back to IEC 62056-21 (HDLC link closed)" "$work/a" || fail "no return logged"
 run iec21 read "$opt"
 [ $rc -eq 0 ] || fail "readout after the HDLC session: $rc $(cat "$work/err")"
-pass "dlms get iec21:PTY: mode E hand-over, DLMS over HDLC, back to mode C"
+run dlms get "iec21:$opt" 1-0:1.8.0.255:2 "${hls[@]}"
+[ $rc -eq 0 ] || fail "HLS-GMAC ciphered get over iec21 mode E: $rc $(cat "$work/err")"
+pass "dlms get iec21:PTY: mode E hand-over, DLMS over HDLC (public and HLS-GMAC), back to mode C"
 
 run iec21 read "$opt" --mode E --json
 [ $rc -eq 0 ] || fail "iec21 read --mode E: $rc $(cat "$work/err")"
