@@ -804,9 +804,13 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
     return ami_dlms_server_init(&m->server, &cfg);
 }
 
-unsigned sim_meter_advance(sim_meter *m)
+void sim_meter_advance(sim_meter *m)
 {
     advance(m);
+}
+
+unsigned sim_meter_tariff(sim_meter *m)
+{
     int64_t until;
     return tariff_of(m, m->metro.t, &until);
 }

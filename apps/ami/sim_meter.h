@@ -123,11 +123,13 @@ int sim_meter_event(sim_meter *m, enum sim_log log, uint8_t code);
 /* The meter's object with this logical name, or NULL. */
 ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln);
 
+/* Brings the metrology up to the meter's time, as a read of a register does. */
+void sim_meter_advance(sim_meter *m);
+
 /*
- * Brings the metrology up to the meter's time (as a read of a register does) and returns the
- * tariff in force at m->metro.t: 0 (T1, 07:00-23:00 local) or 1 (T2, night). For the P1 and
- * optical ports.
+ * The tariff in force at m->metro.t: 0 (T1, 07:00-23:00 local) or 1 (T2, night). For the P1
+ * and optical ports, after sim_meter_advance.
  */
-unsigned sim_meter_advance(sim_meter *m);
+unsigned sim_meter_tariff(sim_meter *m);
 
 #endif

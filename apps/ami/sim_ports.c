@@ -55,6 +55,8 @@ typedef struct hlink {
     uint8_t block[HDLC_BLOCK];
     uint8_t scratch[HDLC_SCRATCH];
     uint8_t cipher[HDLC_CIPHER];
+    uint8_t gbt_rx[4096];
+    uint8_t gbt_tx[HDLC_BLOCK + 64];
 } hlink;
 
 enum { HL_OK = 0, HL_UP = 1, HL_DOWN = 2 };
@@ -77,6 +79,9 @@ static void hlink_assoc(hlink *h, sim_meter *m, uint16_t sap)
     if (h->has_assoc)
         ami_dlms_assoc_reset(&h->assoc); /* wipes a dedicated key */
     (void)ami_dlms_assoc_init(&h->assoc, &m->server, sap, &mem);
+    /* general block transfer: HDLC in normal response mode streams one block at a time */
+    (void)ami_dlms_assoc_set_gbt(&h->assoc, h->gbt_rx, sizeof h->gbt_rx, h->gbt_tx,
+                                 sizeof h->gbt_tx, 1);
     h->has_assoc = true;
     h->sap = sap;
 }
@@ -103,7 +108,7 @@ static int hlink_event(hlink *h, sim_meter *m, const ami_hdlc_event *ev, uint64_
     case AMI_HDLC_EV_APDU: {
         hlink_assoc(h, m, h->hc.cfg.client.upper);
         int r = ami_dlms_assoc_handle(&h->assoc, ev->data, ev->len, out, sizeof out);
-        if (r > 0)
+        for (; r > 0; r = ami_dlms_assoc_next(&h->assoc, out, sizeof out))
             (void)ami_hdlc_conn_send_apdu(&h->hc, out, (size_t)r, now);
         return HL_OK;
     }
@@ -442,10 +447,12 @@ static void timer_at(uv_timer_t *t, uint64_t until, uv_timer_cb cb)
 /* Composes the next telegram (or Smarty frame) into out; returns its length or 0. */
 static size_t p1_compose(mport *p, uint8_t *out, size_t cap)
 {
-    unsigned tariff = sim_meter_advance(p->m);
+    sim_meter_advance(p->m);
+    unsigned tariff = sim_meter_tariff(p->m);
     ami_p1_values v = {.header = "AMI5\\2OPENAMI-SIM", .version = 50};
     v.equipment_id = p->m->serial;
-    if (ami_metro_p1_values(&p->m->metro, tariff, &v) != AMI_OK)
+    /* P1 has two tariff registers: a calendar's T3/T4 would count as T2 here */
+    if (ami_metro_p1_values(&p->m->metro, tariff > 1 ? 1 : tariff, &v) != AMI_OK)
         return 0;
     v.time = sim_meter_now(p->m) > v.time ? sim_meter_now(p->m) : v.time;
     v.dst = ami_p1_eu_dst(v.time);
@@ -647,8 +654,7 @@ static void put_kwh(char *out, int64_t wh)
 /* Refreshes the readout values from the meter (not the writable register). */
 static void opt_refresh(mport *p)
 {
-    unsigned tariff = sim_meter_advance(p->m);
-    (void)tariff;
+    sim_meter_advance(p->m);
     const ami_metro *mt = &p->m->metro;
     ami_datetime dt;
     int64_t local = sim_meter_now(p->m) + mt->load.utc_offset_s;

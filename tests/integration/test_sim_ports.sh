@@ -69,9 +69,12 @@ run dlms clock "hdlc:$hp?baud=9600" --client 17 --auth low --password s3cret
 grep -q "^clock " "$work/out" || fail "clock over hdlc pty: $(cat "$work/out")"
 run dlms get "hdlc:$hp?baud=9600" 1-0:1.8.0.255:2 --client 17 --auth low --password wrong
 [ $rc -eq 1 ] || fail "wrong LLS password over hdlc pty: $rc"
+run dlms profile "hdlc:$hp?baud=9600" 1-0:99.1.0.255 --last 96 --gbt --csv
+[ $rc -eq 0 ] || fail "profile over hdlc pty with GBT: $rc $(tail -3 "$work/err")"
+[ "$(grep -c '^20' "$work/out")" -eq 96 ] || fail "profile over hdlc pty: $(head -3 "$work/out")"
 run dlms get "hdlc:$hp?baud=9600" 1-0:1.8.0.255:2 "${hls[@]}"
 [ $rc -eq 0 ] || fail "HLS-GMAC ciphered get over hdlc pty: $rc $(cat "$work/err")"
-pass "dlms get/clock over hdlc:PTY (public twice, LLS, wrong password refused, HLS-GMAC ciphered)"
+pass "dlms over hdlc:PTY (public twice, LLS, wrong password refused, 96 profile entries in GBT blocks, HLS-GMAC ciphered)"
 
 # ---------------------------------------------------------------- optical port
 run dlms get "tcp://127.0.0.1:$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' "$work/a")" \
