@@ -631,6 +631,33 @@ static void test_virtual_locate(void **state)
     }
 }
 
+/*
+ * capture_objects and the empty buffer byte-exact against the Gurux 9.0 server of the recorded
+ * session (../shared/testdata/dlms/session_gurux_hdlc_ln_read_profile_generic.txt: the profile
+ * 1-0:99.1.0.255 of the clock and register 1-1:21.25.0.255).
+ */
+static void test_gurux_capture_objects(void **state)
+{
+    (void)state;
+    static const ami_cosem_capture_def gcols[2] = {
+        {AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
+        {AMI_COSEM_REGISTER, OB(1, 1, 21, 25, 0, 255), 2, 0},
+    };
+    fx->lp.columns = gcols;
+    size_t n;
+    assert_int_equal(get(LP, 3, NULL, &n), AMI_DAR_SUCCESS);
+    size_t glen;
+    uint8_t *g = tu_hex("0102020412000809060000010000FF0F02120000"
+                        "020412000309060101151900FF0F02120000",
+                        &glen);
+    assert_int_equal(n, glen);
+    assert_memory_equal(fx->out, g, glen);
+    free(g);
+    assert_int_equal(get(LP, 2, NULL, &n), AMI_DAR_SUCCESS);
+    assert_int_equal(n, 2);
+    assert_memory_equal(fx->out, "\x01\x00", 2);
+}
+
 static void test_event_log(void **state)
 {
     (void)state;
@@ -695,6 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_and_capture_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtual, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtual_locate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gurux_capture_objects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),
     };
