@@ -79,6 +79,20 @@ t=$(cut -d, -f1 "$tmp/bill.csv")
     || fail "A+ billing $(cat "$tmp/bill.csv") vs 15-min $(cat "$tmp/at.csv")"
 [ "$(awk -F, '{print NF}' "$tmp/bill.csv")" = 9 ] || fail "billing columns: $(cat "$tmp/bill.csv")"
 
+# the daily entry's A+ is its tariff registers' sum (each truncated to Wh: the sum may be 1 less)
+python3 - "$tmp/daily.csv" <<'PY' || fail "daily A+ vs T1 + T2: $(cat "$tmp/daily.csv")"
+import sys
+r = open(sys.argv[1]).read().strip().split(',')
+tot, t1, t2 = int(r[2]), int(r[3]), int(r[4])
+assert tot - (t1 + t2) in (0, 1), r
+PY
+# and the registers now are at least the last entry's
+"$AMI" dlms profile "$url" 1-0:99.1.0.255 --last 1 --csv >"$tmp/one.csv" || fail "--last 1"
+"$AMI" dlms get "$url" 3/1-0:1.8.0.255:2 >"$tmp/reg" || fail "1.8.0"
+now_wh=$(sed -n 's/^double-long-unsigned \([0-9]*\)$/\1/p' "$tmp/reg")
+[ -n "$now_wh" ] && [ "$now_wh" -ge "$(cut -d, -f3 "$tmp/one.csv")" ] \
+    || fail "1.8.0 $(cat "$tmp/reg") below the last entry $(cat "$tmp/one.csv")"
+
 # ---- event log: the power-up (code 2) of the meter
 "$AMI" dlms profile "$url" 0-0:99.98.0.255 --last 5 --csv >"$tmp/ev.csv" || fail "event log"
 grep -q ",2$" "$tmp/ev.csv" || fail "no power-up event: $(cat "$tmp/ev.csv")"
