@@ -711,14 +711,16 @@ static int record(sim_meter *m, unsigned log, uint8_t code)
     if (log >= SIM_LOG_COUNT)
         return AMI_E_INVAL;
     m->code_value[log][1] = code;
-    m->nevents++;
     ami_obis ln = AMI_OBIS(0, 0, 99, 98, log, 255);
     return ami_cosem_event_record(sim_meter_object(m, &ln), sim_meter_now(m), 0, 0, code);
 }
 
 int sim_meter_event(sim_meter *m, enum sim_log log, uint8_t code)
 {
-    return m ? record(m, (unsigned)log, code) : AMI_E_INVAL;
+    if (!m)
+        return AMI_E_INVAL;
+    m->nevents++;
+    return record(m, (unsigned)log, code);
 }
 
 void sim_meter_record_event(sim_meter *m, uint16_t code)
@@ -726,6 +728,7 @@ void sim_meter_record_event(sim_meter *m, uint16_t code)
     /* fraud detection codes (40..59: terminal and module covers, magnetic field, ...) go to the
      * tamper log, the others to the standard log */
     unsigned log = code >= 40 && code < 60 ? SIM_LOG_TAMPER : SIM_LOG_STANDARD;
+    m->nevents++;
     (void)record(m, log, (uint8_t)(code > 255 ? 255 : code));
 }
 

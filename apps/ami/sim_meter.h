@@ -76,7 +76,8 @@ typedef struct sim_meter {
     ami_replay replay;
     ami_dlms_server_sec sec;
     ami_dlms_server server;
-    uint32_t nevents; /* events recorded in the event logs since start */
+    uint32_t nevents; /* events recorded by sim_meter_event/_record_event (not the meter's own
+                       * power-up and clock-adjusted entries) */
 } sim_meter;
 
 /* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password,
