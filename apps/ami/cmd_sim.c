@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "keys.h"
 #include "sim_ports.h"
+#include "sim_push.h"
 #include "sim_server.h"
 
 #define SIM_MAX_FAULT_OPTS 32
@@ -300,6 +301,10 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     if ((rc = sim_ports_attach(f, &po)) != AMI_OK) {
         sim_fleet_destroy(f);
         return cli_fail("sim", "ports", "sim", "%s", ami_strerror(rc));
+    }
+    if ((rc = sim_push_attach(f)) != AMI_OK) {
+        sim_fleet_destroy(f);
+        return cli_fail("sim", "control", "sim", "%s", ami_strerror(rc));
     }
     rc = sim_fleet_run(f, &what);
     sim_fleet_destroy(f);

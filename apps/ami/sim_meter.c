@@ -61,18 +61,11 @@ static int64_t clock_now(void *user)
     return sim_meter_now(user);
 }
 
-/* Two tariffs: T1 (index 0) 07:00-23:00 local, T2 (index 1) at night. */
+/* Tariffs from the active calendar 0-0:13.0.0.255 (sim_classes.c; by default T1 (index 0)
+ * 07:00-23:00 local, T2 (index 1) at night). */
 static unsigned tariff_of(void *ctx, int64_t t, int64_t *until)
 {
-    const sim_meter *m = ctx;
-    int64_t local = t + m->load.utc_offset_s;
-    int64_t day = local - (local % 86400 + 86400) % 86400;
-    int64_t sec = local - day;
-    int64_t b7 = 7 * 3600, b23 = 23 * 3600;
-    unsigned tariff = (sec >= b7 && sec < b23) ? 0 : 1;
-    int64_t next = sec < b7 ? day + b7 : sec < b23 ? day + b23 : day + 86400 + b7;
-    *until = next - m->load.utc_offset_s;
-    return tariff;
+    return sim_classes_tariff(ctx, t, until);
 }
 
 /* Brings the metrology up to the meter's time (never backwards: a clock set into the past
@@ -81,6 +74,14 @@ static unsigned tariff_of(void *ctx, int64_t t, int64_t *until)
 static void advance(sim_meter *m)
 {
     int64_t now = sim_meter_now(m);
+    if (now > m->metro.t && m->supply_off) {
+        /* Disconnected (0-0:96.3.10.255): no energy flows; demand sub-periods close empty. */
+        int64_t until;
+        unsigned tariff = sim_classes_tariff(m, now, &until);
+        (void)ami_demand_skip_to(&m->metro.demand, now, tariff);
+        m->metro.t = now;
+        return;
+    }
     if (now > m->metro.t) {
         ami_metro_hooks h = {.tariff = tariff_of, .tariff_ctx = m};
         (void)ami_metro_run(&m->metro, now, &h);
@@ -157,6 +158,15 @@ static uint8_t instant(void *user, const ami_cosem_obj *obj, ami_wr *out)
     sim_meter *m = user;
     ami_metro_sample s;
     ami_metro_instant(&m->metro, sim_meter_now(m), &s);
+    if (m->supply_off) { /* disconnected: the voltage stays, nothing flows */
+        s.p_mw = s.q_mvar = s.s_arith_mva = s.s_vect_mva = s.s_mva = 0;
+        s.pf_milli = 1000;
+        for (unsigned k = 0; k < AMI_METRO_MAX_PHASES; k++) {
+            s.ph[k].i_ma = 0;
+            s.ph[k].p_mw = s.ph[k].q_mvar = s.ph[k].s_mva = 0;
+            s.ph[k].pf_milli = 1000;
+        }
+    }
     uint8_t c = obj->ln.v[2], e = obj->ln.v[4];
     int ph = phase_of(c);
     uint8_t q = ph < 0 ? c : (uint8_t)(c - 20 * (ph + 1));
@@ -753,6 +763,10 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
         return rc;
 
     add_objects(m, sn);
+    /* Control objects last (sim_classes.c). */
+    rc = sim_classes_add(m);
+    if (rc != AMI_OK)
+        return rc;
     ami_cosem_clock_src clk = {clock_now, clock_set, m};
     rc = ami_cosem_store_init(&m->store, m->objs, m->nobjs, &clk);
     if (rc != AMI_OK)

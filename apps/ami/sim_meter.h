@@ -16,8 +16,9 @@
 #define AMI_APP_SIM_METER_H
 
 #include "ami/ami.h"
+#include "sim_classes.h"
 
-#define SIM_METER_OBJECTS 68
+#define SIM_METER_OBJECTS (68 + SIM_CLASSES_OBJECTS)
 #define SIM_SERIAL_MAX    32
 #define SIM_FW_MAX        32
 /* Entries of each event log (stored ring). */
@@ -78,6 +79,9 @@ typedef struct sim_meter {
     ami_dlms_server server;
     uint32_t nevents; /* events recorded by sim_meter_event/_record_event (not the meter's own
                        * power-up and clock-adjusted entries) */
+    sim_classes cls;       /* control objects (sim_classes.h) */
+    size_t cls_push_index; /* the push setup in objs */
+    bool supply_off;       /* disconnected: the metrology counts no energy */
 } sim_meter;
 
 /* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password,
@@ -124,12 +128,13 @@ int sim_meter_event(sim_meter *m, enum sim_log log, uint8_t code);
 /* The meter's object with this logical name, or NULL. */
 ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln);
 
-/* Brings the metrology up to the meter's time, as a read of a register does. */
+/* Brings the metrology up to the meter's time, as a read of a register does (no energy while
+ * the disconnect control 0-0:96.3.10.255 is open). */
 void sim_meter_advance(sim_meter *m);
 
 /*
- * The tariff in force at m->metro.t: 0 (T1, 07:00-23:00 local) or 1 (T2, night). For the P1
- * and optical ports, after sim_meter_advance.
+ * The tariff in force at m->metro.t from the active calendar 0-0:13.0.0.255 (by default 0, T1,
+ * 07:00-23:00 local, or 1, T2, night). For the P1 and optical ports, after sim_meter_advance.
  */
 unsigned sim_meter_tariff(sim_meter *m);
 

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# `ami sim` control objects through `ami dlms` on 127.0.0.1 (free ports): remote disconnect and
+# reconnect (0-0:96.3.10.255) per control mode with the energy frozen while disconnected, the
+# public client refused; the activity calendar (0-0:13.0.0.255) read, a passive calendar written
+# and activated; the end-of-billing script and schedule; clock shift_time; a push
+# (0-0:25.9.0.255) delivered over TCP to a listener as a wrapper-framed Data-Notification; SAP
+# assignment.
+# SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+
+: "${AMI:?}"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+nap() { "$PY" -c 'import time; time.sleep(0.05)'; }
+
+"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --password s3cret 2>"$work/sim" &
+pids+=($!)
+for _ in $(seq 1 200); do
+    grep -q "listening" "$work/sim" 2>/dev/null && break
+    kill -0 "${pids[0]}" 2>/dev/null || fail "sim exited: $(cat "$work/sim")"
+    nap
+done
+line=$(grep "listening" "$work/sim") || fail "no listening line"
+wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
+[ -n "$wport" ] || fail "port not in '$line'"
+url="tcp://127.0.0.1:$wport"
+lls=(--client 17 --auth low --password s3cret)
+
+run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
+ok() { run "$@"; [ $rc -eq 0 ] || fail "$*: rc $rc $(cat "$work/out" "$work/err")"; }
+has() { grep -q -- "$1" "$work/out" || fail "$2: want '$1' in: $(cat "$work/out")"; }
+
+DC=70/0-0:96.3.10.255
+ok dlms get "$url" $DC:2 $DC:3 $DC:4
+has "boolean true" "connected at start"
+has "enum 2" "control mode 2"
+
+# ---- remote disconnect: output off, state disconnected, energy frozen, power 0
+ok dlms action "$url" $DC:1 i8:0 "${lls[@]}"
+has "success" "remote_disconnect"
+ok dlms get "$url" $DC:2 $DC:3 --json
+grep -q '"type":"boolean","value":false' "$work/out" || fail "output_state: $(cat "$work/out")"
+grep -q '"type":"enum","value":0' "$work/out" || fail "control_state: $(cat "$work/out")"
+ok dlms get "$url" 3/1-0:1.8.0.255:2 3/1-0:1.7.0.255:2 --json
+e1=$("$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["value"]["value"])' <"$work/out")
+grep -q '1-0:1.7.0.255:2".*"value":0}' "$work/out" || fail "power while off: $(cat "$work/out")"
+"$PY" -c 'import time; time.sleep(2.1)'
+ok dlms get "$url" 3/1-0:1.8.0.255:2 --json
+e2=$("$PY" -c 'import json,sys; print(json.loads(sys.stdin.readline())["value"]["value"])' <"$work/out")
+[ "$e1" = "$e2" ] || fail "energy counted while disconnected: $e1 -> $e2"
+pass "remote disconnect: output off, energy frozen at $e1 Wh, power 0"
+
+# ---- the public client may not operate the disconnector
+run dlms action "$url" $DC:2 i8:0
+[ $rc -eq 1 ] && grep -q "read-write-denied" "$work/err" || fail "public action: $rc $(cat "$work/err")"
+# ---- mode 2: remote reconnect connects (transition a)
+ok dlms action "$url" $DC:2 i8:0 "${lls[@]}"
+ok dlms get "$url" $DC:3
+has "enum 1" "reconnected (mode 2)"
+# ---- mode 1: remote reconnect only makes it ready for reconnection (transition d)
+ok dlms set "$url" $DC:4 enum:1 "${lls[@]}"
+ok dlms action "$url" $DC:1 i8:0 "${lls[@]}"
+ok dlms action "$url" $DC:2 i8:0 "${lls[@]}"
+ok dlms get "$url" $DC:2 $DC:3
+has "enum 2" "ready_for_reconnection (mode 1)"
+has "boolean false" "still off when ready (mode 1)"
+run dlms set "$url" $DC:4 enum:7 "${lls[@]}"
+[ $rc -eq 1 ] || fail "control_mode 7 accepted"
+pass "disconnect control modes 1 and 2, public refused, mode 7 refused"
+
+# ---- activity calendar: active calendar, passive written then activated
+CAL=20/0-0:13.0.0.255
+ok dlms get "$url" $CAL:2 $CAL:5
+has '"OPENAMI"' "calendar name"
+has "07000000" "07:00 switch"
+has "0-0:10.0.100.255" "tariff script table"
+run dlms set "$url" $CAL:6 oct:57494E544552 "${lls[@]}"
+[ $rc -eq 0 ] || fail "set passive name: $(cat "$work/err")"
+run dlms set "$url" $CAL:2 oct:00 "${lls[@]}"
+[ $rc -eq 1 ] || fail "active name writable"
+ok dlms action "$url" $CAL:1 i8:0 "${lls[@]}"
+ok dlms get "$url" $CAL:2
+has '"WINTER"' "activated calendar name"
+pass "calendar read, passive written and activated"
+
+# ---- end of billing: schedule and script; clock shift_time
+ok dlms get "$url" 22/0-0:15.0.0.255:2 22/0-0:15.0.0.255:4
+has "0-0:10.0.1.255" "billing script table"
+has "FFFFFF01FF" "every month on the 1st"
+ok dlms action "$url" 9/0-0:10.0.1.255:1 u16:1 "${lls[@]}"
+has "success" "end-of-billing script"
+run dlms action "$url" 9/0-0:10.0.1.255:1 u16:9 "${lls[@]}"
+[ $rc -eq 1 ] || fail "unknown script accepted"
+ok dlms action "$url" 8/0-0:1.0.0.255:6 i16:60 "${lls[@]}"
+run dlms action "$url" 8/0-0:1.0.0.255:6 i16:901 "${lls[@]}"
+[ $rc -eq 1 ] || fail "shift_time 901 accepted"
+pass "billing schedule and script, clock shift_time"
+
+# ---- push over TCP to a listener
+"$PY" - "$work/push" <<'PYEOF' &
+import socket, sys
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(1)
+open(sys.argv[1] + '.port', 'w').write(str(s.getsockname()[1]))
+s.settimeout(20)
+c, _ = s.accept()
+c.settimeout(5)
+data = b''
+while len(data) < 8 or len(data) < 8 + int.from_bytes(data[6:8], 'big'):
+    b = c.recv(4096)
+    if not b:
+        break
+    data += b
+open(sys.argv[1], 'wb').write(data)
+PYEOF
+pids+=($!)
+for _ in $(seq 1 200); do [ -s "$work/push.port" ] && break; nap; done
+pport=$(cat "$work/push.port")
+dest=$(printf '127.0.0.1:%s' "$pport" | od -An -tx1 | tr -d ' \n')
+dlen=$(printf '%02X' $(( ${#dest} / 2 )))
+run dlms set "$url" 40/0-0:25.9.0.255:3 "hex:0203160009${dlen}${dest}1600" "${lls[@]}"
+[ $rc -eq 0 ] || fail "set push destination: $(cat "$work/err")"
+ok dlms action "$url" 40/0-0:25.9.0.255:1 i8:0 "${lls[@]}"
+for _ in $(seq 1 200); do [ -s "$work/push" ] && break; nap; done
+[ -s "$work/push" ] || fail "no push received"
+"$PY" - "$work/push" <<'PYEOF' || fail "push content"
+import sys
+d = open(sys.argv[1], 'rb').read()
+assert d[:6] == bytes.fromhex('000100010066'), d.hex()
+apdu = d[8:]
+assert len(apdu) == int.from_bytes(d[6:8], 'big')
+assert apdu[0] == 0x0F and apdu[5] == 0x0C, apdu.hex()      # data-notification, date-time
+body = apdu[18:]
+assert body[:2] == bytes.fromhex('0205'), body.hex()      # 5 values
+assert body[2:10] == bytes.fromhex('0906000019 0900FF'.replace(' ', '')), body.hex()
+assert b'AMI0000000001' in body
+PYEOF
+ok decode "$(od -An -tx1 "$work/push" | tr -d ' \n')"
+grep -qi "data-notification" "$work/out" || fail "ami decode of the push: $(cat "$work/out")"
+pass "push delivered over TCP as a Data-Notification ($(stat -c %s "$work/push") bytes)"
+
+# ---- SAP assignment
+ok dlms get "$url" 17/0-0:41.0.0.255:2
+has '"OPENAMI-SIM"' "SAP assignment list"
+pass "SAP assignment"
