@@ -238,6 +238,8 @@ uint8_t ami_cosem_push_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now, si
             last = n;
             ami__cosem_put_struct(&w, n);
         }
+        if (e->attr > 0 && !ami__cosem_id_valid(e->class_id, e->attr, false))
+            return AMI_ACTION_OTHER_REASON;
         for (uint8_t a = first; a <= last && a; a++) {
             ami_cosem_desc d = {e->class_id, e->ln, (int8_t)a};
             if (ami_cosem_store_ops.get(s, &d, &nosel, &ami__cosem_self_ctx, &w) != AMI_DAR_SUCCESS)

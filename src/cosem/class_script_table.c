@@ -83,6 +83,10 @@ uint8_t ami_cosem_script_execute(ami_cosem_store *s, ami_cosem_obj *table, uint1
         const ami_cosem_action *a = &sc->actions[i];
         ami_cosem_desc d = {a->class_id, a->ln, a->index};
         ami_view p = ami_view_of(a->param, a->param_len);
+        if (!ami__cosem_id_valid(a->class_id, a->index, a->service == AMI_SCRIPT_EXECUTE_METHOD)) {
+            rc = AMI_DAR_OBJECT_UNDEFINED;
+            break;
+        }
         if (a->service == AMI_SCRIPT_WRITE_ATTRIBUTE) {
             rc = ami_cosem_store_ops.set(s, &d, p, &ami__cosem_self_ctx);
         } else {

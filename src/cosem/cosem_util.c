@@ -108,6 +108,14 @@ const ami_dlms_ctx ami__cosem_self_ctx = {.client_sap = 0,
                                           .state = 0,
                                           .apdu_authenticated = true};
 
+bool ami__cosem_id_valid(uint16_t cls, int8_t id, bool method)
+{
+    uint8_t attrs, methods;
+    if (id < 1 || !ami_cosem_class_info(cls, NULL, &attrs, &methods))
+        return false;
+    return (uint8_t)id <= (method ? methods : attrs);
+}
+
 int16_t ami__cosem_store_tz(const ami_cosem_store *s)
 {
     for (size_t i = 0; i < s->count; i++)

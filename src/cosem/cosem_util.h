@@ -29,6 +29,10 @@ int ami__cosem_rd_data(ami_rd *r, ami_view *v);
  * management logical device. Access rights are not checked for it. */
 extern const ami_dlms_ctx ami__cosem_self_ctx;
 
+/* True when attribute / method `id` exists in class `cls` (the checks the server makes before
+ * a request reaches the store, repeated for the store's own calls). */
+bool ami__cosem_id_valid(uint16_t cls, int8_t id, bool method);
+
 /* Deviation (minutes, Blue Book sign: UTC = local + deviation) of the store's first Clock
  * object, 0 without one. */
 int16_t ami__cosem_store_tz(const ami_cosem_store *s);

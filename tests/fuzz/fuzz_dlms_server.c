@@ -1,8 +1,10 @@
 /*
  * Fuzz target for the DLMS server engine with the reference object store: a whole server
  * (Data, Register, Clock, Association LN, Profile generic stored and virtual with their
- * selective-access parameters, Extended and Demand registers; public, LLS and pre-established
- * SAPs) is associated,
+ * selective-access parameters, Extended and Demand registers, and the control classes whose SET
+ * values and method parameters the store decodes: Disconnect control, Clock methods, Script
+ * table, Single action schedule, Activity calendar, Push setup, SAP assignment; public, LLS and
+ * pre-established SAPs) is associated,
  * then fed APDUs cut from the input. Every APDU must be answered or dropped, never crash; every
  * answer must be one APDU our own decoder accepts, within the output buffer and, once
  * associated, within the client's negotiated PDU size.
@@ -135,6 +137,111 @@ static size_t build_aarq(uint8_t *buf, size_t cap, bool lls, uint16_t pdu, uint8
     return w.len;
 }
 
+/* ---- control classes (ami/cosem_*.h): state rebuilt for every input */
+
+static const uint8_t m_all[6] = {1, 1, 1, 1, 1, 1};
+static const uint8_t fz_int0[] = {0x0F, 0x00};
+static const uint8_t fz_u8[] = {0x11, 0x07};
+static const uint8_t fz_exec1[] = {0x12, 0x00, 0x01};
+/* Script 1 writes the Data 0-0:128.0.0.255 and pushes; script 2 runs itself (a loop the
+ * nesting bound ends); script 3 runs script 1. */
+static const ami_cosem_action fz_act1[] = {
+    {AMI_SCRIPT_WRITE_ATTRIBUTE, AMI_COSEM_DATA, {{0, 0, 128, 0, 0, 255}}, 2, fz_u8, 2},
+    {AMI_SCRIPT_EXECUTE_METHOD, AMI_COSEM_PUSH_SETUP, {{0, 0, 25, 9, 0, 255}}, 1, fz_int0, 2},
+};
+static const uint8_t fz_exec2[] = {0x12, 0x00, 0x02};
+static const ami_cosem_action fz_act2[] = {
+    {AMI_SCRIPT_EXECUTE_METHOD, AMI_COSEM_SCRIPT_TABLE, {{0, 0, 10, 0, 1, 255}}, 1, fz_exec2, 3}};
+static const ami_cosem_action fz_act3[] = {
+    {AMI_SCRIPT_EXECUTE_METHOD, AMI_COSEM_SCRIPT_TABLE, {{0, 0, 10, 0, 1, 255}}, 1, fz_exec1, 3}};
+static const ami_cosem_script fz_scripts[] = {{1, fz_act1, 2}, {2, fz_act2, 1}, {3, fz_act3, 1}};
+
+typedef struct fz_control {
+    ami_cosem_clock clock;
+    ami_cosem_disconnect disc;
+    ami_cosem_script_table table;
+    ami_cosem_schedule sched;
+    ami_cosem_exec_time times[3];
+    ami_cosem_calendar cal;
+    uint8_t cal_bufs[8][128];
+    ami_cosem_push push;
+    ami_cosem_push_obj push_objs[4];
+    ami_cosem_window windows[2];
+    uint8_t push_apdu[256];
+    ami_cosem_sap sap;
+    ami_cosem_sap_entry sap_entries[2];
+} fz_control;
+
+static uint8_t fz_send(void *user, const ami_cosem_push *p, const uint8_t *apdu, size_t len)
+{
+    (void)user;
+    (void)p;
+    /* What a push builds must be one APDU our own decoder accepts. */
+    ami_apdu r;
+    if (ami_apdu_decode(apdu, len, NULL, NULL, &r) != AMI_OK || r.tag != AMI_APDU_DATA_NOTIFICATION)
+        abort();
+    return AMI_ACTION_SUCCESS;
+}
+
+/* Appends the control objects to objs[n..n+6]; returns the new count. */
+static size_t add_control(ami_cosem_obj *objs, size_t n, fz_control *c)
+{
+    memset(c, 0, sizeof *c);
+    ami_cosem_clock_init(&c->clock, 900);
+    for (size_t i = 0; i < n; i++)
+        if (objs[i].class_id == AMI_COSEM_CLOCK) {
+            objs[i].state = &c->clock;
+            objs[i].method_access = m_all;
+        }
+    (void)ami_cosem_disconnect_init(&c->disc, 1, NULL, NULL);
+    objs[n++] = (ami_cosem_obj){.class_id = AMI_COSEM_DISCONNECT_CONTROL,
+                                .ln = AMI_OBIS(0, 0, 96, 3, 10, 255),
+                                .method_access = m_all,
+                                .state = &c->disc};
+    c->table = (ami_cosem_script_table){.scripts = fz_scripts, .count = 3};
+    objs[n++] = (ami_cosem_obj){.class_id = AMI_COSEM_SCRIPT_TABLE,
+                                .ln = AMI_OBIS(0, 0, 10, 0, 1, 255),
+                                .method_access = m_all,
+                                .state = &c->table};
+    c->sched = (ami_cosem_schedule){.script_ln = AMI_OBIS(0, 0, 10, 0, 1, 255),
+                                    .script_selector = 1,
+                                    .type = AMI_SCHEDULE_ANY_WILD,
+                                    .times = c->times,
+                                    .cap = 3};
+    objs[n++] = (ami_cosem_obj){.class_id = AMI_COSEM_SINGLE_ACTION_SCHEDULE,
+                                .ln = AMI_OBIS(0, 0, 15, 0, 0, 255),
+                                .state = &c->sched};
+    for (int i = 0; i < 4; i++) {
+        c->cal.active[i] = (ami_cosem_buf){c->cal_bufs[i], sizeof c->cal_bufs[i], 0};
+        c->cal.passive[i] = (ami_cosem_buf){c->cal_bufs[4 + i], sizeof c->cal_bufs[4 + i], 0};
+    }
+    memset(c->cal.activate_time, 0xFF, 12);
+    objs[n++] = (ami_cosem_obj){.class_id = AMI_COSEM_ACTIVITY_CALENDAR,
+                                .ln = AMI_OBIS(0, 0, 13, 0, 0, 255),
+                                .method_access = m_all,
+                                .state = &c->cal};
+    c->push_objs[0] =
+        (ami_cosem_push_obj){AMI_COSEM_PUSH_SETUP, AMI_OBIS(0, 0, 25, 9, 0, 255), 1, 0};
+    c->push = (ami_cosem_push){.objects = c->push_objs,
+                               .objects_cap = 4,
+                               .objects_count = 1,
+                               .windows = c->windows,
+                               .windows_cap = 2,
+                               .apdu = c->push_apdu,
+                               .apdu_cap = sizeof c->push_apdu,
+                               .send = fz_send};
+    objs[n++] = (ami_cosem_obj){.class_id = AMI_COSEM_PUSH_SETUP,
+                                .ln = AMI_OBIS(0, 0, 25, 9, 0, 255),
+                                .method_access = m_all,
+                                .state = &c->push};
+    c->sap = (ami_cosem_sap){.entries = c->sap_entries, .cap = 2};
+    objs[n++] = (ami_cosem_obj){.class_id = AMI_COSEM_SAP_ASSIGNMENT,
+                                .ln = AMI_OBIS(0, 0, 41, 0, 0, 255),
+                                .method_access = m_all,
+                                .state = &c->sap};
+    return n;
+}
+
 static void check_answer(const ami_dlms_assoc *a, const uint8_t *out, int n, size_t cap)
 {
     if (n < 0 || (size_t)n > cap)
@@ -167,7 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .columns = v_cols, .ncolumns = 2, .profile_entries = 6000, .source = &fz_src};
     ami_cosem_ext_register xr = {.status = 1, .capture_time = 1795327200};
     ami_cosem_demand_register dr = {fz_demand};
-    ami_cosem_obj objs[11] = {
+    ami_cosem_obj objs[11 + 6] = {
         {.class_id = AMI_COSEM_ASSOCIATION_LN, .ln = AMI_OBIS(0, 0, 40, 0, 0, 255)},
         {.class_id = AMI_COSEM_DATA,
          .ln = AMI_OBIS(0, 0, 42, 0, 0, 255),
@@ -227,9 +334,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
            3);
     memcpy(big, "\x09\x00", 2);
     memcpy(xval, "\x06\x00\x00\x01\x00", 5);
+    static fz_control control;
+    size_t nobjs = add_control(objs, 11, &control);
     ami_cosem_store store;
     ami_cosem_clock_src clk = {fz_now, fz_set, NULL};
-    if (ami_cosem_store_init(&store, objs, AMI_COUNTOF(objs), &clk))
+    if (ami_cosem_store_init(&store, objs, nobjs, &clk))
         abort();
     for (int i = 0; i < 45; i++) /* a wrapped ring */
         if (ami_cosem_profile_capture(&store, &objs[6]))
@@ -313,6 +422,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* more than a window */
         free(apdu);
         pos += len;
+        /* the store's timer after each request: schedules and calendar activation */
+        (void)ami_cosem_store_run(&store, fz_now(NULL) + (int64_t)(pos * 61));
     }
     return 0;
 }
