@@ -88,6 +88,11 @@ static void advance(sim_meter *m)
     }
 }
 
+void sim_meter_advance(sim_meter *m)
+{
+    advance(m);
+}
+
 static int record(sim_meter *m, unsigned log, uint8_t code);
 
 static uint8_t clock_set(void *user, int64_t t)
