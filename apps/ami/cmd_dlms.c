@@ -12,6 +12,7 @@
 #include "ami/ami.h"
 #include "cli.h"
 #include "dlms_sec.h"
+#include "dlms_fw.h"
 #include "io/dlms_transport.h"
 
 #define MAX_REFS 32
@@ -1314,6 +1315,7 @@ static const struct ami_subcommand subs[] = {
     {"profile", "read a profile buffer by range or last entries", cmd_profile},
     {"clock", "read (and --sync) the clock", cmd_clock},
     {"keys", "rotate the meter's keys (keys rotate URL ...)", cmd_keys},
+    {"fw", "firmware update with a signed image (image transfer)", ami_dlms_fw},
     {NULL, NULL, NULL},
 };
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fw_keys.h"
 #include "keys.h"
 #include "sim_ports.h"
 #include "sim_push.h"
@@ -33,7 +34,8 @@ static void help(FILE *out)
             "0-0:15.0.4.255 (push), script tables 0-0:10.0.0/1/100/108.255, push setup\n"
             "0-0:25.9.0.255 (TCP/UDP to its destination), SAP assignment 0-0:41.0.0.255.\n"
             "Client SAP 16: no authentication (read only); SAP 17: LLS with the password\n"
-            "(may also set the clock and use the control objects); SAP 1: management,\n"
+            "(may also set the clock, use the control objects and update the firmware through\n"
+            "Image transfer 0-0:44.0.0.255, docs/firmware.md); SAP 1: management,\n"
             "HLS-GMAC with authenticated encryption (suite 0), Security Setup 0-0:43.0.0.255,\n"
             "invocation counter 0-0:43.1.0.255 readable by SAP 16. Meter i listens on address\n"
             "ADDR+i (inside 127.0.0.0/8 when N > 1). Prints one \"listening\" line on stderr\n"
@@ -75,6 +77,12 @@ static void help(FILE *out)
             "                      password programming, mode E hand-over to DLMS over HDLC\n"
             "  --hdlc-pty          DLMS/COSEM over HDLC directly on a new pty\n"
             "                      (each pty path is printed on stderr: \"p1 port: /dev/pts/N\")\n"
+            "  --fw-key PUB.pem    firmware verification key (EC P-256/P-384 PEM) of every\n"
+            "                      meter's Image transfer (blocks of 256 bytes, images up to\n"
+            "                      64 KiB, identifier OPENAMI-SIM); without it every image is\n"
+            "                      refused (reason in 0-0:44.128.0.255)\n"
+            "  --fw-version V      running firmware version, 1-0:0.2.0.255 (default: this\n"
+            "                      build's)\n"
             "  -v, --verbose       log connections and fault commands on stderr\n"
             "  -h, --help          this help\n\n"
             "Faults (T: a meter index, a range A-B, or all): refuse, drop [P], delay D\n"
@@ -90,7 +98,18 @@ static bool parse_port(const char *s, uint16_t *out)
     return true;
 }
 
-enum { OPT_EK = 1000, OPT_AK, OPT_KEK, OPT_ST, OPT_P1, OPT_P1_KEY, OPT_OPTICAL, OPT_HDLC_PTY };
+enum {
+    OPT_EK = 1000,
+    OPT_AK,
+    OPT_KEK,
+    OPT_ST,
+    OPT_P1,
+    OPT_P1_KEY,
+    OPT_OPTICAL,
+    OPT_HDLC_PTY,
+    OPT_FW_KEY,
+    OPT_FW_VERSION
+};
 
 /* One of --ek/--ak/--kek (16 bytes: suite 0) or --system-title (8 bytes) into keys. */
 static int sim_key_option(int c, const char *hex, struct cli_keys *keys)
@@ -109,6 +128,24 @@ static int sim_key_option(int c, const char *hex, struct cli_keys *keys)
     if (st == 0 && c == OPT_ST && k->len != 8)
         st = cli_usage("sim", "--system-title: 8 bytes");
     return st;
+}
+
+/* Gives every meter the firmware key and version and, with a key, its image storage (one
+ * block of SIM_FW_CAP bytes per meter in *bufs, freed by the caller after the fleet). */
+static int sim_fw_setup(sim_fleet *f, const uint8_t *key, size_t key_len, ami_fwimg_version v,
+                        uint8_t **bufs)
+{
+    size_t n = sim_fleet_count(f);
+    *bufs = NULL;
+    if (key && !(*bufs = calloc(n, SIM_FW_CAP)))
+        return AMI_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int rc = sim_meter_set_fw(sim_fleet_meter(f, i), key, key_len, v,
+                                  key ? *bufs + i * (size_t)SIM_FW_CAP : NULL);
+        if (rc != AMI_OK)
+            return rc;
+    }
+    return AMI_OK;
 }
 
 static int run(struct ami_cli *cli, int argc, char **argv)
@@ -138,6 +175,8 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         {"p1-key", required_argument, NULL, OPT_P1_KEY},
         {"optical", required_argument, NULL, OPT_OPTICAL},
         {"hdlc-pty", no_argument, NULL, OPT_HDLC_PTY},
+        {"fw-key", required_argument, NULL, OPT_FW_KEY},
+        {"fw-version", required_argument, NULL, OPT_FW_VERSION},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -153,6 +192,8 @@ static int run(struct ami_cli *cli, int argc, char **argv)
                         .fault_seed = 1,
                         .verbose = cli->verbose};
     const char *faults[SIM_MAX_FAULT_OPTS];
+    const char *fw_key = NULL;
+    ami_fwimg_version fw_version = sim_meter_default_fw();
     struct cli_keys keys; /* --ek/--ak/--kek/--system-title */
     memset(&keys, 0, sizeof keys);
     int c;
@@ -254,6 +295,13 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         case OPT_HDLC_PTY:
             po.hdlc_pty = true;
             break;
+        case OPT_FW_KEY:
+            fw_key = optarg;
+            break;
+        case OPT_FW_VERSION:
+            if (ami_fwimg_version_parse(optarg, strlen(optarg), &fw_version) != AMI_OK)
+                return cli_usage("sim", "--fw-version: MAJOR[.MINOR[.PATCH]], each 0..65535");
+            break;
         case 'v':
             o.verbose++;
             break;
@@ -293,6 +341,16 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         return cli_usage("sim", "--p1-key needs --p1");
     }
 
+    uint8_t fw_pub[AMI_FWIMG_KEY_MAX], fw_alg;
+    size_t fw_pub_len = 0;
+    char why[512];
+    if (fw_key &&
+        fw_load_public(fw_key, fw_pub, sizeof fw_pub, &fw_pub_len, &fw_alg, why, sizeof why)) {
+        cli_keys_wipe(&keys);
+        ami_wipe(po.p1_key, sizeof po.p1_key);
+        return cli_fail("sim", NULL, "key", "%s", why);
+    }
+
     signal(SIGPIPE, SIG_IGN);
     sim_fleet *f = NULL;
     const char *what = NULL;
@@ -303,16 +361,25 @@ static int run(struct ami_cli *cli, int argc, char **argv)
             return cli_usage("sim", "%s", what);
         return cli_fail("sim", what, "sim", "%s", ami_strerror(rc));
     }
+    uint8_t *fw_bufs = NULL;
+    if ((rc = sim_fw_setup(f, fw_key ? fw_pub : NULL, fw_pub_len, fw_version, &fw_bufs))) {
+        sim_fleet_destroy(f);
+        free(fw_bufs);
+        return cli_fail("sim", fw_key, "firmware", "%s", ami_strerror(rc));
+    }
     if ((rc = sim_ports_attach(f, &po)) != AMI_OK) {
         sim_fleet_destroy(f);
+        free(fw_bufs);
         return cli_fail("sim", "ports", "sim", "%s", ami_strerror(rc));
     }
     if ((rc = sim_push_attach(f)) != AMI_OK) {
         sim_fleet_destroy(f);
+        free(fw_bufs);
         return cli_fail("sim", "control", "sim", "%s", ami_strerror(rc));
     }
     rc = sim_fleet_run(f, &what);
     sim_fleet_destroy(f);
+    free(fw_bufs);
     if (rc != AMI_OK)
         return cli_fail("sim", what, "sim", "%s on %s", ami_strerror(rc), o.listen);
     fprintf(stderr, "ami sim: stopped\n");

@@ -3,6 +3,7 @@
  * docs/meter-profile.md.
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -566,6 +567,67 @@ static const ami_cosem_capture_def log_cols[SIM_LOG_COUNT][2] = {
 /* SAP 17 (LLS) may reset and capture the event logs; the public client runs no method. */
 static const uint8_t log_methods[2] = {AMI_METHOD_ACCESS, AMI_METHOD_ACCESS};
 
+/* ---------------------------------------------------------------- firmware */
+
+/* Active firmware version 1-0:0.2.0.255: "openami-sim MAJOR.MINOR.PATCH", the running version,
+ * changed by an activation through the Image transfer object. */
+static uint8_t fw_version(void *user, const ami_cosem_obj *obj, ami_wr *out)
+{
+    (void)obj;
+    sim_meter *m = user;
+    ami_fwimg_version v = ami_image_running(&m->fw);
+    char s[AMI_FWIMG_VERSION_STRLEN + 16];
+    int n = snprintf(s, sizeof s, "openami-sim %u.%u.%u", v.major, v.minor, v.patch);
+    if (n < 0 || (size_t)n >= sizeof s)
+        return AMI_DAR_HARDWARE_FAULT;
+    ami_wr_u8(out, AMI_AXDR_VISIBLE_STRING);
+    ami_wr_u8(out, (uint8_t)n);
+    ami_wr_bytes(out, s, (size_t)n);
+    return AMI_DAR_SUCCESS;
+}
+
+/* Why the last image transfer method was refused (manufacturer-specific 0-0:44.128.0.255):
+ * a visible-string, "none" when nothing was refused. */
+static uint8_t fw_reason(void *user, const ami_cosem_obj *obj, ami_wr *out)
+{
+    (void)obj;
+    sim_meter *m = user;
+    const char *s = ami_image_reason_text(ami_image_reason(&m->fw));
+    size_t n = strlen(s);
+    ami_wr_u8(out, AMI_AXDR_VISIBLE_STRING);
+    ami_axdr_put_length(out, n);
+    ami_wr_bytes(out, s, n);
+    return AMI_DAR_SUCCESS;
+}
+
+ami_fwimg_version sim_meter_default_fw(void)
+{
+    ami_fwimg_version v = {1, 0, 0};
+    (void)ami_fwimg_version_parse(AMI_VERSION_STRING, strlen(AMI_VERSION_STRING), &v);
+    return v;
+}
+
+int sim_meter_set_fw(sim_meter *m, const uint8_t *key, size_t key_len, ami_fwimg_version running,
+                     uint8_t *buf)
+{
+    ami_image_config cfg = {.buf = buf,
+                            .cap = buf ? SIM_FW_CAP : 0,
+                            .block_size = SIM_FW_BLOCK,
+                            .key = key,
+                            .key_len = key_len,
+                            .running = running,
+                            .id = (const uint8_t *)SIM_FW_ID,
+                            .id_len = sizeof SIM_FW_ID - 1,
+                            /* like a real meter, verification finishes in the background: the
+                             * client polls image_transfer_status */
+                            .deferred_verify = true};
+    return ami_image_init(&m->fw, &cfg);
+}
+
+/* SAP 17 (LLS) may run the image transfer; the public client runs no method. */
+static const uint8_t fw_methods[4] = {AMI_METHOD_ACCESS, AMI_METHOD_ACCESS, AMI_METHOD_ACCESS,
+                                      AMI_METHOD_ACCESS};
+
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -622,9 +684,21 @@ static void add_objects(sim_meter *m, size_t sn)
              2 + sizeof ldn - 1);
     set_string(m->ident_value, AMI_AXDR_VISIBLE_STRING, m->serial, sn);
     add_data(m, AMI_OBIS(0, 0, 96, 1, 0, 255), m->ident_value, sizeof m->ident_value, 2 + sn);
-    static const char fw[] = "openami-sim " AMI_VERSION_STRING;
-    set_string(m->fw_value, AMI_AXDR_VISIBLE_STRING, fw, sizeof fw - 1);
-    add_data(m, AMI_OBIS(1, 0, 0, 2, 0, 255), m->fw_value, sizeof m->fw_value, 2 + sizeof fw - 1);
+    /* firmware: the running version, the Image transfer object and the last refusal's reason
+     * (the version is the image transfer's, configured by sim_meter_set_fw) */
+    (void)sim_meter_set_fw(m, NULL, 0, sim_meter_default_fw(), NULL);
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DATA,
+                           .ln = AMI_OBIS(1, 0, 0, 2, 0, 255),
+                           .read = fw_version,
+                           .user = m});
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_IMAGE_TRANSFER,
+                           .ln = AMI_OBIS(0, 0, 44, 0, 0, 255),
+                           .method_access = fw_methods,
+                           .state = &m->fw});
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DATA,
+                           .ln = AMI_OBIS(0, 0, 44, 128, 0, 255),
+                           .read = fw_reason,
+                           .user = m});
     add(m, (ami_cosem_obj){.class_id = AMI_COSEM_CLOCK, .ln = CLOCK_LN});
 
     /* energies: A+, A-, R+, R- total and per tariff (Wh, varh) */

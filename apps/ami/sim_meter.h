@@ -18,9 +18,13 @@
 #include "ami/ami.h"
 #include "sim_classes.h"
 
-#define SIM_METER_OBJECTS (68 + SIM_CLASSES_OBJECTS)
+#define SIM_METER_OBJECTS (70 + SIM_CLASSES_OBJECTS)
 #define SIM_SERIAL_MAX    32
-#define SIM_FW_MAX        32
+/* Firmware images the meter takes (Image transfer 0-0:44.0.0.255): capacity and block size. */
+#define SIM_FW_CAP   65536u
+#define SIM_FW_BLOCK 256u
+/* The meter's firmware identifier: signed images must carry it (`ami fw sign --id`). */
+#define SIM_FW_ID "OPENAMI-SIM"
 /* Entries of each event log (stored ring). */
 #define SIM_EVENT_ENTRIES 16
 
@@ -55,7 +59,6 @@ typedef struct sim_meter {
     size_t nobjs;
     uint8_t ident_value[2 + SIM_SERIAL_MAX];
     uint8_t ldn_value[2 + 16];
-    uint8_t fw_value[2 + SIM_FW_MAX];
     uint8_t status_value[2];              /* AMR profile status 0-0:96.10.1.255 */
     uint8_t code_value[SIM_LOG_COUNT][2]; /* event codes 0-0:96.11.x.255 */
     ami_cosem_profile lp1, lp2, billing;  /* virtual buffers */
@@ -77,11 +80,12 @@ typedef struct sim_meter {
     ami_replay replay;
     ami_dlms_server_sec sec;
     ami_dlms_server server;
-    uint32_t nevents; /* events recorded by sim_meter_event/_record_event (not the meter's own
-                       * power-up and clock-adjusted entries) */
+    uint32_t nevents;      /* events recorded by sim_meter_event/_record_event (not the meter's own
+                            * power-up and clock-adjusted entries) */
     sim_classes cls;       /* control objects (sim_classes.h) */
     size_t cls_push_index; /* the push setup in objs */
     bool supply_off;       /* disconnected: the metrology counts no energy */
+    ami_image_transfer fw; /* Image transfer 0-0:44.0.0.255 (storage: sim_meter_set_fw) */
 } sim_meter;
 
 /* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password,
@@ -108,6 +112,21 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
  * above 255 are recorded as 255).
  */
 void sim_meter_record_event(sim_meter *m, uint16_t code);
+
+/*
+ * Configures the firmware update of the meter (Image transfer 0-0:44.0.0.255, class 18): the
+ * verification key (uncompressed P-256/P-384 point, copied; NULL: every image is refused,
+ * reason "no firmware verification key configured"), the running version (served by
+ * 1-0:0.2.0.255 as "openami-sim MAJOR.MINOR.PATCH"), and the image storage (caller-owned,
+ * SIM_FW_CAP bytes, outliving the meter; NULL without a key). Resets any transfer in progress.
+ * Returns AMI_OK, AMI_E_KEY for a key ami_fwimg_key_check refuses, AMI_E_CONFIG for a key
+ * without storage. sim_meter_init configures no key and the version of this build.
+ */
+int sim_meter_set_fw(sim_meter *m, const uint8_t *key, size_t key_len, ami_fwimg_version running,
+                     uint8_t *buf);
+
+/* The running firmware version sim_meter_init starts with: this build's version. */
+ami_fwimg_version sim_meter_default_fw(void);
 
 /*
  * Replaces the keys and the system title of SAP 1 (16-byte EK, AK, KEK; 8-byte title); NULL

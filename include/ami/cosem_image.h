@@ -17,11 +17,15 @@
  * AMI_IMAGE_MAX_BLOCKS blocks) is refused at initiate, so nothing is sized by the peer. Blocks
  * are numbered from 0, each exactly image_block_size bytes except the last (the remainder);
  * they may arrive in any order and more than once (a repeated block overwrites). Initiating
- * again with the same identifier and size resumes (blocks kept); anything else restarts.
+ * again with the same identifier and size while the transfer is in progress (status 1) resumes
+ * (blocks kept); anything else restarts, also after a verification.
+ *
+ * Without a verification key every image_transfer_initiate is refused (reason
+ * AMI_IMAGE_R_NO_KEY) and no image storage is needed.
  *
  * Verification (image_verify, or image_activate on an unverified image): every block present,
  * the image header valid, the length exact, the firmware identifier the configured one (when
- * configured), a verification key configured, the ECDSA signature valid under it, the version
+ * configured), the ECDSA signature valid under the key, the version
  * strictly newer than the running one. Each refusal sets image_transfer_status to (4)
  * verification-failed, answers action-result other-reason, and records the reason
  * (ami_image_reason(), ami_image_reason_text()). With `deferred_verify` the method answers
@@ -84,7 +88,7 @@ enum ami_image_reason {
     AMI_IMAGE_R_HEADER,        /* not an openami image (magic, format, algorithm) */
     AMI_IMAGE_R_LENGTH,        /* image_size differs from the length the header declares */
     AMI_IMAGE_R_WRONG_ID,      /* firmware identifier not this meter's */
-    AMI_IMAGE_R_NO_KEY,        /* no verification key configured: every image refused */
+    AMI_IMAGE_R_NO_KEY,        /* no verification key configured: every initiate refused */
     AMI_IMAGE_R_KEY_MISMATCH,  /* the image's algorithm is not the key's curve */
     AMI_IMAGE_R_SIGNATURE,     /* the signature does not verify */
     AMI_IMAGE_R_NOT_NEWER,     /* version not strictly newer than the running one */
@@ -105,8 +109,10 @@ typedef struct ami_image_transfer ami_image_transfer;
 typedef int (*ami_image_activate_fn)(void *user, const ami_fwimg_header *h, ami_view payload);
 
 typedef struct ami_image_config {
-    uint8_t *buf;        /* image storage (caller-owned, outlives the object) */
-    size_t cap;          /* its capacity: the largest image_size accepted */
+    /* Image storage (caller-owned, outlives the object) and its capacity, the largest
+     * image_size accepted; may be NULL / 0 without a key. */
+    uint8_t *buf;
+    size_t cap;
     uint32_t block_size; /* image_block_size, 1..65535 */
     /* Verification key: uncompressed P-256/P-384 point (copied); NULL: every image refused. */
     const uint8_t *key;
@@ -141,7 +147,8 @@ struct ami_image_transfer {
 
 /*
  * Initialises the state of an Image transfer object from cfg (copied; the key and identifier
- * are copied too). Returns AMI_OK; AMI_E_INVAL (NULL); AMI_E_CONFIG (no buffer, block size 0 or
+ * are copied too). Returns AMI_OK; AMI_E_INVAL (NULL); AMI_E_CONFIG (no buffer with a key, a
+ * capacity without a buffer, block size 0 or
  * above 65535, an identifier above AMI_FWIMG_ID_MAX bytes); AMI_E_KEY (a key that
  * ami_fwimg_key_check refuses).
  */

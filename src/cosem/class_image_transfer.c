@@ -73,8 +73,9 @@ int ami_image_init(ami_image_transfer *t, const ami_image_config *cfg)
 {
     if (!t || !cfg)
         return AMI_E_INVAL;
-    if (!cfg->buf || !cfg->cap || cfg->block_size == 0 || cfg->block_size > 0xFFFF ||
-        cfg->id_len > AMI_FWIMG_ID_MAX || (cfg->id_len && !cfg->id))
+    /* Without a key every image is refused at initiate: no storage is needed then. */
+    if ((cfg->key && (!cfg->buf || !cfg->cap)) || (cfg->cap && !cfg->buf) || cfg->block_size == 0 ||
+        cfg->block_size > 0xFFFF || cfg->id_len > AMI_FWIMG_ID_MAX || (cfg->id_len && !cfg->id))
         return AMI_E_CONFIG;
     memset(t, 0, sizeof *t);
     if (cfg->key) {
@@ -197,13 +198,17 @@ static uint8_t initiate(ami_image_transfer *t, ami_rd *r)
         return refuse(t, AMI_IMAGE_R_PARAMS);
     if (idl == 0 || idl > AMI_IMAGE_IDENT_MAX)
         return refuse(t, AMI_IMAGE_R_IDENT);
+    /* Every image would be refused at verification: say so before the transfer. */
+    if (!t->cfg.key)
+        return refuse(t, AMI_IMAGE_R_NO_KEY);
     uint64_t blocks = ((uint64_t)size + t->cfg.block_size - 1) / t->cfg.block_size;
     if (size == 0 || size > t->cfg.cap || blocks > AMI_IMAGE_MAX_BLOCKS)
         return refuse(t, AMI_IMAGE_R_TOO_LARGE);
-    /* The same image again (a client resuming after a broken connection) keeps the blocks
-     * received, unless it was activated already; anything else starts afresh. */
-    bool same = t->status != AMI_IMAGE_NOT_INITIATED && t->status != AMI_IMAGE_ACTIVATE_OK &&
-                t->size == size && t->ident_len == idl && memcmp(t->ident, id, idl) == 0;
+    /* The same image again while its transfer is in progress (a client resuming after a broken
+     * connection) keeps the blocks received. Anything else starts afresh: in particular after a
+     * verification, whose failure may come from the blocks held. */
+    bool same = t->status == AMI_IMAGE_TRANSFER_INITIATED && t->size == size &&
+                t->ident_len == idl && memcmp(t->ident, id, idl) == 0;
     if (!same) {
         memset(t->bitmap, 0, sizeof t->bitmap);
         t->have = 0;
@@ -320,7 +325,7 @@ static int image_check(const ami_cosem_store *s, const ami_cosem_obj *o)
 {
     (void)s;
     const ami_image_transfer *t = o->state;
-    return t && t->cfg.buf && t->cfg.block_size ? AMI_OK : AMI_E_CONFIG;
+    return t && t->cfg.block_size ? AMI_OK : AMI_E_CONFIG;
 }
 
 static uint8_t image_get(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr,

@@ -445,6 +445,9 @@ static void test_verification_refusals(void **state)
         make_image(&f->k, AMI_FWIMG_ECDSA_P256_SHA256, "SIM", V110, 500, f->img, sizeof f->img);
     f->img[300] ^= 0x10;
     expect_refused(f, AMI_IMAGE_R_SIGNATURE);
+    /* initiating the same image after a failed verification does not keep the bad blocks */
+    assert_int_equal(initiate(f, "SIM 1.1.0", (uint32_t)f->img_len), AMI_ACTION_SUCCESS);
+    assert_int_equal(get_u32(f, 4), 0);
     /* signed by another key */
     key other;
     key_gen(&other, AMI_FWIMG_ECDSA_P256_SHA256);
@@ -482,11 +485,18 @@ static void test_verification_refusals(void **state)
     expect_refused(f, AMI_IMAGE_R_HEADER);
     fx_free(f);
 
-    /* no key configured: every image refused */
+    /* no key configured: every image refused at initiate, and no storage needed */
     fx_setup(f, false, false);
-    f->img_len =
-        make_image(&f->k, AMI_FWIMG_ECDSA_P256_SHA256, "SIM", V110, 500, f->img, sizeof f->img);
-    expect_refused(f, AMI_IMAGE_R_NO_KEY);
+    assert_int_equal(initiate(f, "SIM 1.1.0", 616), AMI_ACTION_OTHER_REASON);
+    assert_int_equal(ami_image_reason(&f->t), AMI_IMAGE_R_NO_KEY);
+    assert_int_equal(get_status(f), AMI_IMAGE_NOT_INITIATED);
+    ami_image_config nobuf = {.block_size = 64};
+    assert_int_equal(ami_image_init(&f->t, &nobuf), AMI_OK);
+    assert_int_equal(initiate(f, "SIM 1.1.0", 616), AMI_ACTION_OTHER_REASON);
+    assert_int_equal(ami_image_reason(&f->t), AMI_IMAGE_R_NO_KEY);
+    nobuf.key = f->k.pub;
+    nobuf.key_len = f->k.pub_len;
+    assert_int_equal(ami_image_init(&f->t, &nobuf), AMI_E_CONFIG);
     fx_free(f);
     free(f);
 }
