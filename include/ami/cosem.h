@@ -10,7 +10,8 @@
  * rights, associated_partners_id, application_context_name, xDLMS_context_info,
  * authentication_mechanism_name, association_status); Profile generic (class 7, version 1:
  * ami/cosem_profile.h), Extended register (class 4, ami/cosem_ext_register.h) and Demand register
- * (class 5, ami/cosem_demand.h). Values come from the caller: a callback per
+ * (class 5, ami/cosem_demand.h), Image transfer (class 18, ami/cosem_image.h). Values come
+ * from the caller: a callback per
  * Data/Register object (so the virtual meter can feed metrology) or a caller-owned value buffer,
  * and a clock source.
  *
