@@ -900,10 +900,6 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
     return ami_dlms_server_init(&m->server, &cfg);
 }
 
-void sim_meter_advance(sim_meter *m)
-{
-    advance(m);
-}
 
 unsigned sim_meter_tariff(sim_meter *m)
 {

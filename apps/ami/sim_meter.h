@@ -135,9 +135,6 @@ ami_fwimg_version sim_meter_default_fw(void);
 void sim_meter_set_security(sim_meter *m, const uint8_t *ek, const uint8_t *ak, const uint8_t *kek,
                             const uint8_t *system_title);
 
-/* Brings the metrology up to the meter's time (no energy while the supply is off). */
-void sim_meter_advance(sim_meter *m);
-
 /* The meter's time (system time + the offset a SET of the clock made). */
 int64_t sim_meter_now(const sim_meter *m);
 
