@@ -900,7 +900,6 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64
     return ami_dlms_server_init(&m->server, &cfg);
 }
 
-
 unsigned sim_meter_tariff(sim_meter *m)
 {
     int64_t until;
