@@ -182,11 +182,13 @@ get 15; [ "$rc" = 0 ] || fail "delay 300ms within 1500ms: $(cat "$tmp/e")"
 get 16 --timeout 200; [ "$rc" = 1 ] || fail "delay 300ms within 200ms answered"
 pass "delay and jitter"
 
-ctl "fault 17 reboot 1s" >/dev/null
+# (down 4 s: long enough that a loaded machine still reaches the meter while it is down)
+ctl "fault 17 reboot 4s" >/dev/null
+ctl "status 17" | grep -q "rebooting" || fail "status after reboot: $(ctl "status 17")"
 get 17; [ "$rc" = 1 ] || fail "rebooting meter answered"
 for _ in $(seq 1 100); do get 17; [ "$rc" = 0 ] && break; "$PY" -c 'import time; time.sleep(0.1)'; done
 [ "$rc" = 0 ] || fail "meter back after reboot: $(cat "$tmp/e")"
-pass "reboot (down 1 s, then back)"
+pass "reboot (down 4 s, then back)"
 
 # reboot drops an open association: a session held open by a client loses it
 "$PY" - "$(addr_of 18)" "$wport" "$tmp/ctl" <<'PY' || fail "association lost on reboot"
