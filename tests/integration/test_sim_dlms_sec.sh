@@ -100,7 +100,7 @@ def associate(s, f_mutate=None):
     assert r[0] == 0x61 and H('A203020100') in r and H('A305A10302010E') in r, r.hex()
     i = r.index(H('AA1280 10'.replace(' ', '')))
     stoc = r[i + 4:i + 20]
-    j = r.index(b'\xBE')
+    j = r.index(b'\xBE', i + 20)          # user-information follows the challenge
     assert r[j + 4] == 0x28, r.hex()          # glo-initiateResponse
     sc, plain = unprotect(r[j + 6:])
     assert plain[0] == 0x08 and sc == 0x30, plain.hex()
