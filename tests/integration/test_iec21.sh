@@ -224,6 +224,6 @@ for args in "iec21 read" "iec21 read $port --mode X" "iec21 get $port" "iec21 no
     set -e
     [ "$rc" -eq 2 ] || fail "'$args' exit $rc, want 2"
 done
-"$AMI" iec21 --help | grep -q decode || fail "help"
-"$AMI" iec21 read --help | grep -q -- --max-baud || fail "read help"
+grep -q decode <<<"$("$AMI" iec21 --help)" || fail "help"
+grep -q -- --max-baud <<<"$("$AMI" iec21 read --help)" || fail "read help"
 pass "usage errors exit 2"

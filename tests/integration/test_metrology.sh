@@ -8,8 +8,8 @@ trap 'rm -rf "$tmp"' EXIT
 at=1749988800 # 2025-06-15 12:00 UTC
 
 "$AMI" metrology --help >/dev/null
-"$AMI" metrology run --help | grep -q -- '--two-rate'
-"$AMI" metrology sample --help | grep -q -- '--arithmetic'
+grep -q -- '--two-rate' <<<"$("$AMI" metrology run --help)"
+grep -q -- '--arithmetic' <<<"$("$AMI" metrology sample --help)"
 status() { set +e; "$@" >/dev/null 2>"$tmp/err"; echo $?; set -e; }
 [ "$(status "$AMI" metrology)" = 2 ]
 [ "$(status "$AMI" metrology nosuch)" = 2 ]

@@ -106,7 +106,7 @@ set +e
 "$AMI" p1 read --tcp nocolon >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --tcp: not 2"
 "$AMI" p1 bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad command: not 2"
 set -e
-"$AMI" p1 read --help | grep -q -- "--mqtt URL" || fail "read --help"
+grep -q -- "--mqtt URL" <<<"$("$AMI" p1 read --help)" || fail "read --help"
 
 # Several inputs in one process, one meter each.
 "$AMI" p1 read --json "$P1/dsmr50_iskra_am550_openhab.txt" "$P1/belgium_fluvius_emucs171_dsmr_parser.txt" >"$tmp/out"

@@ -11,7 +11,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-"$AMI" sim --help | grep -q "Usage: ami sim" || fail "sim --help"
+grep -q "Usage: ami sim" <<<"$("$AMI" sim --help)" || fail "sim --help"
 rc=0; "$AMI" sim 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "sim without --listen -> $rc, want 2"
 rc=0; "$AMI" sim --listen 127.0.0.1 --port 70000 2>/dev/null || rc=$?

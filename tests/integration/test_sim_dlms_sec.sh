@@ -14,7 +14,8 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-"$AMI" sim --help | grep -q -- "--system-title" || fail "sim --help lacks --system-title"
+help=$("$AMI" sim --help)
+grep -q -- "--system-title" <<<"$help" || fail "sim --help lacks --system-title"
 for bad in "--ek 0011" "--ak zz" "--system-title 0011" \
            "--ek 000102030405060708090A0B0C0D0E0F000102030405060708090A0B0C0D0E0F"; do
     rc=0; "$AMI" sim --listen 127.0.0.1 $bad 2>/dev/null || rc=$?
