@@ -1,7 +1,9 @@
 /*
  * libFuzzer target: the DLMS client session fed hostile responses. The first byte picks the
  * mechanism (none / HLS hook) and the request after association (GET, GET-with-list, SET or
- * ACTION large enough for blocks); the rest is a list of response APDUs, each preceded by a
+ * ACTION large enough for blocks; with bit 6, the short-name context: Read of one or two names,
+ * Write, UnconfirmedWrite); bit 4 proposes general block transfer (1 KiB GBT buffer, window 3),
+ * bit 5 sends every request in GBT; the rest is a list of response APDUs, each preceded by a
  * 2-byte length. Invariants: every APDU the session asks to send decodes; result views lie in
  * the session's data buffer; with-list counts stay within the items array; the session is
  * always in a state its API allows.
@@ -56,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t mode = data[0];
     data++;
     size--;
-    static uint8_t dbuf[4096], abuf[8192];
+    static uint8_t dbuf[4096], abuf[8192], gbuf[1024];
     static ami_dlms_item items[8];
     static ami_arena arena;
     ami_arena_init(&arena, abuf, sizeof abuf);
@@ -73,6 +75,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.hls_pass3 = pass3;
     }
     cfg.apdu_lenient = (mode & 2) ? AMI_APDU_LENIENT_TRAILING : 0;
+    bool sn = (mode & 0x40) != 0;
+    if (sn) {
+        cfg.context = AMI_ACSE_CONTEXT_SN;
+        cfg.conformance = AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE |
+                          AMI_CONF_PARAMETERIZED_ACCESS | AMI_CONF_MULTIPLE_REFERENCES;
+    }
+    if (mode & 0x10) {
+        cfg.conformance =
+            (cfg.conformance ? cfg.conformance : AMI_DLMS_CLIENT_DEFAULT_CONFORMANCE) |
+            AMI_CONF_GENERAL_BLOCK_TRANSFER;
+        cfg.gbt_buf = gbuf;
+        cfg.gbt_cap = sizeof gbuf;
+        cfg.gbt_window = 3;
+        cfg.gbt_always = (mode & 0x20) != 0;
+    }
     static ami_dlms_client c;
     if (ami_dlms_client_init(&c, &cfg))
         abort();
@@ -103,7 +120,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ami_wr_init(&w, out, sizeof out);
             ami_view bv = ami_view_of(big, sizeof big);
             int rc;
-            switch ((mode >> 2) & 3) {
+            ami_sn_access names[2] = {{.kind = AMI_SN_VARIABLE_NAME, .name = 0xFA08},
+                                      {.kind = AMI_SN_PARAMETERIZED_ACCESS,
+                                       .name = 0x1010,
+                                       .selector = 1,
+                                       .params = ami_view_of("\x11\x05", 2)}};
+            switch (((mode >> 2) & 3) | (sn ? 4 : 0)) {
+            case 4:
+                rc = ami_dlms_client_read(&c, names, 1, &w);
+                break;
+            case 5:
+                rc = ami_dlms_client_read(&c, names, 2, &w);
+                break;
+            case 6:
+                rc = ami_dlms_client_write(&c, names, bv, &w);
+                break;
+            case 7:
+                rc = ami_dlms_client_unconfirmed_write(&c, names, bv, &w);
+                break;
             case 0:
                 rc = ami_dlms_client_get(&c, sel, 1, &w);
                 break;
