@@ -391,12 +391,16 @@ static int pty_open(mport *p, pty_port *pp, uint32_t baud, enum ami_serial_forma
         close(master);
         return rc;
     }
+    /* Without the keeper the master would hang up (POLLHUP, EIO) whenever no client is open. */
     pp->keeper = open(pp->path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-    if (pp->keeper >= 0) {
-        ami_serial *k; /* raw settings on the slave: no echo, no line discipline */
-        if (ami_serial_from_fd(&k, pp->keeper, false, &so) == 0)
-            ami_serial_close(k);
+    ami_serial *k = NULL; /* raw settings on the slave: no echo, no line discipline */
+    if (pp->keeper < 0 || ami_serial_from_fd(&k, pp->keeper, false, &so) != 0) {
+        if (pp->keeper >= 0)
+            close(pp->keeper);
+        ami_serial_close(pp->ser);
+        return AMI_E_IO;
     }
+    ami_serial_close(k);
     if (uv_poll_init(sim_fleet_loop(p->f), &pp->poll, master) != 0) {
         ami_serial_close(pp->ser);
         if (pp->keeper >= 0)
@@ -454,6 +458,12 @@ static size_t p1_compose(mport *p, uint8_t *out, size_t cap)
     /* P1 has two tariff registers: a calendar's T3/T4 would count as T2 here */
     if (ami_metro_p1_values(&p->m->metro, tariff > 1 ? 1 : tariff, &v) != AMI_OK)
         return 0;
+    if (p->m->supply_off) { /* disconnected (0-0:96.3.10.255): nothing flows */
+        v.power_import_w = v.power_export_w = 0;
+        memset(v.current_a, 0, sizeof v.current_a);
+        memset(v.phase_import_w, 0, sizeof v.phase_import_w);
+        memset(v.phase_export_w, 0, sizeof v.phase_export_w);
+    }
     v.time = sim_meter_now(p->m) > v.time ? sim_meter_now(p->m) : v.time;
     v.dst = ami_p1_eu_dst(v.time);
     /* a P1 display shows at most 99.999 kW (F5(3)): a large commercial load saturates */
@@ -670,6 +680,11 @@ static void opt_refresh(mport *p)
     }
     ami_metro_sample s;
     ami_metro_instant(mt, mt->t, &s);
+    if (p->m->supply_off) { /* disconnected: no power, no current */
+        s.p_mw = 0;
+        for (unsigned k = 0; k < AMI_METRO_MAX_PHASES; k++)
+            s.ph[k].i_ma = 0;
+    }
     int64_t pw = s.p_mw / 1000;
     snprintf(p->vals[R_P_PLUS], 24, "%02lld.%03lld", (long long)(pw > 0 ? pw / 1000 : 0),
              (long long)(pw > 0 ? pw % 1000 : 0));

@@ -146,6 +146,22 @@ p1_wh=$(json "$work/out" 'round(sum(o["value"] for o in j[1]["objects"] if o["ob
     "$dlms_wh" "$((p1_wh + 1))" || fail "P1 1.8.1+1.8.2 $p1_wh Wh vs DLMS 1.8.0 $dlms_wh Wh"
 pass "p1 read pty: DSMR 5.0.2 telegrams, CRC ok, energy agrees with DLMS"
 
+# remote disconnect (through the HDLC pty): P1 and the optical readout show no power, no current
+lls=(--client 17 --auth low --password s3cret)
+DC=70/0-0:96.3.10.255
+run dlms action "hdlc:$hp?baud=9600" $DC:1 i8:0 "${lls[@]}"
+[ $rc -eq 0 ] || fail "remote_disconnect over hdlc pty: $rc $(cat "$work/err")"
+run p1 read --json --count 2 "$p1"
+[ $rc -eq 0 ] || fail "p1 read while disconnected: $rc $(cat "$work/err")"
+[ "$(json "$work/out" '[o["value"] for o in j[1]["objects"] if o["obis"] in ("1-0:1.7.0","1-0:2.7.0","1-0:31.7.0")]')" = "[0.0, 0.0, 0]" ] ||
+    fail "P1 while disconnected: $(json "$work/out" 'j[1]["objects"]')"
+run iec21 read "$opt" --json
+[ "$(json "$work/out" '[d["value"] for d in j[0]["datasets"] if d["address"] in ("1.7.0","31.7.0")]')" = "[0.0, 0.0]" ] ||
+    fail "optical readout while disconnected: $(cat "$work/out")"
+run dlms action "hdlc:$hp?baud=9600" $DC:2 i8:0 "${lls[@]}"
+[ $rc -eq 0 ] || fail "remote_reconnect: $rc $(cat "$work/err")"
+pass "disconnected meter: P1 and optical readout show no power and no current"
+
 start_sim b --p1 pty --p1-key "$KEY"
 p1b=$(port_of b 0 p1)
 run p1 read --json --count 2 --key "$KEY" "$p1b"
