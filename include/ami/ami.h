@@ -21,6 +21,7 @@
 #include "ami/json.h"
 #include "ami/log.h"
 #include "ami/security.h"
+#include "ami/security_general.h"
 #include "ami/mbus.h"
 #include "ami/reading.h"
 #include "ami/p1crypt.h"
