@@ -27,7 +27,7 @@ static void help(FILE *out)
             "0-0:96.1.0.255, clock 0-0:1.0.0.255, energies A+/A-/R+/R- total and per tariff,\n"
             "per-phase U, I, P, Q, S, PF, frequency, demand 1-0:1.4.0 and maximum demand\n"
             "1-0:1.6.x with times, load profiles 1-0:99.1.0.255 (15 min) and 1-0:99.2.0.255\n"
-            "(daily) and billing 0-0:98.1.0.255 holding 35 days of history, event logs\n"
+            "(daily) and billing 0-0:98.1.0.255 holding history (--history-days), event logs\n"
             "0-0:99.98.x.255, Association LN 0-0:40.0.0.255; fed by the metrology model;\n"
             "control objects: disconnect control 0-0:96.3.10.255, activity calendar\n"
             "0-0:13.0.0.255 (drives the tariffs), schedules 0-0:15.0.0.255 (end of billing) and\n"
@@ -66,6 +66,10 @@ static void help(FILE *out)
             "  --fault LINE        a fault command applied at start (repeatable), e.g.\n"
             "                      --fault 'all delay 200ms jitter 50ms'\n"
             "  --fault-seed N      seed of the fault generators (default 1)\n"
+            "  --speed N           simulated seconds per real second (default 1: the system\n"
+            "                      time; 1..1000000): the meter clock, metrology, demand,\n"
+            "                      profiles, schedules and P1/optical readouts follow it\n"
+            "  --history-days D    history a new meter starts with (default 35; 0..366)\n"
             "  --control PATH      unix socket taking fault commands, one per line\n"
             "                      (fault T KIND [ARGS], clear T [KIND], status T, help)\n"
             "  --p1 pty|tcp:PORT   a DSMR 5.0.2 P1 telegram every second from each meter, on a\n"
@@ -108,7 +112,9 @@ enum {
     OPT_OPTICAL,
     OPT_HDLC_PTY,
     OPT_FW_KEY,
-    OPT_FW_VERSION
+    OPT_FW_VERSION,
+    OPT_SPEED,
+    OPT_HISTORY
 };
 
 /* One of --ek/--ak/--kek (16 bytes: suite 0) or --system-title (8 bytes) into keys. */
@@ -170,6 +176,8 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         {"system-title", required_argument, NULL, OPT_ST},
         {"fault", required_argument, NULL, 'f'},
         {"fault-seed", required_argument, NULL, 'F'},
+        {"speed", required_argument, NULL, OPT_SPEED},
+        {"history-days", required_argument, NULL, OPT_HISTORY},
         {"control", required_argument, NULL, 'c'},
         {"p1", required_argument, NULL, OPT_P1},
         {"p1-key", required_argument, NULL, OPT_P1_KEY},
@@ -190,6 +198,8 @@ static int run(struct ami_cli *cli, int argc, char **argv)
                         .hdlc = true,
                         .udp = true,
                         .fault_seed = 1,
+                        .speed = 1,
+                        .history_s = AMI_METRO_HISTORY_DEFAULT_S,
                         .verbose = cli->verbose};
     const char *faults[SIM_MAX_FAULT_OPTS];
     const char *fw_key = NULL;
@@ -257,6 +267,16 @@ static int run(struct ami_cli *cli, int argc, char **argv)
             o.fault_seed = s;
             break;
         }
+        case OPT_SPEED:
+            if (!cli_parse_long(optarg, 1, 1000000, &v))
+                return cli_usage("sim", "--speed: 1 to 1000000");
+            o.speed = (uint32_t)v;
+            break;
+        case OPT_HISTORY:
+            if (!cli_parse_long(optarg, 0, 366, &v))
+                return cli_usage("sim", "--history-days: 0 to 366");
+            o.history_s = (int64_t)v * 86400;
+            break;
         case 'c':
             o.control = optarg;
             break;

@@ -42,7 +42,7 @@ bool sim_fault_refusing(const sim_node *n)
 
 void sim_fault_tick(sim_fleet *f)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = sim_time_now(f->nodes[0].meter.clock); /* simulated: drift follows --speed */
     int64_t mono = (int64_t)uv_now(&f->loop);
     for (size_t i = 0; i < f->n; i++) {
         sim_fault *ft = &f->nodes[i].fault;
@@ -159,7 +159,7 @@ int sim_fault_command(sim_fleet *f, const char *line, char *reply, size_t cap)
     int k = cmd.kind;
     uint32_t p = cmd.p_ppm, d = cmd.d_ms, j = cmd.j_ms;
     int32_t ppm = cmd.ppm;
-    int64_t now_s = (int64_t)time(NULL);
+    int64_t now_s = sim_time_now(f->nodes[0].meter.clock);
     for (size_t i = lo; i <= hi; i++) {
         sim_node *n = &f->nodes[i];
         sim_fault *ft = &n->fault;

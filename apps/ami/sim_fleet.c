@@ -101,10 +101,28 @@ int sim_fleet_create(sim_fleet **out, const sim_fleet_opts *o, FILE *log, const 
             return AMI_E_RANGE;
         }
     }
+    if (o->speed < 1 || o->speed > 1000000) {
+        *what = "--speed";
+        return AMI_E_RANGE;
+    }
+    if (o->history_s < 0 || o->history_s > SIM_HISTORY_MAX_S) {
+        *what = "--history-days";
+        return AMI_E_RANGE;
+    }
     sim_fleet *f = calloc(1, sizeof *f);
     if (!f) {
         *what = "fleet";
         return AMI_E_NOMEM;
+    }
+    /* Speed 1 follows the system time (as a real meter's clock); faster runs from now on the
+     * monotonic clock. */
+    const ami_simclock *clock = NULL;
+    if (o->speed > 1) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        (void)ami_simclock_init(&f->clock, (int64_t)time(NULL),
+                                (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, o->speed);
+        clock = &f->clock;
     }
     f->o = *o;
     f->log = log;
@@ -131,13 +149,12 @@ int sim_fleet_create(sim_fleet **out, const sim_fleet_opts *o, FILE *log, const 
         if (o->system_title && i == 0)
             memcpy(k->system_title, o->system_title, sizeof k->system_title);
     }
-    int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; rc == AMI_OK && i < f->n; i++) {
         sim_node *n = &f->nodes[i];
         n->fleet = f;
         n->index = (uint32_t)i;
         n->addr = base + (uint32_t)i;
-        rc = sim_meter_init(&n->meter, serials[i], passwords[i], now);
+        rc = sim_meter_init(&n->meter, serials[i], passwords[i], clock, o->history_s);
         if (rc != AMI_OK)
             *what = "meter";
         else

@@ -52,9 +52,18 @@ enum {
     }
 static const ami_obis CLOCK_LN = OB(0, 0, 1, 0, 0, 255);
 
+int64_t sim_time_now(const ami_simclock *c)
+{
+    if (!c)
+        return (int64_t)time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ami_simclock_now(c, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
 int64_t sim_meter_now(const sim_meter *m)
 {
-    return (int64_t)time(NULL) + m->clock_offset;
+    return sim_time_now(m->clock) + m->clock_offset;
 }
 
 static int64_t clock_now(void *user)
@@ -100,7 +109,7 @@ static uint8_t clock_set(void *user, int64_t t)
 {
     sim_meter *m = user;
     (void)record(m, SIM_LOG_STANDARD, SIM_EVENT_CLOCK_ADJUSTED_OLD);
-    m->clock_offset = t - (int64_t)time(NULL);
+    m->clock_offset = t - sim_time_now(m->clock);
     (void)record(m, SIM_LOG_STANDARD, SIM_EVENT_CLOCK_ADJUSTED_NEW);
     return AMI_DAR_SUCCESS;
 }
@@ -821,18 +830,21 @@ void sim_meter_record_event(sim_meter *m, uint16_t code)
     (void)record(m, log, (uint8_t)(code > 255 ? 255 : code));
 }
 
-int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64_t now)
+int sim_meter_init(sim_meter *m, const char *serial, const char *password,
+                   const ami_simclock *clock, int64_t history_s)
 {
     size_t sn = serial ? strlen(serial) : 0, pn = password ? strlen(password) : 0;
-    if (!m || !sn || sn > SIM_SERIAL_MAX || !pn || pn >= sizeof m->password)
+    if (!m || !sn || sn > SIM_SERIAL_MAX || !pn || pn >= sizeof m->password || history_s < 0 ||
+        history_s > SIM_HISTORY_MAX_S)
         return AMI_E_INVAL;
     memset(m, 0, sizeof *m);
+    m->clock = clock;
     memcpy(m->serial, serial, sn);
     memcpy(m->password, password, pn);
     m->password_len = pn;
 
     ami_metro_load_from_seed(&m->load, fnv1a(serial));
-    m->history_start = now - AMI_METRO_HISTORY_DEFAULT_S;
+    m->history_start = sim_time_now(clock) - history_s;
     /* The history is integrated lazily, at the first read (advance()): a fleet of 10,000 meters
      * starts without running 35 days of metrology for each. */
     int rc = ami_metro_init(&m->metro, &m->load, 15, 15, m->history_start);

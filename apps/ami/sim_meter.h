@@ -2,7 +2,8 @@
  * One virtual meter for `ami sim`: the reference COSEM store (ami/cosem.h) filled with the
  * standard meter profile of docs/meter-profile.md (identity, clock, energies per tariff,
  * instantaneous values, demand and maximum demand, load profiles, billing profile, event logs)
- * fed by the metrology model (ami/metrology.h) advancing with real time, and the DLMS server
+ * fed by the metrology model (ami/metrology.h) advancing with simulated time (sim_meter_now:
+ * the system time, or an ami_simclock at --speed), and the DLMS server
  * (ami/dlms_server.h) with its association policies.
  *
  * The load profiles and the billing profile are virtual buffers: their entries are recomputed
@@ -49,11 +50,12 @@ enum {
 
 typedef struct sim_meter {
     char serial[SIM_SERIAL_MAX + 1];
-    int64_t clock_offset;  /* set by SET of the clock: meter time - system time (s) */
-    int64_t history_start; /* the metrology started here (now - 35 days at init) */
-    ami_metro metro;       /* live: integrated up to the meter's time */
-    ami_metro metro0;      /* the state at history_start: the virtual buffers run it forward */
-    ami_metro ckpt;        /* the state at yesterday's local midnight (or metro0): a shortcut */
+    const ami_simclock *clock; /* simulated time (--speed; NULL: system time), not owned */
+    int64_t clock_offset;      /* set by SET of the clock: meter time - simulated time (s) */
+    int64_t history_start;     /* the metrology started here (now - the history at init) */
+    ami_metro metro;           /* live: integrated up to the meter's time */
+    ami_metro metro0;          /* the state at history_start: the virtual buffers run it forward */
+    ami_metro ckpt;            /* the state at yesterday's local midnight (or metro0): a shortcut */
     ami_metro_load load;
     ami_cosem_obj objs[SIM_METER_OBJECTS];
     size_t nobjs;
@@ -98,13 +100,18 @@ enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17, SIM_SAP_MANAGEMENT = 1, SIM_SAP
 #define SIM_DEFAULT_KEK          "31313131313131313131313131313131"
 #define SIM_DEFAULT_SYSTEM_TITLE "4F414D0000000001"
 
+/* Limit of the history a meter starts with (sim_meter_init, --history-days): 366 days. */
+#define SIM_HISTORY_MAX_S (366 * 86400)
+
 /*
  * Builds the meter: serial (identity 0-0:96.1.0.255, also seeds the load model), LLS password
- * for SAP 17 (1..63 bytes), starting the metrology AMI_METRO_HISTORY_DEFAULT_S before `now`
- * (Unix s; integrated at the first read); records power-up in the standard event log. Returns
- * AMI_OK or an AMI_E_* code (AMI_E_INVAL for a bad serial or password).
+ * for SAP 17 (1..63 bytes), the simulated clock its time follows (caller-owned, outliving the
+ * meter; NULL: system time), starting the metrology history_s (0..SIM_HISTORY_MAX_S) before
+ * the clock's now (integrated at the first read); records power-up in the standard event log.
+ * Returns AMI_OK or an AMI_E_* code (AMI_E_INVAL for a bad serial, password or history).
  */
-int sim_meter_init(sim_meter *m, const char *serial, const char *password, int64_t now);
+int sim_meter_init(sim_meter *m, const char *serial, const char *password,
+                   const ami_simclock *clock, int64_t history_s);
 
 /*
  * Records an event at the meter's time: fraud detection codes (40..59, e.g.
@@ -135,7 +142,12 @@ ami_fwimg_version sim_meter_default_fw(void);
 void sim_meter_set_security(sim_meter *m, const uint8_t *ek, const uint8_t *ak, const uint8_t *kek,
                             const uint8_t *system_title);
 
-/* The meter's time (system time + the offset a SET of the clock made). */
+/* Simulated Unix time of clock c at this instant (system time for NULL): every meter's time
+ * derives from it. */
+int64_t sim_time_now(const ami_simclock *c);
+
+/* The meter's time (simulated time + the offset a SET of the clock made): the single source of
+ * meter time (clock, metrology, demand, profiles, schedules, P1 and optical readouts). */
 int64_t sim_meter_now(const sim_meter *m);
 
 /*

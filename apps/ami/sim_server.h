@@ -78,6 +78,8 @@ typedef struct sim_fleet_opts {
      * (--system-title, 8 bytes, one meter only); NULL: the seed's or the CSV's. */
     const uint8_t *ek, *ak, *kek, *system_title;
     uint64_t fault_seed;
+    uint32_t speed;            /* simulated seconds per real second (1..1000000; 1: system time) */
+    int64_t history_s;         /* history of a new meter (0..SIM_HISTORY_MAX_S) */
     const char *control;       /* unix socket path of the control channel (NULL: none) */
     const char *const *faults; /* initial fault lines */
     size_t nfaults;
@@ -88,6 +90,7 @@ struct sim_fleet {
     uv_loop_t loop;
     sim_fleet_opts o;
     FILE *log;
+    ami_simclock clock; /* the meters' simulated time (speed > 1) */
     sim_node *nodes;
     size_t n;
     uint32_t base;         /* address of meter 0, host order */
