@@ -47,8 +47,8 @@ static bool parse_ms(const char *s, uint32_t *ms)
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0)
-        return false;
+    if (errno || end == s || v < 0 || v > 3600LL * 1000)
+        return false; /* bounded before any scaling: "777777777777777777s" must not overflow */
     if (!strcmp(end, "s"))
         v *= 1000;
     else if (*end && strcmp(end, "ms"))
