@@ -21,6 +21,7 @@
 #include "ami/ami.h"
 #include "io/serial.h"
 #include "sim_ports.h"
+#include "sim_server.h"
 
 #define P1_TELEGRAM_MAX  1024 /* ami_p1_write: 1024 bytes always suffice */
 #define P1_FRAME_MAX     (P1_TELEGRAM_MAX + 64)
@@ -123,43 +124,9 @@ static int hlink_event(hlink *h, sim_meter *m, const ami_hdlc_event *ev, uint64_
 /* Starts the engine on the first frame for logical device 1 in h->pend; false: not yet. */
 static bool hlink_start(hlink *h)
 {
-    size_t i = 0;
-    while (i < h->pend_len) {
-        if (h->pend[i] != AMI_HDLC_FLAG) {
-            i++;
-            continue;
-        }
-        ami_hdlc_frame f;
-        int rc = ami_hdlc_frame_decode(h->pend + i, h->pend_len - i, 0, &f);
-        if (rc == AMI_E_TRUNCATED)
-            break;
-        if (rc < 0 || f.dest.upper != SERVER_SAP) {
-            i++;
-            continue;
-        }
-        ami_hdlc_conn_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.role = AMI_HDLC_SERVER;
-        (void)ami_hdlc_client_addr(&cfg.client, AMI_HDLC_ADDR_CLIENT_PUBLIC);
-        cfg.server = f.dest;
-        ami_hdlc_params_default(&cfg.params);
-        cfg.params.max_info_tx = cfg.params.max_info_rx = 1024;
-        cfg.rx_buf = h->rx;
-        cfg.rx_cap = sizeof h->rx;
-        cfg.tx_buf = h->tx;
-        cfg.tx_cap = sizeof h->tx;
-        if (ami_hdlc_conn_init(&h->hc, &cfg) != AMI_OK) {
-            i++;
-            continue;
-        }
-        memmove(h->pend, h->pend + i, h->pend_len - i);
-        h->pend_len -= i;
-        h->ready = true;
-        return true;
-    }
-    memmove(h->pend, h->pend + i, h->pend_len - i); /* keep the unparsed tail, bounded */
-    h->pend_len -= i;
-    return false;
+    h->ready =
+        sim_hdlc_start(&h->hc, h->pend, &h->pend_len, h->rx, sizeof h->rx, h->tx, sizeof h->tx);
+    return h->ready;
 }
 
 /*

@@ -247,18 +247,17 @@ static bool hdlc_event(sim_conn *c, const ami_hdlc_event *ev, uint64_t now)
     return true;
 }
 
-/* Initialises the HDLC engine once the first frame addressed to logical device 1 arrived,
- * answering with the address width the client used. */
-static bool hdlc_start(sim_conn *c)
+bool sim_hdlc_start(ami_hdlc_conn *hc, uint8_t *pend, size_t *pend_len, uint8_t *rx, size_t rx_cap,
+                    uint8_t *tx, size_t tx_cap)
 {
     size_t i = 0;
-    while (i < c->pend_len) {
-        if (c->pend[i] != AMI_HDLC_FLAG) {
+    while (i < *pend_len) {
+        if (pend[i] != AMI_HDLC_FLAG) {
             i++;
             continue;
         }
         ami_hdlc_frame f;
-        int rc = ami_hdlc_frame_decode(c->pend + i, c->pend_len - i, 0, &f);
+        int rc = ami_hdlc_frame_decode(pend + i, *pend_len - i, 0, &f);
         if (rc == AMI_E_TRUNCATED)
             break;
         if (rc < 0 || f.dest.upper != SIM_SERVER_SAP) {
@@ -272,25 +271,29 @@ static bool hdlc_start(sim_conn *c)
         cfg.server = f.dest;
         ami_hdlc_params_default(&cfg.params);
         cfg.params.max_info_tx = cfg.params.max_info_rx = 1024;
-        cfg.rx_buf = c->rx;
-        cfg.rx_cap = sizeof c->rx;
-        cfg.tx_buf = c->tx;
-        cfg.tx_cap = sizeof c->tx;
-        if (ami_hdlc_conn_init(&c->hc, &cfg) != AMI_OK) {
+        cfg.rx_buf = rx;
+        cfg.rx_cap = rx_cap;
+        cfg.tx_buf = tx;
+        cfg.tx_cap = tx_cap;
+        if (ami_hdlc_conn_init(hc, &cfg) != AMI_OK) {
             i++;
             continue;
         }
-        memmove(c->pend, c->pend + i, c->pend_len - i);
-        c->pend_len -= i;
-        c->hdlc_ready = true;
+        memmove(pend, pend + i, *pend_len - i);
+        *pend_len -= i;
         return true;
     }
     /* Keep the unparsed tail, bounded. */
-    if (i) {
-        memmove(c->pend, c->pend + i, c->pend_len - i);
-        c->pend_len -= i;
-    }
+    memmove(pend, pend + i, *pend_len - i);
+    *pend_len -= i;
     return false;
+}
+
+static bool hdlc_start(sim_conn *c)
+{
+    c->hdlc_ready =
+        sim_hdlc_start(&c->hc, c->pend, &c->pend_len, c->rx, sizeof c->rx, c->tx, sizeof c->tx);
+    return c->hdlc_ready;
 }
 
 static void hdlc_timer_cb(uv_timer_t *t);

@@ -179,6 +179,15 @@ void sim_control_close(sim_fleet *f);
 int sim_keys_assign(sim_fleet *f, char (*serials)[SIM_SERIAL_MAX + 1], char (*passwords)[64],
                     const char **what);
 
+/*
+ * Starts an HDLC server engine on the first frame addressed to logical device 1 in
+ * pend[0..*pend_len) (answering with the address width the client used), dropping what comes
+ * before it; true when started. Otherwise keeps only the unparsed tail and returns false.
+ * Shared by the TCP connections and the pty ports.
+ */
+bool sim_hdlc_start(ami_hdlc_conn *hc, uint8_t *pend, size_t *pend_len, uint8_t *rx, size_t rx_cap,
+                    uint8_t *tx, size_t tx_cap);
+
 /* Writes the keys CSV (mode 0600). */
 int sim_keys_write(sim_fleet *f, const char *path);
 
