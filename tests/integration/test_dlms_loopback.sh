@@ -9,35 +9,10 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-: "${AMI:?}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --password s3cret 2>"$work/sim" &
-pids+=($!)
-for _ in $(seq 1 200); do
-    grep -q "listening" "$work/sim" 2>/dev/null && break
-    kill -0 "${pids[0]}" 2>/dev/null || fail "sim exited: $(cat "$work/sim")"
-    "$PY" -c 'import time; time.sleep(0.05)'
-done
-line=$(grep "listening" "$work/sim") || fail "no listening line"
-wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
-hport=$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")
-[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$line'"
-tcp="tcp://127.0.0.1:$wport"
-hdlc="hdlc+tcp://127.0.0.1:$hport"
-
-run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
+start_sim sim --hdlc-port 0 --password s3cret
+[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$sim_line'"
 
 for url in "$tcp" "$hdlc"; do
     run dlms objects "$url"

@@ -11,19 +11,8 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-: "${AMI:?}" "${AMI_TESTDATA:?}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+: "${AMI_TESTDATA:?}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cat >"$work/replay.py" <<'PYEOF'
 import socket, sys
@@ -113,8 +102,6 @@ pids+=($!)
 for _ in $(seq 1 200); do [ -f "$work/port" ] && break; sleep 0.05; done
 [ -f "$work/port" ] || fail "replay server did not start"
 url="tcp://127.0.0.1:$(cat "$work/port")"
-
-run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
 
 run dlms get "$url" 8/0.0.1.0.0.255:2
 [ $rc -eq 0 ] || fail "get clock: $rc $(cat "$work/err")"

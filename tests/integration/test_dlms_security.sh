@@ -8,19 +8,7 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-: "${AMI:?}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EK=000102030405060708090A0B0C0D0E0F
 AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
@@ -35,23 +23,10 @@ NEW_AK=A0A1A2A3A4A5A6A7A8A9AAABACADAEAF
 sim_help=$("$AMI" sim --help)
 grep -q "HLS-GMAC" <<<"$sim_help" || fail "ami sim has no secured SAP 1 (HLS-GMAC)"
 
-"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --ek $EK --ak $AK --kek $KEK --system-title $SST \
-    2>"$work/sim" &
-pids+=($!)
-for _ in $(seq 1 200); do
-    grep -q "listening" "$work/sim" 2>/dev/null && break
-    kill -0 "${pids[0]}" 2>/dev/null || fail "sim exited: $(cat "$work/sim")"
-    "$PY" -c 'import time; time.sleep(0.05)'
-done
-line=$(grep "listening" "$work/sim") || fail "no listening line"
-wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
-hport=$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")
-[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$line'"
-tcp="tcp://127.0.0.1:$wport"
-hdlc="hdlc+tcp://127.0.0.1:$hport"
+start_sim sim --hdlc-port 0 --ek $EK --ak $AK --kek $KEK --system-title $SST
+[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$sim_line'"
 state="$work/state"
 
-run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
 # the meter's title names the state file: one counter whichever URL reaches the meter
 sec=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title $ST
      --server-system-title $SST --state-dir "$state")

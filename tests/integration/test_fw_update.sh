@@ -9,39 +9,8 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-: "${AMI:?}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v openssl >/dev/null || { echo "skip: no openssl CLI"; exit 0; }
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-
-run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
-
-# Starts `ami sim` with the given options; sets tcp and hdlc to its URLs.
-start_sim() {
-    local log="$work/sim.$#.${RANDOM}"
-    "$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --password s3cret "$@" 2>"$log" &
-    local pid=$!
-    pids+=("$pid")
-    for _ in $(seq 1 200); do
-        grep -q "listening" "$log" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || fail "sim exited: $(cat "$log")"
-        "$PY" -c 'import time; time.sleep(0.05)'
-    done
-    local line
-    line=$(grep "listening" "$log") || fail "no listening line"
-    tcp="tcp://127.0.0.1:$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")"
-    hdlc="hdlc+tcp://127.0.0.1:$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")"
-}
 
 LLS=(--client 17 --auth low --password s3cret)
 
@@ -89,7 +58,7 @@ run fw info "$work/p384.img" --key "$work/k384.pub"
 grep -q "ecdsa-p384-sha384" "$work/out" || fail "P-384 image: $(cat "$work/out")"
 
 # ---------------------------------------------------------------- update
-start_sim --fw-key "$work/k.pub" --fw-version 1.0.0
+start_sim sim1 --hdlc-port 0 --password s3cret --fw-key "$work/k.pub" --fw-version 1.0.0
 run dlms get "$tcp" 1/1-0:0.2.0.255:2
 grep -q '"openami-sim 1.0.0"' "$work/out" || fail "initial version: $(cat "$work/out" "$work/err")"
 
@@ -139,26 +108,20 @@ grep -q "firmware openami-sim 1.2.0 -> openami-sim 1.3.0" "$work/out" || fail "H
 pass "update over hdlc+tcp: $(cat "$work/out")"
 
 # ---------------------------------------------------------------- other meters
-start_sim --fw-key "$work/k384.pub" --fw-version 1.0.5 --no-hdlc
+start_sim sim384 --password s3cret --fw-key "$work/k384.pub" --fw-version 1.0.5 --no-hdlc
 run dlms fw "$tcp" "$work/p384.img" "${LLS[@]}"
 [ $rc -eq 0 ] || fail "P-384 update: $rc $(cat "$work/err")"
 grep -q "firmware openami-sim 1.0.5 -> openami-sim 1.1.0" "$work/out" || fail "P-384 update: $(cat "$work/out")"
 pass "P-384 / SHA-384 update: $(cat "$work/out")"
 
-start_sim --no-hdlc
+start_sim nokey --password s3cret --no-hdlc
 refused "$work/v120.img" "no firmware verification key configured"
 
 # A fleet: each meter has its own image storage and version.
-"$AMI" sim --listen 127.0.0.1 --meters 2 --port 0 --no-hdlc --no-udp --password s3cret \
-    --fw-key "$work/k.pub" --fw-version 1.0.0 2>"$work/fleet" &
-pids+=($!)
-for _ in $(seq 1 200); do
-    grep -q "listening" "$work/fleet" 2>/dev/null && break
-    kill -0 "${pids[-1]}" 2>/dev/null || fail "fleet exited: $(cat "$work/fleet")"
-    "$PY" -c 'import time; time.sleep(0.05)'
-done
-fport=$(grep -o "wrapper [0-9]*" "$work/fleet" | head -1 | cut -d' ' -f2)
-[ -n "$fport" ] || fail "fleet port not in: $(cat "$work/fleet")"
+start_sim fleet --meters 2 --no-hdlc --no-udp --password s3cret --fw-key "$work/k.pub" \
+    --fw-version 1.0.0
+fport=$wport
+[ -n "$fport" ] || fail "fleet port not in: $sim_line"
 run dlms fw "tcp://127.0.0.2:$fport" "$work/v120.img" "${LLS[@]}"
 [ $rc -eq 0 ] || fail "fleet meter 1 update: $rc $(cat "$work/err")"
 run dlms get "tcp://127.0.0.1:$fport" 1/1-0:0.2.0.255:2

@@ -9,21 +9,8 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-: "${AMI:?}" "${AMI_SOURCE_DIR:?}" "${AMI_TESTDATA:?}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-
-# the system interpreter starts faster than a version-manager shim
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+: "${AMI_SOURCE_DIR:?}" "${AMI_TESTDATA:?}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- decode vectors
 vec="$AMI_SOURCE_DIR/tests/vectors/iec62056-21"

@@ -8,35 +8,13 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-: "${AMI:?}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-nap() { "$PY" -c 'import time; time.sleep(0.05)'; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --password s3cret 2>"$work/sim" &
-pids+=($!)
-for _ in $(seq 1 200); do
-    grep -q "listening" "$work/sim" 2>/dev/null && break
-    kill -0 "${pids[0]}" 2>/dev/null || fail "sim exited: $(cat "$work/sim")"
-    nap
-done
-line=$(grep "listening" "$work/sim") || fail "no listening line"
-wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
-[ -n "$wport" ] || fail "port not in '$line'"
-url="tcp://127.0.0.1:$wport"
+start_sim sim --hdlc-port 0 --password s3cret
+[ -n "$wport" ] || fail "port not in '$sim_line'"
+url=$tcp
 lls=(--client 17 --auth low --password s3cret)
 
-run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
 ok() { run "$@"; [ $rc -eq 0 ] || fail "$*: rc $rc $(cat "$work/out" "$work/err")"; }
 has() { grep -q -- "$1" "$work/out" || fail "$2: want '$1' in: $(cat "$work/out")"; }
 

@@ -4,12 +4,8 @@
 # clock, energy registers advancing, object list in blocks, hostile bytes, SIGTERM exit 0.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v python3 >/dev/null || { echo "skip: python3 not found"; exit 0; }
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
 
 grep -q "Usage: ami sim" <<<"$("$AMI" sim --help)" || fail "sim --help"
 rc=0; "$AMI" sim 2>/dev/null || rc=$?
@@ -17,18 +13,8 @@ rc=0; "$AMI" sim 2>/dev/null || rc=$?
 rc=0; "$AMI" sim --listen 127.0.0.1 --port 70000 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "sim --port 70000 -> $rc, want 2"
 
-"$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --password s3cret --serial SIM42 -v \
-    2>"$tmp/err" &
-pid=$!
-for _ in $(seq 1 200); do
-    grep -q "listening" "$tmp/err" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || fail "sim exited: $(cat "$tmp/err")"
-    python3 -c 'import time; time.sleep(0.05)'
-done
-line=$(grep "listening" "$tmp/err") || fail "no listening line"
-wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
-hport=$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")
-[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$line'"
+start_sim sim --hdlc-port 0 --password s3cret --serial SIM42 -v
+[ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$sim_line'"
 
 python3 - "$wport" "$hport" <<'PY' || fail "client checks"
 import socket, struct, sys, time
@@ -204,9 +190,7 @@ h.close()
 print('client ok')
 PY
 
-kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
-pid=
+stop "$sim_pid"
 [ "$rc" = 0 ] || fail "sim exit status $rc after SIGTERM"
-grep -q "ami sim: stopped" "$tmp/err" || fail "no stop line"
+grep -q "ami sim: stopped" "$work/sim" || fail "no stop line"
 echo "ok"

@@ -6,13 +6,9 @@
 # downgrade, wrong key, wrong f(StoC)).
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v python3 >/dev/null || { echo "skip: python3 not found"; exit 0; }
 python3 -c 'import cryptography' 2>/dev/null || { echo "skip: python3 cryptography not found"; exit 0; }
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
 
 help=$("$AMI" sim --help)
 grep -q -- "--system-title" <<<"$help" || fail "sim --help lacks --system-title"
@@ -25,17 +21,8 @@ done
 EK=11223344556677881122334455667788
 AK=A1A2A3A4A5A6A7A8A9AAABACADAEAFA0
 ST=5445535430303031
-"$AMI" sim --listen 127.0.0.1 --port 0 --no-hdlc --ek "$EK" --ak "$AK" --system-title "$ST" \
-    2>"$tmp/err" &
-pid=$!
-for _ in $(seq 1 200); do
-    grep -q "listening" "$tmp/err" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || fail "sim exited: $(cat "$tmp/err")"
-    python3 -c 'import time; time.sleep(0.05)'
-done
-line=$(grep "listening" "$tmp/err") || fail "no listening line"
-wport=$(sed -n 's/.*wrapper \([0-9]*\).*/\1/p' <<<"$line")
-[ -n "$wport" ] || fail "port not in '$line'"
+start_sim sim --no-hdlc --ek "$EK" --ak "$AK" --system-title "$ST"
+[ -n "$wport" ] || fail "port not in '$sim_line'"
 
 python3 - "$wport" "$EK" "$AK" "$ST" <<'PY' || fail "client checks"
 import os, socket, struct, sys
@@ -153,8 +140,6 @@ assert H('A203020101') in r, r.hex()
 print('client ok')
 PY
 
-kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
-pid=
+stop "$sim_pid"
 [ "$rc" = 0 ] || fail "sim exit status $rc after SIGTERM"
 echo "ok"

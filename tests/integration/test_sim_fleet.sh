@@ -9,18 +9,9 @@
 # 100 reads): each client process costs several times more there.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 pass() { echo "ok ($SECONDS s): $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 command -v "$PY" >/dev/null || { echo "skip: python3 not found"; exit 0; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 METERS=10000
 READS=1000
@@ -32,18 +23,9 @@ fi
 oct=$(( ($$ % 200) + 20 ))
 base="127.$oct.0.1"
 
-# waits for the listening line of the sim whose stderr is $1 and pid $2; prints the line
-wait_listening() {
-    for _ in $(seq 1 1200); do
-        grep -q "listening" "$1" 2>/dev/null && break
-        kill -0 "$2" 2>/dev/null || fail "sim exited: $(cat "$1")"
-        "$PY" -c 'import time; time.sleep(0.05)'
-    done
-    grep "listening" "$1" || fail "no listening line: $(cat "$1")"
-}
 addr_of() { "$PY" -c 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]) + int(sys.argv[2]))' "$base" "$1"; }
 ctl() {
-    "$PY" - "$tmp/ctl" "$1" <<'PY'
+    "$PY" - "$work/ctl" "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -53,9 +35,9 @@ PY
 }
 
 # ---- usage errors
-rc=0; "$AMI" sim --listen 127.255.255.200 --meters 100 --port 0 --hdlc-port 0 2>"$tmp/e" || rc=$?
-[ "$rc" = 2 ] && grep -q "127.0.0.0/8" "$tmp/e" || fail "fleet leaving 127/8 -> $rc $(cat "$tmp/e")"
-rc=0; "$AMI" sim --listen 10.0.0.1 --meters 2 2>"$tmp/e" || rc=$?
+rc=0; "$AMI" sim --listen 127.255.255.200 --meters 100 --port 0 --hdlc-port 0 2>"$work/e" || rc=$?
+[ "$rc" = 2 ] && grep -q "127.0.0.0/8" "$work/e" || fail "fleet leaving 127/8 -> $rc $(cat "$work/e")"
+rc=0; "$AMI" sim --listen 10.0.0.1 --meters 2 2>"$work/e" || rc=$?
 [ "$rc" = 2 ] || fail "fleet outside 127/8 -> $rc"
 rc=0; "$AMI" sim --listen 127.0.0.1 --meters 0 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || fail "--meters 0 -> $rc"
@@ -66,13 +48,9 @@ rc=0; "$AMI" sim --listen 127.0.0.1 --password 'a,b' 2>/dev/null || rc=$?
 pass "usage errors"
 
 # ---- the fleet
-"$AMI" sim --listen "$base" --meters "$METERS" --port 0 --hdlc-port 0 --seed fleet-test \
-    --keys-out "$tmp/keys.csv" --control "$tmp/ctl" --fault-seed 7 2>"$tmp/sim" &
-pids+=($!)
-spid=$!
-line=$(wait_listening "$tmp/sim" "$spid")
-wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
-hport=$(sed -n 's/.*hdlc \([0-9]*\) .*/\1/p' <<<"$line")
+sim_start sim --listen "$base" --meters "$METERS" --port 0 --hdlc-port 0 --seed fleet-test \
+    --keys-out "$work/keys.csv" --control "$work/ctl" --fault-seed 7
+line=$sim_line
 [ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$line'"
 grep -q "($METERS meters" <<<"$line" || fail "meter count not in '$line'"
 last=$(addr_of $((METERS - 1)))
@@ -80,24 +58,24 @@ grep -q "listening on $base..$last:" <<<"$line" || fail "range not in '$line'"
 pass "$METERS meters listening ($line)"
 
 # keys CSV: header, one row per meter, mode 0600, derived passwords
-[ "$(head -1 "$tmp/keys.csv")" = "address,port,system_title,ek,ak,kek,password" ] || fail "csv header"
-[ "$(wc -l <"$tmp/keys.csv")" = $((METERS + 1)) ] || fail "csv rows"
-[ "$(stat -c %a "$tmp/keys.csv")" = 600 ] || fail "csv mode $(stat -c %a "$tmp/keys.csv")"
-row=$(sed -n '2p' "$tmp/keys.csv")
+[ "$(head -1 "$work/keys.csv")" = "address,port,system_title,ek,ak,kek,password" ] || fail "csv header"
+[ "$(wc -l <"$work/keys.csv")" = $((METERS + 1)) ] || fail "csv rows"
+[ "$(stat -c %a "$work/keys.csv")" = 600 ] || fail "csv mode $(stat -c %a "$work/keys.csv")"
+row=$(sed -n '2p' "$work/keys.csv")
 [[ "$row" =~ ^$base,$wport,4f414d0000000001,[0-9a-f]{32},[0-9a-f]{32},[0-9a-f]{32},[0-9a-f]{16}$ ]] ||
     fail "csv row '$row'"
-[ "$(cut -d, -f4 "$tmp/keys.csv" | sort -u | wc -l)" = $((METERS + 1)) ] || fail "EKs not distinct"
+[ "$(cut -d, -f4 "$work/keys.csv" | sort -u | wc -l)" = $((METERS + 1)) ] || fail "EKs not distinct"
 pass "keys csv"
 
 # 1,000 meters chosen at random (seed 42), read in parallel batches over the TCP wrapper
-"$PY" - "$METERS" "$READS" "$base" >"$tmp/picks" <<'PY'
+"$PY" - "$METERS" "$READS" "$base" >"$work/picks" <<'PY'
 import ipaddress, random, sys
 n, k, base = int(sys.argv[1]), int(sys.argv[2]), ipaddress.ip_address(sys.argv[3])
 for i in random.Random(42).sample(range(n), k):
     print(i, base + i, "AMI%010d" % (i + 1))
 PY
 # one `ami dlms get` per meter, 8 at a time; prints a line per meter that went wrong
-"$PY" - "$AMI" "$tmp/picks" "$wport" >"$tmp/readerr" <<'PY'
+"$PY" - "$AMI" "$work/picks" "$wport" >"$work/readerr" <<'PY'
 import subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 ami, picks, port = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -115,8 +93,8 @@ with ThreadPoolExecutor(8) as ex:
         if r:
             print(r)
 PY
-[ "$(wc -l <"$tmp/picks")" = "$READS" ] || fail "picks"
-[ ! -s "$tmp/readerr" ] || fail "reads: $(head -5 "$tmp/readerr")"
+[ "$(wc -l <"$work/picks")" = "$READS" ] || fail "picks"
+[ ! -s "$work/readerr" ] || fail "reads: $(head -5 "$work/readerr")"
 pass "$READS random meters read over the TCP wrapper"
 
 # UDP and HDLC, and LLS with the meter's own password from the CSV
@@ -125,24 +103,24 @@ i=$(( METERS - 2 )); a=$(addr_of $i)
 i=$(( METERS / 3 )); a=$(addr_of $i)
 "$AMI" dlms get "hdlc+tcp://$a:$hport" 0-0:96.1.0.255:2 | grep -q "AMI$(printf %010d $((i + 1)))" ||
     fail "hdlc"
-pw=$(sed -n "$((i + 2))p" "$tmp/keys.csv" | cut -d, -f7)
+pw=$(sed -n "$((i + 2))p" "$work/keys.csv" | cut -d, -f7)
 "$AMI" dlms get "tcp://$a:$wport" --client 17 --auth low --password "$pw" 0-0:96.1.0.255:2 >/dev/null ||
     fail "LLS with the CSV password"
 rc=0; "$AMI" dlms get "tcp://$a:$wport" --client 17 --auth low --password 12345678 \
-    0-0:96.1.0.255:2 >/dev/null 2>"$tmp/e" || rc=$?
-[ "$rc" = 1 ] && grep -q "authentication" "$tmp/e" || fail "another meter's password accepted"
+    0-0:96.1.0.255:2 >/dev/null 2>"$work/e" || rc=$?
+[ "$rc" = 1 ] && grep -q "authentication" "$work/e" || fail "another meter's password accepted"
 # SAP 1: HLS-GMAC with authenticated encryption and the meter's own EK/AK from the CSV
 keyfile() { # row of meter $1 -> key file $2 (mode 0600)
-    local r; r=$(sed -n "$(($1 + 2))p" "$tmp/keys.csv")
+    local r; r=$(sed -n "$(($1 + 2))p" "$work/keys.csv")
     (umask 077; printf 'ek = %s\nak = %s\n' "$(cut -d, -f4 <<<"$r")" "$(cut -d, -f5 <<<"$r")" >"$2")
 }
 hls=(--client 1 --auth hls-gmac --security auth-enc --system-title 4F50454E00000001 --no-state)
-keyfile "$i" "$tmp/k_own"
-keyfile $((i + 1)) "$tmp/k_other"
-"$AMI" dlms get "tcp://$a:$wport" 1-0:1.8.0.255:2 "${hls[@]}" --key-file "$tmp/k_own" >/dev/null \
-    2>"$tmp/e" || fail "HLS-GMAC with the meter's keys: $(cat "$tmp/e")"
-rc=0; "$AMI" dlms get "tcp://$a:$wport" 1-0:1.8.0.255:2 "${hls[@]}" --key-file "$tmp/k_other" \
-    >/dev/null 2>"$tmp/e" || rc=$?
+keyfile "$i" "$work/k_own"
+keyfile $((i + 1)) "$work/k_other"
+"$AMI" dlms get "tcp://$a:$wport" 1-0:1.8.0.255:2 "${hls[@]}" --key-file "$work/k_own" >/dev/null \
+    2>"$work/e" || fail "HLS-GMAC with the meter's keys: $(cat "$work/e")"
+rc=0; "$AMI" dlms get "tcp://$a:$wport" 1-0:1.8.0.255:2 "${hls[@]}" --key-file "$work/k_other" \
+    >/dev/null 2>"$work/e" || rc=$?
 [ "$rc" = 1 ] || fail "HLS-GMAC with another meter's keys -> $rc"
 pass "udp, hdlc, per-meter LLS password, per-meter HLS-GMAC keys"
 
@@ -153,32 +131,32 @@ rc=0; "$AMI" dlms get "tcp://$a:$wport" 0-0:96.1.0.255:2 --timeout 2000 >/dev/nu
 pass "no meter past the fleet"
 
 # ---- faults
-get() { # meter index, extra args...; sets rc and leaves stderr in $tmp/e
+get() { # meter index, extra args...; sets rc and leaves stderr in $work/e
     local i=$1; shift
     rc=0; "$AMI" dlms get "tcp://$(addr_of "$i"):$wport" 0-0:96.1.0.255:2 --timeout 1500 "$@" \
-        >"$tmp/o" 2>"$tmp/e" || rc=$?
+        >"$work/o" 2>"$work/e" || rc=$?
 }
 [ "$(ctl "fault 10 refuse")" = ok ] || fail "ctl refuse"
-get 10; [ "$rc" = 1 ] && grep -q "TCP" "$tmp/e" || fail "refuse: $rc $(cat "$tmp/e")"
-get 11; [ "$rc" = 0 ] || fail "neighbour of a refusing meter: $(cat "$tmp/e")"
+get 10; [ "$rc" = 1 ] && grep -q "TCP" "$work/e" || fail "refuse: $rc $(cat "$work/e")"
+get 11; [ "$rc" = 0 ] || fail "neighbour of a refusing meter: $(cat "$work/e")"
 [ "$(ctl "clear 10")" = ok ] || fail "ctl clear"
-get 10; [ "$rc" = 0 ] || fail "after clear: $(cat "$tmp/e")"
+get 10; [ "$rc" = 0 ] || fail "after clear: $(cat "$work/e")"
 pass "refuse, clear"
 
 ctl "fault 12 drop" >/dev/null
-get 12; [ "$rc" = 1 ] && grep -qi "closed\|reset" "$tmp/e" || fail "drop: $rc $(cat "$tmp/e")"
-pass "drop mid-session: $(cat "$tmp/e")"
+get 12; [ "$rc" = 1 ] && grep -qi "closed\|reset" "$work/e" || fail "drop: $rc $(cat "$work/e")"
+pass "drop mid-session: $(cat "$work/e")"
 
 ctl "fault 13 stop" >/dev/null
-get 13; [ "$rc" = 1 ] && grep -qi "no answer\|timed out\|timeout" "$tmp/e" || fail "stop: $rc $(cat "$tmp/e")"
-pass "stop answering: $(cat "$tmp/e")"
+get 13; [ "$rc" = 1 ] && grep -qi "no answer\|timed out\|timeout" "$work/e" || fail "stop: $rc $(cat "$work/e")"
+pass "stop answering: $(cat "$work/e")"
 
 ctl "fault 14 corrupt" >/dev/null
-get 14; [ "$rc" = 1 ] || fail "corrupt: $rc $(cat "$tmp/o")"
-pass "corrupt: $(cat "$tmp/e")"
+get 14; [ "$rc" = 1 ] || fail "corrupt: $rc $(cat "$work/o")"
+pass "corrupt: $(cat "$work/e")"
 
 ctl "fault 15-16 delay 300ms jitter 50ms" >/dev/null
-get 15; [ "$rc" = 0 ] || fail "delay 300ms within 1500ms: $(cat "$tmp/e")"
+get 15; [ "$rc" = 0 ] || fail "delay 300ms within 1500ms: $(cat "$work/e")"
 get 16 --timeout 200; [ "$rc" = 1 ] || fail "delay 300ms within 200ms answered"
 pass "delay and jitter"
 
@@ -187,11 +165,11 @@ ctl "fault 17 reboot 4s" >/dev/null
 ctl "status 17" | grep -q "rebooting" || fail "status after reboot: $(ctl "status 17")"
 get 17; [ "$rc" = 1 ] || fail "rebooting meter answered"
 for _ in $(seq 1 100); do get 17; [ "$rc" = 0 ] && break; "$PY" -c 'import time; time.sleep(0.1)'; done
-[ "$rc" = 0 ] || fail "meter back after reboot: $(cat "$tmp/e")"
+[ "$rc" = 0 ] || fail "meter back after reboot: $(cat "$work/e")"
 pass "reboot (down 4 s, then back)"
 
 # reboot drops an open association: a session held open by a client loses it
-"$PY" - "$(addr_of 18)" "$wport" "$tmp/ctl" <<'PY' || fail "association lost on reboot"
+"$PY" - "$(addr_of 18)" "$wport" "$work/ctl" <<'PY' || fail "association lost on reboot"
 import socket, struct, sys
 addr, port, ctl = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 AARQ = bytes.fromhex('601DA109060760857405080101BE10040E01000000065F1F0400401E1DFFFF')
@@ -215,9 +193,9 @@ before=$(ctl "status 19" | sed -n 's/.*events \([0-9]*\).*/\1/p')
 [ "$(ctl "fault 19 tamper")" = ok ] || fail "tamper"
 ctl "status 19" | grep -q "events $((before + 1))" || fail "tamper event not counted: $(ctl "status 19")"
 # the tamper log's event code object 0-0:96.11.1.255 holds the last code: 40, terminal cover
-get 19 1/0-0:96.11.1.255:2; grep -q "unsigned 40" "$tmp/o" || fail "tamper code: $(cat "$tmp/o" "$tmp/e")"
+get 19 1/0-0:96.11.1.255:2; grep -q "unsigned 40" "$work/o" || fail "tamper code: $(cat "$work/o" "$work/e")"
 # the reboot of meter 18 left a power down (1) and a power up (2) in the standard log
-get 18 1/0-0:96.11.0.255:2; grep -q "unsigned 2" "$tmp/o" || fail "power-up code: $(cat "$tmp/o" "$tmp/e")"
+get 18 1/0-0:96.11.0.255:2; grep -q "unsigned 2" "$work/o" || fail "power-up code: $(cat "$work/o" "$work/e")"
 [ "$(ctl "fault 20 drift 1000000")" = ok ] || fail "drift"
 ctl "status 20" | grep -q "drift 1000000ppm" || fail "drift status"
 pass "tamper event, drift"
@@ -226,30 +204,26 @@ ctl "bogus 1" | grep -q "^error: unknown command" || fail "bad command accepted"
 ctl "fault $METERS stop" | grep -q "^error" || fail "out-of-range meter accepted"
 ctl "fault 1 drop 2" | grep -q "^error" || fail "probability 2 accepted"
 ctl "clear all" >/dev/null
-get 13; [ "$rc" = 0 ] || fail "after clear all: $(cat "$tmp/e")"
+get 13; [ "$rc" = 0 ] || fail "after clear all: $(cat "$work/e")"
 pass "control errors, clear all"
 
-kill -TERM "$spid"
-rc=0; wait "$spid" || rc=$?
-[ "$rc" = 0 ] || fail "sim exit $rc after SIGTERM: $(tail -3 "$tmp/sim")"
-grep -q "stopped" "$tmp/sim" || fail "no stopped line"
-[ ! -e "$tmp/ctl" ] || fail "control socket left behind"
+stop "$sim_pid"
+[ "$rc" = 0 ] || fail "sim exit $rc after SIGTERM: $(tail -3 "$work/sim")"
+grep -q "stopped" "$work/sim" || fail "no stopped line"
+[ ! -e "$work/ctl" ] || fail "control socket left behind"
 pass "SIGTERM: exit 0"
 
 # ---- a fleet from the CSV (--keys), one wildcard listener per port (--single-listener)
-head -11 "$tmp/keys.csv" >"$tmp/keys10.csv"
-"$AMI" sim --listen "$base" --meters 10 --port 0 --hdlc-port 0 --keys "$tmp/keys10.csv" \
-    --single-listener --fault 'all delay 10ms' 2>"$tmp/sim2" &
-pids+=($!)
-spid=$!
-line=$(wait_listening "$tmp/sim2" "$spid")
-wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
+head -11 "$work/keys.csv" >"$work/keys10.csv"
+sim_start sim2 --listen "$base" --meters 10 --port 0 --hdlc-port 0 --keys "$work/keys10.csv" \
+    --single-listener --fault 'all delay 10ms'
+line=$sim_line
 grep -q "shared wildcard listeners" <<<"$line" || fail "not shared: $line"
-pw=$(sed -n '5p' "$tmp/keys10.csv" | cut -d, -f7)
-get 3 --client 17 --auth low --password "$pw"; [ "$rc" = 0 ] || fail "CSV password: $(cat "$tmp/e")"
+pw=$(sed -n '5p' "$work/keys10.csv" | cut -d, -f7)
+get 3 --client 17 --auth low --password "$pw"; [ "$rc" = 0 ] || fail "CSV password: $(cat "$work/e")"
 rc=0; "$AMI" dlms get "tcp://127.0.0.1:$wport" 0-0:96.1.0.255:2 --timeout 1500 >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "wildcard listener answered for an address outside the fleet"
-printf 'address,port\nbad\n' >"$tmp/bad.csv"
-rc=0; "$AMI" sim --listen "$base" --meters 2 --keys "$tmp/bad.csv" 2>"$tmp/e" || rc=$?
-[ "$rc" = 1 ] && grep -q "line 2" "$tmp/e" || fail "bad CSV: $rc $(cat "$tmp/e")"
+printf 'address,port\nbad\n' >"$work/bad.csv"
+rc=0; "$AMI" sim --listen "$base" --meters 2 --keys "$work/bad.csv" 2>"$work/e" || rc=$?
+[ "$rc" = 1 ] && grep -q "line 2" "$work/e" || fail "bad CSV: $rc $(cat "$work/e")"
 pass "--keys, --single-listener, --fault"

@@ -14,45 +14,19 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-: "${AMI:?}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 KEY=000102030405060708090A0B0C0D0E0F
 EK=000102030405060708090A0B0C0D0E0F
 AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
 hls=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title 4775727578313233
      --state-dir "$work/state" --ek $EK --ak $AK)
 
-# start_sim NAME ARGS...: starts `ami sim` with stderr in $work/NAME, waits for its listening line.
-start_sim() {
-    local name=$1
-    shift
-    "$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 "$@" 2>"$work/$name" &
-    local pid=$!
-    pids+=($pid)
-    for _ in $(seq 1 200); do
-        grep -q "listening" "$work/$name" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || fail "sim $name exited: $(cat "$work/$name")"
-        "$PY" -c 'import time; time.sleep(0.05)'
-    done
-    fail "sim $name: no listening line: $(cat "$work/$name")"
-}
 port_of() { sed -n "s/.*meter $2: $3 port: //p" "$work/$1"; }
 run() { set +e; timeout "${T:-60}" "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
 # json FILE EXPR: evaluates a Python expression over the JSON lines of FILE (list `j`).
 json() { "$PY" -c 'import json,sys; j=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]; print(eval(sys.argv[2]))' "$@"; }
 
-start_sim a --password s3cret --ek $EK --ak $AK --p1 pty --optical pty --hdlc-pty -v
+start_sim a --hdlc-port 0 --password s3cret --ek $EK --ak $AK --p1 pty --optical pty --hdlc-pty -v
 p1=$(port_of a 0 p1)
 opt=$(port_of a 0 optical)
 hp=$(port_of a 0 hdlc)
@@ -162,7 +136,7 @@ run dlms action "hdlc:$hp?baud=9600" $DC:2 i8:0 "${lls[@]}"
 [ $rc -eq 0 ] || fail "remote_reconnect: $rc $(cat "$work/err")"
 pass "disconnected meter: P1 and optical readout show no power and no current"
 
-start_sim b --p1 pty --p1-key "$KEY"
+start_sim b --hdlc-port 0 --p1 pty --p1-key "$KEY"
 p1b=$(port_of b 0 p1)
 run p1 read --json --count 2 --key "$KEY" "$p1b"
 [ $rc -eq 0 ] || fail "p1 read Smarty: $rc $(cat "$work/err")"
@@ -174,7 +148,7 @@ T=4 run p1 read --json --count 1 --key 0F0E0D0C0B0A09080706050403020100 "$p1b"
 grep -qi "auth\|tag" "$work/err" || fail "wrong key not named: $(cat "$work/err")"
 pass "p1 read pty Smarty: decrypted with the key, refused with a wrong one"
 
-start_sim c --meters 2 --p1 tcp:0
+start_sim c --hdlc-port 0 --meters 2 --p1 tcp:0
 for i in 0 1; do
     hostport=$(port_of c $i p1 | sed 's/^tcp //')
     run p1 read --json --count 1 --tcp "$hostport"

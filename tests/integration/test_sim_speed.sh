@@ -6,28 +6,13 @@
 # bad values are refused.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v python3 >/dev/null || { echo "skip: python3 not found"; exit 0; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
 
-# start_sim NAME ARGS...: starts a sim, waits for its listening line, sets $url
-start_sim() {
-    local name=$1
-    shift
-    "$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --no-udp "$@" 2>"$tmp/$name.err" &
-    local pid=$!
-    pids+=("$pid")
-    for _ in $(seq 1 200); do
-        grep -q "listening" "$tmp/$name.err" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || fail "sim $name exited: $(cat "$tmp/$name.err")"
-        python3 -c 'import time; time.sleep(0.05)'
-    done
-    local line
-    line=$(grep "listening" "$tmp/$name.err") || fail "sim $name: no listening line"
-    url="tcp://127.0.0.1:$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")"
+# speed_sim NAME ARGS...: a meter without UDP (lib.sh's start_sim); sets $url
+speed_sim() {
+    start_sim "$@" --hdlc-port 0 --no-udp
+    url=$tcp
 }
 
 # clock_of URL: the meter's clock as Unix seconds
@@ -43,14 +28,14 @@ real_ms() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
 # ---- refused values
 for bad in "--speed 0" "--speed 1000001" "--speed x" "--history-days -1" "--history-days 367"; do
     # shellcheck disable=SC2086
-    if "$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 $bad 2>"$tmp/bad.err"; then
+    if "$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 $bad 2>"$work/bad.err"; then
         fail "$bad accepted"
     fi
-    grep -q -- "${bad%% *}" "$tmp/bad.err" || fail "$bad: $(cat "$tmp/bad.err")"
+    grep -q -- "${bad%% *}" "$work/bad.err" || fail "$bad: $(cat "$work/bad.err")"
 done
 
 # ---- --speed 3600: about an hour per real second
-start_sim fast --speed 3600 --serial SPEED1
+speed_sim fast --speed 3600 --serial SPEED1
 r0=$(real_ms); c1=$(clock_of "$url"); r1=$(real_ms)
 # poll until at least one real second has passed since the first read
 while [ $(( $(real_ms) - r1 )) -lt 1000 ]; do python3 -c 'import time; time.sleep(0.1)'; done
@@ -66,9 +51,9 @@ PY
 
 # ---- the load profile follows simulated time
 b=$(clock_of "$url")
-"$AMI" dlms profile "$url" 1-0:99.1.0.255 --last 4 --csv >"$tmp/last.csv" || fail "--last 4"
+"$AMI" dlms profile "$url" 1-0:99.1.0.255 --last 4 --csv >"$work/last.csv" || fail "--last 4"
 a=$(clock_of "$url")
-python3 - "$tmp/last.csv" "$b" "$a" <<'PY' || fail "load profile: $(cat "$tmp/last.csv") ($b..$a)"
+python3 - "$work/last.csv" "$b" "$a" <<'PY' || fail "load profile: $(cat "$work/last.csv") ($b..$a)"
 import sys, datetime
 rows = [l.strip().split(',') for l in open(sys.argv[1])]
 before, after = int(sys.argv[2]), int(sys.argv[3])
@@ -82,8 +67,8 @@ PY
 # time: the meter, hours ahead by now, is set back to the host's time and runs on from there
 c=$(clock_of "$url")
 h=$(date -u +%s)
-"$AMI" dlms clock "$url" --client 17 --auth low --password 12345678 --sync >"$tmp/set.out" 2>&1 \
-    || fail "clock sync: $(cat "$tmp/set.out")"
+"$AMI" dlms clock "$url" --client 17 --auth low --password 12345678 --sync >"$work/set.out" 2>&1 \
+    || fail "clock sync: $(cat "$work/set.out")"
 c3=$(clock_of "$url")
 python3 -c 'import sys
 c, h, c3 = map(int, sys.argv[1:])
@@ -92,16 +77,16 @@ assert h - 2 <= c3 <= h + 3600 * 10, (h, c3)  # set, then runs on at speed' "$c"
     || fail "after sync: $c (host $h) -> $c3"
 
 # ---- --history-days 2 (real time): ~2 days of 15-minute entries
-start_sim short --history-days 2 --serial SPEED2
-"$AMI" dlms get "$url" 7/1-0:99.1.0.255:7 >"$tmp/attrs" || fail "entries_in_use"
-n=$(sed -n 's/^double-long-unsigned \([0-9]*\)$/\1/p' "$tmp/attrs")
-[ -n "$n" ] && [ "$n" -ge 191 ] && [ "$n" -le 194 ] || fail "entries_in_use: $(cat "$tmp/attrs")"
-"$AMI" dlms profile "$url" 1-0:99.1.0.255 --last 400 --csv >"$tmp/all.csv" || fail "--last 400"
-[ "$(wc -l <"$tmp/all.csv")" = "$n" ] || fail "--last 400: $(wc -l <"$tmp/all.csv") rows, want $n"
+speed_sim short --history-days 2 --serial SPEED2
+"$AMI" dlms get "$url" 7/1-0:99.1.0.255:7 >"$work/attrs" || fail "entries_in_use"
+n=$(sed -n 's/^double-long-unsigned \([0-9]*\)$/\1/p' "$work/attrs")
+[ -n "$n" ] && [ "$n" -ge 191 ] && [ "$n" -le 194 ] || fail "entries_in_use: $(cat "$work/attrs")"
+"$AMI" dlms profile "$url" 1-0:99.1.0.255 --last 400 --csv >"$work/all.csv" || fail "--last 400"
+[ "$(wc -l <"$work/all.csv")" = "$n" ] || fail "--last 400: $(wc -l <"$work/all.csv") rows, want $n"
 
 # ---- --history-days 0: a meter without history
-start_sim none --history-days 0 --serial SPEED3
-"$AMI" dlms get "$url" 7/1-0:99.1.0.255:7 >"$tmp/attrs0" || fail "entries_in_use (0 days)"
-n=$(sed -n 's/^double-long-unsigned \([0-9]*\)$/\1/p' "$tmp/attrs0")
-[ -n "$n" ] && [ "$n" -le 1 ] || fail "entries_in_use, no history: $(cat "$tmp/attrs0")"
+speed_sim none --history-days 0 --serial SPEED3
+"$AMI" dlms get "$url" 7/1-0:99.1.0.255:7 >"$work/attrs0" || fail "entries_in_use (0 days)"
+n=$(sed -n 's/^double-long-unsigned \([0-9]*\)$/\1/p' "$work/attrs0")
+[ -n "$n" ] && [ "$n" -le 1 ] || fail "entries_in_use, no history: $(cat "$work/attrs0")"
 echo "ok"
