@@ -27,6 +27,9 @@
 #ifndef AMI_COSEM_H
 #define AMI_COSEM_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "ami/dlms_server.h"
 
 #ifdef __cplusplus
@@ -118,7 +121,18 @@ typedef struct ami_cosem_store {
     ami_cosem_obj *objects; /* caller-owned table */
     size_t count;
     ami_cosem_clock_src clock;
+    /* The instance of a shared table (ami_cosem_store_init_shared), else NULL. */
+    void *instance;
+    /* Shared table: the Clock's time_zone and status of this instance (SET changes them). */
+    int16_t time_zone;
+    uint8_t clock_status;
 } ami_cosem_store;
+
+/*
+ * A member of an instance as the state or value of an object of a shared table: its offset in
+ * the instance's type (plus one, so that NULL stays "none").
+ */
+#define AMI_COSEM_MEMBER(type, member) ((void *)(uintptr_t)(offsetof(type, member) + 1u))
 
 /* The ops to put in ami_dlms_server_config.ops, with the store as `store`. */
 extern AMI_EXTERN const ami_dlms_store_ops ami_cosem_store_ops;
@@ -132,11 +146,34 @@ extern AMI_EXTERN const ami_dlms_store_ops ami_cosem_store_ops;
 AMI_EXTERN int ami_cosem_store_init(ami_cosem_store *s, ami_cosem_obj *objects, size_t count,
                                     const ami_cosem_clock_src *clock);
 
+/*
+ * Initialises a store over a table shared by several stores, one per instance (the meters of a
+ * fleet hold one table instead of one each). In such a table each object's `state` and `value`
+ * are offsets into the instance (AMI_COSEM_MEMBER, or NULL), and a NULL `user` stands for the
+ * instance itself; the store gives its classes and callbacks a copy of the object with these
+ * resolved. The table is only read: the Clock's time_zone and status are kept per store
+ * (initialised from the table's Clock), and a stored value keeps its length (a SET of another
+ * length answers other-reason). Same errors as ami_cosem_store_init (AMI_E_INVAL for a NULL
+ * instance).
+ */
+AMI_EXTERN int ami_cosem_store_init_shared(ami_cosem_store *s, ami_cosem_obj *objects, size_t count,
+                                           const ami_cosem_clock_src *clock, void *instance);
+
+/*
+ * The object with this logical name with its per-instance fields resolved: the table's own
+ * entry for a store of its own, a copy in *tmp for a shared table (ami_cosem_store_init_shared).
+ * For functions that take an object (ami_cosem_push_run, ami_cosem_event_record, ...). NULL when
+ * absent.
+ */
+AMI_EXTERN ami_cosem_obj *ami_cosem_store_bind(ami_cosem_store *s, const ami_obis *ln,
+                                               ami_cosem_obj *tmp);
+
 /* Version, attribute count and method count of a class of this store; false when unknown. */
 AMI_EXTERN bool ami_cosem_class_info(uint16_t class_id, uint8_t *version, uint8_t *attrs,
                                      uint8_t *methods);
 
-/* The object with this logical name, or NULL. */
+/* The object with this logical name (the table's entry, unresolved for a shared table), or
+ * NULL. */
 AMI_EXTERN ami_cosem_obj *ami_cosem_store_find(ami_cosem_store *s, const ami_obis *ln);
 
 #ifdef __cplusplus

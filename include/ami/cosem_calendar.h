@@ -51,7 +51,14 @@ typedef struct ami_cosem_calendar {
     uint8_t activate_time[12]; /* date-time (not specified: never) */
     /* Called after each activation (may be NULL): the meter re-reads its tariff. */
     void (*on_activate)(void *user);
-    void *user;
+    /*
+     * Called before the buffers are written (a SET of a passive part, an activation; may be
+     * NULL): it may point active and passive at buffers of the object's own, keeping their
+     * contents and capacities (copy-on-write of a default calendar several objects share).
+     * AMI_OK, else the write is refused (temporary-failure; activation returns the error).
+     */
+    int (*on_write)(void *user, struct ami_cosem_calendar *c);
+    void *user;           /* given to on_activate and on_write */
     int64_t last;         /* ami_cosem_store_run: time run up to (internal) */
     uint32_t activations; /* statistics */
 } ami_cosem_calendar;
@@ -82,8 +89,8 @@ AMI_EXTERN int ami_cosem_calendar_check_part(unsigned part, const uint8_t *p, si
 AMI_EXTERN int ami_cosem_calendar_at(const ami_cosem_calendar *c, int64_t t, int16_t tz,
                                      ami_cosem_calendar_action *out, int64_t *until);
 
-/* Copies the passive calendar into the active one and calls on_activate. AMI_OK or
- * AMI_E_INVAL. */
+/* Copies the passive calendar into the active one (after on_write) and calls on_activate.
+ * AMI_OK, AMI_E_INVAL or on_write's error. */
 AMI_EXTERN int ami_cosem_calendar_activate(ami_cosem_calendar *c);
 
 #ifdef __cplusplus

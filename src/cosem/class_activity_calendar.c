@@ -256,6 +256,11 @@ int ami_cosem_calendar_activate(ami_cosem_calendar *c)
 {
     if (!c)
         return AMI_E_INVAL;
+    if (c->on_write) {
+        int rc = c->on_write(c->user, c);
+        if (rc != AMI_OK)
+            return rc;
+    }
     for (int i = 0; i < 4; i++) {
         if (c->passive[i].len > c->active[i].cap)
             return AMI_E_INVAL; /* not reached: the store's check compares the capacities */
@@ -341,9 +346,11 @@ static uint8_t calendar_set(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr, 
     int rc = ami_cosem_calendar_check_part(part, data.p, data.len);
     if (rc == AMI_E_TYPE)
         return AMI_DAR_TYPE_UNMATCHED;
-    ami_cosem_buf *b = &c->passive[part];
-    if (rc != AMI_OK || data.len > b->cap)
+    if (rc != AMI_OK || data.len > c->passive[part].cap)
         return AMI_DAR_OTHER_REASON;
+    if (c->on_write && c->on_write(c->user, c) != AMI_OK)
+        return AMI_DAR_TEMPORARY_FAILURE;
+    ami_cosem_buf *b = &c->passive[part];
     memcpy(b->p, data.p, data.len);
     b->len = data.len;
     return AMI_DAR_SUCCESS;

@@ -151,7 +151,9 @@ static bool element(ami_view v, uint16_t index, ami_view *out)
 int ami_cosem_profile_capture(ami_cosem_store *s, ami_cosem_obj *o)
 {
     ami_cosem_profile *p = state_of(o);
-    if (!s || !p || !p->ring || ami_cosem_store_find(s, &o->ln) != o)
+    /* o is the store's (or, for a shared table, a bound copy of it) */
+    const ami_cosem_obj *own = s ? ami_cosem_store_find(s, &o->ln) : NULL;
+    if (!p || !p->ring || !own || (own != o && !s->instance))
         return AMI_E_INVAL;
     /* The entry is built in a scratch buffer and committed only once complete, so a failed
      * capture leaves the buffer (and its oldest entry) as it was. */

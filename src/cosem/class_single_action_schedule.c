@@ -207,7 +207,8 @@ size_t ami__cosem_schedule_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now
     sc->last = now;
     int16_t tz = ami__cosem_store_tz(s);
     size_t fired = 0;
-    ami_cosem_obj *table = ami_cosem_store_find(s, &sc->script_ln);
+    ami_cosem_obj tmp;
+    ami_cosem_obj *table = ami_cosem_store_bind(s, &sc->script_ln, &tmp);
     /* Every minute that may hold an execution instant in (from, now]. */
     int64_t m0 = from - (((from % 60) + 60) % 60);
     for (int64_t m = m0; m <= now; m += 60) {

@@ -60,6 +60,10 @@ uint8_t ami__cosem_attr_mode(const ami_cosem_obj *o, const ami__cosem_class *c, 
                              const ami_dlms_ctx *ctx);
 uint8_t ami__cosem_method_mode(const ami_cosem_obj *o, uint8_t method, const ami_dlms_ctx *ctx);
 
+/* o with its per-instance fields resolved: o itself for a store of its own, else a copy in
+ * *tmp (shared table, ami_cosem_store_init_shared). NULL for NULL. */
+ami_cosem_obj *ami__cosem_bind(const ami_cosem_store *s, ami_cosem_obj *o, ami_cosem_obj *tmp);
+
 /* Association LN object_list (attribute 2) of the whole store, as ctx sees it. */
 void ami__cosem_put_object_list(const ami_cosem_store *s, const ami_dlms_ctx *ctx, ami_wr *out);
 

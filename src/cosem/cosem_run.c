@@ -11,7 +11,8 @@ size_t ami_cosem_store_run(ami_cosem_store *s, int64_t now)
         return 0;
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++) {
-        ami_cosem_obj *o = &s->objects[i];
+        ami_cosem_obj tmp;
+        ami_cosem_obj *o = ami__cosem_bind(s, &s->objects[i], &tmp);
         if (o->class_id == AMI_COSEM_SINGLE_ACTION_SCHEDULE)
             n += ami__cosem_schedule_run(s, o, now);
         else if (o->class_id == AMI_COSEM_ACTIVITY_CALENDAR)

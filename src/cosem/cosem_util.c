@@ -120,7 +120,7 @@ int16_t ami__cosem_store_tz(const ami_cosem_store *s)
 {
     for (size_t i = 0; i < s->count; i++)
         if (s->objects[i].class_id == AMI_COSEM_CLOCK)
-            return s->objects[i].time_zone;
+            return s->instance ? s->time_zone : s->objects[i].time_zone;
     return 0;
 }
 

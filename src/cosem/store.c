@@ -56,16 +56,66 @@ ami_cosem_obj *ami_cosem_store_find(ami_cosem_store *s, const ami_obis *ln)
     return NULL;
 }
 
-int ami_cosem_store_init(ami_cosem_store *s, ami_cosem_obj *objects, size_t count,
-                         const ami_cosem_clock_src *clock)
+/* A member of a shared table's instance: offset + 1 (AMI_COSEM_MEMBER), NULL for none. */
+static void *member(void *instance, const void *off)
+{
+    return off ? (char *)instance + ((uintptr_t)off - 1u) : NULL;
+}
+
+/* A copy of o (of a shared table) with its per-instance fields resolved. */
+static void bind_into(const ami_cosem_store *s, const ami_cosem_obj *o, ami_cosem_obj *tmp)
+{
+    *tmp = *o;
+    tmp->state = member(s->instance, o->state);
+    tmp->value = member(s->instance, o->value);
+    if (!o->user)
+        tmp->user = s->instance;
+    if (o->class_id == AMI_COSEM_CLOCK) {
+        tmp->time_zone = s->time_zone;
+        tmp->clock_status = s->clock_status;
+    }
+}
+
+ami_cosem_obj *ami__cosem_bind(const ami_cosem_store *s, ami_cosem_obj *o, ami_cosem_obj *tmp)
+{
+    if (!o || !s->instance)
+        return o;
+    bind_into(s, o, tmp);
+    return tmp;
+}
+
+/* Keeps what a SET or ACTION changed in a bound copy (the Clock's time zone and status). */
+static void keep(ami_cosem_store *s, const ami_cosem_obj *o)
+{
+    if (s->instance && o->class_id == AMI_COSEM_CLOCK) {
+        s->time_zone = o->time_zone;
+        s->clock_status = o->clock_status;
+    }
+}
+
+ami_cosem_obj *ami_cosem_store_bind(ami_cosem_store *s, const ami_obis *ln, ami_cosem_obj *tmp)
+{
+    if (!tmp)
+        return NULL;
+    return s ? ami__cosem_bind(s, ami_cosem_store_find(s, ln), tmp) : NULL;
+}
+
+static int store_setup(ami_cosem_store *s, ami_cosem_obj *objects, size_t count,
+                       const ami_cosem_clock_src *clock, void *instance)
 {
     if (!s || (count && !objects))
         return AMI_E_INVAL;
     memset(s, 0, sizeof *s);
     if (clock)
         s->clock = *clock;
+    s->instance = instance;
     for (size_t i = 0; i < count; i++) {
+        ami_cosem_obj tmp;
         const ami_cosem_obj *o = &objects[i];
+        if (instance) {
+            bind_into(s, o, &tmp);
+            o = &tmp;
+        }
         const ami__cosem_class *c = ami__cosem_class_of(o->class_id);
         if (!c || (o->value && o->value_len > o->value_cap))
             return AMI_E_CONFIG;
@@ -74,10 +124,28 @@ int ami_cosem_store_init(ami_cosem_store *s, ami_cosem_obj *objects, size_t coun
         for (size_t j = 0; j < i; j++)
             if (ami_obis_equal(&objects[j].ln, &o->ln))
                 return AMI_E_CONFIG;
+        if (instance && o->class_id == AMI_COSEM_CLOCK && !s->time_zone && !s->clock_status) {
+            s->time_zone = objects[i].time_zone;
+            s->clock_status = objects[i].clock_status;
+        }
     }
     s->objects = objects;
     s->count = count;
     return AMI_OK;
+}
+
+int ami_cosem_store_init(ami_cosem_store *s, ami_cosem_obj *objects, size_t count,
+                         const ami_cosem_clock_src *clock)
+{
+    return store_setup(s, objects, count, clock, NULL);
+}
+
+int ami_cosem_store_init_shared(ami_cosem_store *s, ami_cosem_obj *objects, size_t count,
+                                const ami_cosem_clock_src *clock, void *instance)
+{
+    if (!instance)
+        return AMI_E_INVAL;
+    return store_setup(s, objects, count, clock, instance);
 }
 
 /* The object a descriptor names: logical name and class must both match (Green Book: a class
@@ -307,7 +375,8 @@ static uint8_t store_get(void *self, const ami_cosem_desc *ref, const ami_access
                          const ami_dlms_ctx *ctx, ami_wr *out)
 {
     ami_cosem_store *s = self;
-    ami_cosem_obj *o = lookup(s, ref);
+    ami_cosem_obj tmp;
+    ami_cosem_obj *o = ami__cosem_bind(s, lookup(s, ref), &tmp);
     const ami__cosem_class *c = o ? ami__cosem_class_of(o->class_id) : NULL;
     if (!c)
         return AMI_DAR_OBJECT_UNDEFINED;
@@ -327,26 +396,34 @@ static uint8_t store_set(void *self, const ami_cosem_desc *ref, ami_view data,
                          const ami_dlms_ctx *ctx)
 {
     ami_cosem_store *s = self;
-    ami_cosem_obj *o = lookup(s, ref);
+    ami_cosem_obj tmp;
+    ami_cosem_obj *o = ami__cosem_bind(s, lookup(s, ref), &tmp);
     const ami__cosem_class *c = o ? ami__cosem_class_of(o->class_id) : NULL;
     if (!c)
         return AMI_DAR_OBJECT_UNDEFINED;
     if (ref->id == 1 || !c->set)
         return AMI_DAR_READ_WRITE_DENIED;
-    return c->set(s, o, (uint8_t)ref->id, data, ctx);
+    /* A shared table keeps each stored value's length (the copy's would be lost). */
+    if (s->instance && ref->id == 2 && o->value && !o->read && data.len != o->value_len)
+        return AMI_DAR_OTHER_REASON;
+    uint8_t dar = c->set(s, o, (uint8_t)ref->id, data, ctx);
+    keep(s, o);
+    return dar;
 }
 
 static uint8_t store_action(void *self, const ami_cosem_desc *ref, ami_view params,
                             const ami_dlms_ctx *ctx, ami_wr *out)
 {
     ami_cosem_store *s = self;
-    ami_cosem_obj *o = lookup(s, ref);
+    ami_cosem_obj tmp;
+    ami_cosem_obj *o = ami__cosem_bind(s, lookup(s, ref), &tmp);
     const ami__cosem_class *c = o ? ami__cosem_class_of(o->class_id) : NULL;
     if (!c)
         return AMI_DAR_OBJECT_UNDEFINED;
-    if (c->action)
-        return c->action(s, o, (uint8_t)ref->id, params, ctx, out);
-    return ami__cosem_obj_method(o, (uint8_t)ref->id, params, out);
+    uint8_t rc = c->action ? c->action(s, o, (uint8_t)ref->id, params, ctx, out)
+                           : ami__cosem_obj_method(o, (uint8_t)ref->id, params, out);
+    keep(s, o);
+    return rc;
 }
 
 const ami_dlms_store_ops ami_cosem_store_ops = {
