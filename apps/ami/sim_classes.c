@@ -2,6 +2,7 @@
  * The virtual meter's control objects (see sim_classes.h).
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim_meter.h"
@@ -105,6 +106,60 @@ static void default_calendar(ami_cosem_buf b[4])
     b[AMI_CALENDAR_DAYS].len = w.len;
 }
 
+/* The default calendar every meter shares until a client writes its own (active, passive:
+ * the same contents; never written, on_write copies them first). */
+static const size_t cal_caps[4] = {SIM_CAL_NAME, SIM_CAL_SEASON, SIM_CAL_WEEK, SIM_CAL_DAY};
+static uint8_t shared_cal[2][SIM_CAL_BYTES / 2];
+static ami_cosem_buf shared_bufs[2][4];
+static bool shared_ready;
+
+static void shared_calendar(void)
+{
+    if (shared_ready)
+        return;
+    for (int k = 0; k < 2; k++) {
+        size_t at = 0;
+        for (int i = 0; i < 4; i++) {
+            shared_bufs[k][i] = (ami_cosem_buf){shared_cal[k] + at, cal_caps[i], 0};
+            at += cal_caps[i];
+        }
+        default_calendar(shared_bufs[k]);
+    }
+    shared_ready = true;
+}
+
+/* Copy-on-write: the meter's own buffers, with the shared calendar's contents, before the
+ * first write. */
+static int own_calendar(void *user, ami_cosem_calendar *cal)
+{
+    sim_meter *m = user;
+    if (m->cls.cal_own)
+        return AMI_OK;
+    uint8_t *p = malloc(SIM_CAL_BYTES);
+    if (!p)
+        return AMI_E_NOMEM;
+    m->cls.cal_own = p;
+    for (int k = 0; k < 2; k++) {
+        ami_cosem_buf *b = k ? cal->passive : cal->active;
+        for (int i = 0; i < 4; i++) {
+            if (b[i].len)
+                memcpy(p, b[i].p, b[i].len);
+            b[i].p = p;
+            p += cal_caps[i];
+        }
+    }
+    return AMI_OK;
+}
+
+void sim_classes_fini(sim_meter *m)
+{
+    free(m->cls.cal_own);
+    m->cls.cal_own = NULL;
+}
+
+/* One push APDU for the fleet: built and handed to deliver (which copies it) at once. */
+static uint8_t push_apdu[SIM_PUSH_APDU];
+
 /* ---------------------------------------------------------------- hooks */
 
 static void on_output(void *user, bool connected)
@@ -116,7 +171,10 @@ static void on_output(void *user, bool connected)
     /* Push on event: the state change is pushed when a destination is set. */
     if (m->cls.push.destination_len) {
         size_t len;
-        (void)ami_cosem_push_run(&m->store, &m->objs[m->cls_push_index], sim_meter_now(m), &len);
+        static const ami_obis push_ln = LN_PUSH;
+        ami_cosem_obj tmp, *o = sim_meter_object(m, &push_ln, &tmp);
+        if (o)
+            (void)ami_cosem_push_run(&m->store, o, sim_meter_now(m), &len);
     }
 }
 
@@ -156,10 +214,7 @@ static uint8_t push_send(void *user, const ami_cosem_push *p, const uint8_t *apd
 
 static int add(sim_meter *m, ami_cosem_obj o)
 {
-    if (m->nobjs >= SIM_METER_OBJECTS)
-        return AMI_E_NOSPACE;
-    m->objs[m->nobjs++] = o;
-    return AMI_OK;
+    return sim_meter_add_object(m, o);
 }
 
 /* Read-write where the Blue Book lets a head-end configure (control mode, passive calendar,
@@ -177,16 +232,15 @@ int sim_classes_add(sim_meter *m)
     void *user = m;
     int rc = AMI_OK;
 
-    /* The Clock: local time as the load model's, methods and daylight saving. */
-    for (size_t i = 0; i < m->nobjs; i++) {
-        ami_cosem_obj *o = &m->objs[i];
-        if (o->class_id != AMI_COSEM_CLOCK)
-            continue;
-        o->time_zone = (int16_t)(-m->load.utc_offset_s / 60);
-        ami_cosem_clock_init(&c->clock, 900);
-        o->state = &c->clock;
-        o->attr_access = clock_rw;
-        o->method_access = m_all;
+    /* The Clock: methods and daylight saving (its time zone, the load model's, is set per
+     * meter by sim_meter_init: the table is shared). */
+    ami_cosem_clock_init(&c->clock, 900);
+    static const ami_obis clock_ln = {{0, 0, 1, 0, 0, 255}};
+    ami_cosem_obj *co = sim_meter_building(&clock_ln);
+    if (co) {
+        co->state = AMI_COSEM_MEMBER(sim_meter, cls.clock);
+        co->attr_access = clock_rw;
+        co->method_access = m_all;
     }
 
     /* Disconnect control, mode 2: remote reconnection connects at once (a), no push button on
@@ -246,14 +300,12 @@ int sim_classes_add(sim_meter *m)
                                  .ln = AMI_OBIS(0, 0, 15, 0, 4, 255),
                                  .state = &c->push_schedule});
 
-    /* Activity calendar: the default one active and passive. */
-    static const size_t caps[4] = {SIM_CAL_NAME, SIM_CAL_SEASON, SIM_CAL_WEEK, SIM_CAL_DAY};
-    for (int i = 0; i < 4; i++) {
-        c->calendar.active[i] = (ami_cosem_buf){c->cal_active[i], caps[i], 0};
-        c->calendar.passive[i] = (ami_cosem_buf){c->cal_passive[i], caps[i], 0};
-    }
-    default_calendar(c->calendar.active);
-    default_calendar(c->calendar.passive);
+    /* Activity calendar: the default one active and passive, shared until written. */
+    shared_calendar();
+    memcpy(c->calendar.active, shared_bufs[0], sizeof c->calendar.active);
+    memcpy(c->calendar.passive, shared_bufs[1], sizeof c->calendar.passive);
+    c->calendar.on_write = own_calendar;
+    c->calendar.user = user;
     ami_datetime never;
     ami_datetime_unspecified(&never);
     ami_datetime_encode(&never, c->calendar.activate_time);
@@ -280,11 +332,10 @@ int sim_classes_add(sim_meter *m)
                                .randomisation_start_interval = 0,
                                .number_of_retries = 0,
                                .repetition_delay = 0,
-                               .apdu = c->push_apdu,
-                               .apdu_cap = sizeof c->push_apdu,
+                               .apdu = push_apdu,
+                               .apdu_cap = sizeof push_apdu,
                                .send = push_send,
                                .user = user};
-    m->cls_push_index = m->nobjs;
     rc |= add(m, (ami_cosem_obj){.class_id = AMI_COSEM_PUSH_SETUP,
                                  .ln = AMI_OBIS(0, 0, 25, 9, 0, 255),
                                  .method_access = m_all,

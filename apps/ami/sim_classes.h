@@ -20,7 +20,9 @@
 #define SIM_CAL_SEASON 160
 #define SIM_CAL_WEEK   160
 #define SIM_CAL_DAY    320
-#define SIM_PUSH_APDU  512
+#define SIM_CAL_BYTES  (2 * (SIM_CAL_NAME + SIM_CAL_SEASON + SIM_CAL_WEEK + SIM_CAL_DAY))
+/* The push APDU is built in one buffer of this size for the whole fleet (and sent at once). */
+#define SIM_PUSH_APDU 512
 
 typedef struct sim_meter sim_meter;
 
@@ -33,11 +35,12 @@ typedef struct sim_classes {
     ami_cosem_schedule billing_schedule, push_schedule;
     ami_cosem_exec_time billing_times[1], push_times[4];
     ami_cosem_calendar calendar;
-    uint8_t cal_active[4][SIM_CAL_DAY], cal_passive[4][SIM_CAL_DAY];
+    /* The meter's own calendar buffers (SIM_CAL_BYTES, active then passive) once a client
+     * writes the calendar; until then both point at the default every meter shares. */
+    uint8_t *cal_own;
     ami_cosem_push push;
     ami_cosem_push_obj push_objs[8];
     ami_cosem_window push_windows[2];
-    uint8_t push_apdu[SIM_PUSH_APDU];
     ami_cosem_sap sap;
     ami_cosem_sap_entry sap_entries[2];
     /* Delivers a push (the fleet sets it: TCP or UDP to the destination); NULL: not sent. */
@@ -59,6 +62,9 @@ unsigned sim_classes_tariff(const sim_meter *m, int64_t t, int64_t *until);
 
 /* True while the supply is connected (disconnect control output_state). */
 bool sim_classes_supply_on(const sim_meter *m);
+
+/* Frees the meter's own calendar (copy-on-write, sim_classes_add). */
+void sim_classes_fini(sim_meter *m);
 
 /* Runs the store's timer (schedules, calendar activation) at the meter's time. */
 void sim_classes_tick(sim_meter *m);

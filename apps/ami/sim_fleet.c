@@ -188,8 +188,10 @@ void sim_fleet_destroy(sim_fleet *f)
     if (!f)
         return;
     (void)uv_loop_close(&f->loop);
-    for (size_t i = 0; i < f->n; i++)
+    for (size_t i = 0; i < f->n; i++) {
+        sim_meter_fini(&f->nodes[i].meter);
         ami_wipe(&f->nodes[i].keys, sizeof f->nodes[i].keys);
+    }
     free(f->nodes);
     free(f);
 }

@@ -362,12 +362,13 @@ static uint64_t closings(sim_meter *m, uint64_t k, int64_t *when)
 }
 
 /*
- * The state to run a virtual buffer from, for entries after time t: the checkpoint when it is
- * not later than t, else the history's start. The checkpoint follows yesterday's local midnight
- * (one day of integration when the day changes), so reads of the last day or two integrate
- * hours instead of 35 days.
+ * The state to run a virtual buffer from, for entries after time t, into *out: the checkpoint
+ * when it is not later than t, else the history's start (derived again from the load model: the
+ * meter keeps no copy). The checkpoint follows yesterday's local midnight (one day of
+ * integration when the day changes), so reads of the last day or two integrate hours instead of
+ * 35 days.
  */
-static const ami_metro *start_state(sim_meter *m, int64_t t)
+static void start_state(sim_meter *m, int64_t t, ami_metro *out)
 {
     int64_t off = m->load.utc_offset_s, local = m->metro.t + off;
     int64_t target = (local / 86400 - (local % 86400 < 0)) * 86400 - off - 86400;
@@ -377,7 +378,10 @@ static const ami_metro *start_state(sim_meter *m, int64_t t)
         if (ami_metro_run(&c, target, &h) == AMI_OK)
             m->ckpt = c;
     }
-    return m->ckpt.t <= t ? &m->ckpt : &m->metro0;
+    if (m->ckpt.t <= t)
+        *out = m->ckpt;
+    else
+        (void)ami_metro_init(out, &m->load, 15, 15, m->history_start); /* as sim_meter_init */
 }
 
 typedef struct gen {
@@ -473,7 +477,8 @@ static uint8_t lp_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint3
     uint64_t skip = total - entries_of(p, total); /* dropped by the ring */
     gen g = {m, p, 1, skip + first, skip + first + count - 1, emit, ctx, false};
     int64_t c1 = first_capture(m, cp);
-    ami_metro mt = *start_state(m, c1 + (int64_t)(g.first - 1) * cp - cp);
+    ami_metro mt;
+    start_state(m, c1 + (int64_t)(g.first - 1) * cp - cp, &mt);
     g.next = captures_until(m, cp, mt.t) + 1;
     ami_metro_hooks h = {.tariff = tariff_of,
                          .tariff_ctx = m,
@@ -524,7 +529,8 @@ static uint8_t billing_rows(void *user, const ami_cosem_obj *o, uint32_t first, 
     int64_t until = 0, from = 0;
     (void)closings(m, g.last, &until);
     (void)closings(m, g.first, &from);
-    ami_metro mt = *start_state(m, from - 1);
+    ami_metro mt;
+    start_state(m, from - 1, &mt);
     g.next = closings_until(m, mt.t, 0, NULL) + 1;
     ami_metro_hooks h = {
         .tariff = tariff_of, .tariff_ctx = m, .billed = on_billed, .billed_ctx = &g};
@@ -645,15 +651,65 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+/* The object table every meter shares: built by the first meter (its per-meter pointers kept
+ * as offsets into sim_meter), then given to each meter's store (ami_cosem_store_init_shared). */
+static struct {
+    ami_cosem_obj objs[SIM_METER_OBJECTS];
+    size_t n;
+    bool building, built;
+    int err;
+} table;
+
+/* A pointer into *m as an offset (AMI_COSEM_MEMBER's encoding); false when outside. */
+static bool member_of(const sim_meter *m, void **p)
+{
+    if (!*p)
+        return true;
+    uintptr_t a = (uintptr_t)*p, b = (uintptr_t)m;
+    if (a < b || a >= b + sizeof *m)
+        return false;
+    *p = (void *)(a - b + 1u);
+    return true;
+}
+
+int sim_meter_add_object(sim_meter *m, ami_cosem_obj o)
+{
+    if (!table.building)
+        return AMI_OK;
+    void *value = o.value;
+    if (o.user == m)
+        o.user = NULL;
+    if (o.user || !member_of(m, &o.state) || !member_of(m, &value)) {
+        table.err = AMI_E_CONFIG;
+        return AMI_E_CONFIG;
+    }
+    o.value = value;
+    if (table.n >= SIM_METER_OBJECTS) {
+        table.err = AMI_E_NOSPACE;
+        return AMI_E_NOSPACE;
+    }
+    table.objs[table.n++] = o;
+    return AMI_OK;
+}
+
+ami_cosem_obj *sim_meter_building(const ami_obis *ln)
+{
+    for (size_t i = 0; table.building && i < table.n; i++)
+        if (ami_obis_equal(&table.objs[i].ln, ln))
+            return &table.objs[i];
+    return NULL;
+}
+
 static void add(sim_meter *m, ami_cosem_obj o)
 {
-    if (m->nobjs < SIM_METER_OBJECTS)
-        m->objs[m->nobjs++] = o;
+    (void)sim_meter_add_object(m, o);
 }
 
 static void add_register(sim_meter *m, ami_obis ln, int8_t scaler, uint8_t unit,
                          ami_cosem_value_fn fn)
 {
+    if (!table.building)
+        return;
     add(m, (ami_cosem_obj){.class_id = AMI_COSEM_REGISTER,
                            .ln = ln,
                            .read = fn,
@@ -676,23 +732,45 @@ static void add_profile(sim_meter *m, ami_obis ln, ami_cosem_profile *p)
     add(m, (ami_cosem_obj){.class_id = AMI_COSEM_PROFILE_GENERIC, .ln = ln, .state = p});
 }
 
-static void set_string(uint8_t *dst, uint8_t type, const char *s, size_t n)
+/* A string value: `type` (octet-string or visible-string) of n bytes. */
+static void put_string(ami_wr *out, uint8_t type, const char *s, size_t n)
 {
-    dst[0] = type;
-    dst[1] = (uint8_t)n;
-    memcpy(dst + 2, s, n);
+    ami_wr_u8(out, type);
+    ami_axdr_put_length(out, n);
+    ami_wr_bytes(out, s, n);
 }
 
-static void add_objects(sim_meter *m, size_t sn)
+/* COSEM logical device name 0-0:42.0.0.255 (the same for every meter). */
+static uint8_t ldn_read(void *user, const ami_cosem_obj *obj, ami_wr *out)
+{
+    (void)user;
+    (void)obj;
+    static const char ldn[] = "OPENAMI-SIM";
+    put_string(out, AMI_AXDR_OCTET_STRING, ldn, sizeof ldn - 1);
+    return AMI_DAR_SUCCESS;
+}
+
+/* Device identity 0-0:96.1.0.255: the serial. */
+static uint8_t ident_read(void *user, const ami_cosem_obj *obj, ami_wr *out)
+{
+    (void)obj;
+    const sim_meter *m = user;
+    put_string(out, AMI_AXDR_VISIBLE_STRING, m->serial, strlen(m->serial));
+    return AMI_DAR_SUCCESS;
+}
+
+static void add_objects(sim_meter *m)
 {
     add(m,
         (ami_cosem_obj){.class_id = AMI_COSEM_ASSOCIATION_LN, .ln = AMI_OBIS(0, 0, 40, 0, 0, 255)});
-    static const char ldn[] = "OPENAMI-SIM";
-    set_string(m->ldn_value, AMI_AXDR_OCTET_STRING, ldn, sizeof ldn - 1);
-    add_data(m, AMI_OBIS(0, 0, 42, 0, 0, 255), m->ldn_value, sizeof m->ldn_value,
-             2 + sizeof ldn - 1);
-    set_string(m->ident_value, AMI_AXDR_VISIBLE_STRING, m->serial, sn);
-    add_data(m, AMI_OBIS(0, 0, 96, 1, 0, 255), m->ident_value, sizeof m->ident_value, 2 + sn);
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DATA,
+                           .ln = AMI_OBIS(0, 0, 42, 0, 0, 255),
+                           .read = ldn_read,
+                           .user = m});
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_DATA,
+                           .ln = AMI_OBIS(0, 0, 96, 1, 0, 255),
+                           .read = ident_read,
+                           .user = m});
     /* firmware: the running version, the Image transfer object and the last refusal's reason
      * (the version is the image transfer's, configured by sim_meter_set_fw) */
     (void)sim_meter_set_fw(m, NULL, 0, sim_meter_default_fw(), NULL);
@@ -799,9 +877,9 @@ static void add_objects(sim_meter *m, size_t sn)
     }
 }
 
-ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln)
+ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln, ami_cosem_obj *tmp)
 {
-    return ami_cosem_store_find(&m->store, ln);
+    return ami_cosem_store_bind(&m->store, ln, tmp);
 }
 
 static int record(sim_meter *m, unsigned log, uint8_t code)
@@ -810,7 +888,8 @@ static int record(sim_meter *m, unsigned log, uint8_t code)
         return AMI_E_INVAL;
     m->code_value[log][1] = code;
     ami_obis ln = AMI_OBIS(0, 0, 99, 98, log, 255);
-    return ami_cosem_event_record(sim_meter_object(m, &ln), sim_meter_now(m), 0, 0, code);
+    ami_cosem_obj tmp;
+    return ami_cosem_event_record(sim_meter_object(m, &ln, &tmp), sim_meter_now(m), 0, 0, code);
 }
 
 int sim_meter_event(sim_meter *m, enum sim_log log, uint8_t code)
@@ -848,20 +927,31 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
     /* The history is integrated lazily, at the first read (advance()): a fleet of 10,000 meters
      * starts without running 35 days of metrology for each. */
     int rc = ami_metro_init(&m->metro, &m->load, 15, 15, m->history_start);
-    m->metro0 = m->metro;
     m->ckpt = m->metro;
     if (rc != AMI_OK)
         return rc;
 
-    add_objects(m, sn);
+    /* The first meter builds the shared object table; each meter sets up its state. */
+    table.building = !table.built;
+    if (table.building) {
+        table.n = 0;
+        table.err = AMI_OK;
+    }
+    add_objects(m);
     /* Control objects last (sim_classes.c). */
     rc = sim_classes_add(m);
+    if (rc == AMI_OK)
+        rc = table.err;
+    table.building = false;
     if (rc != AMI_OK)
         return rc;
     ami_cosem_clock_src clk = {clock_now, clock_set, m};
-    rc = ami_cosem_store_init(&m->store, m->objs, m->nobjs, &clk);
+    rc = ami_cosem_store_init_shared(&m->store, table.objs, table.n, &clk, m);
     if (rc != AMI_OK)
         return rc;
+    table.built = true;
+    /* The Clock's time zone: local time as the load model's (calendar, schedules, metrology). */
+    m->store.time_zone = (int16_t)(-m->load.utc_offset_s / 60);
     (void)record(m, SIM_LOG_STANDARD, SIM_EVENT_POWER_UP);
     m->policies[0] = (ami_dlms_policy){.client_sap = SIM_SAP_PUBLIC,
                                        .context = AMI_ACSE_CONTEXT_LN,
@@ -910,6 +1000,12 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
                                   .server_sap = 1,
                                   .sec = &m->sec};
     return ami_dlms_server_init(&m->server, &cfg);
+}
+
+void sim_meter_fini(sim_meter *m)
+{
+    if (m)
+        sim_classes_fini(m);
 }
 
 unsigned sim_meter_tariff(sim_meter *m)

@@ -54,13 +54,10 @@ typedef struct sim_meter {
     int64_t clock_offset;      /* set by SET of the clock: meter time - simulated time (s) */
     int64_t history_start;     /* the metrology started here (now - the history at init) */
     ami_metro metro;           /* live: integrated up to the meter's time */
-    ami_metro metro0;          /* the state at history_start: the virtual buffers run it forward */
-    ami_metro ckpt;            /* the state at yesterday's local midnight (or metro0): a shortcut */
+    ami_metro ckpt; /* the state at yesterday's local midnight (or at history_start, which the
+                     * virtual buffers derive again from the load model): a shortcut */
     ami_metro_load load;
-    ami_cosem_obj objs[SIM_METER_OBJECTS];
-    size_t nobjs;
-    uint8_t ident_value[2 + SIM_SERIAL_MAX];
-    uint8_t ldn_value[2 + 16];
+    /* The object table is the fleet's (sim_meter_add_object): per-meter state below. */
     uint8_t status_value[2];              /* AMR profile status 0-0:96.10.1.255 */
     uint8_t code_value[SIM_LOG_COUNT][2]; /* event codes 0-0:96.11.x.255 */
     ami_cosem_profile lp1, lp2, billing;  /* virtual buffers */
@@ -85,7 +82,6 @@ typedef struct sim_meter {
     uint32_t nevents;      /* events recorded by sim_meter_event/_record_event (not the meter's own
                             * power-up and clock-adjusted entries) */
     sim_classes cls;       /* control objects (sim_classes.h) */
-    size_t cls_push_index; /* the push setup in objs */
     bool supply_off;       /* disconnected: the metrology counts no energy */
     ami_image_transfer fw; /* Image transfer 0-0:44.0.0.255 (storage: sim_meter_set_fw) */
 } sim_meter;
@@ -156,8 +152,24 @@ int64_t sim_meter_now(const sim_meter *m);
  */
 int sim_meter_event(sim_meter *m, enum sim_log log, uint8_t code);
 
-/* The meter's object with this logical name, or NULL. */
-ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln);
+/* The meter's object with this logical name, its per-meter fields resolved (a copy in *tmp:
+ * the table is shared, ami_cosem_store_bind), or NULL. */
+ami_cosem_obj *sim_meter_object(sim_meter *m, const ami_obis *ln, ami_cosem_obj *tmp);
+
+/*
+ * Adds object o of meter m to the object table every meter shares: its state, value and user
+ * must be m or lie inside *m (they are kept as offsets, AMI_COSEM_MEMBER). Only the first
+ * meter's sim_meter_init builds the table; for the others this does nothing. Returns AMI_OK,
+ * AMI_E_NOSPACE (more than SIM_METER_OBJECTS) or AMI_E_CONFIG (a pointer outside *m).
+ */
+int sim_meter_add_object(sim_meter *m, ami_cosem_obj o);
+
+/* The shared table's object with this logical name while the first meter builds the table (to
+ * complete one added earlier), else NULL. */
+ami_cosem_obj *sim_meter_building(const ami_obis *ln);
+
+/* Releases what the meter allocated (a calendar written by a client). */
+void sim_meter_fini(sim_meter *m);
 
 /* Brings the metrology up to the meter's time, as a read of a register does (no energy while
  * the disconnect control 0-0:96.3.10.255 is open). */
