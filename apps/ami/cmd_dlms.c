@@ -11,54 +11,33 @@
 
 #include "ami/ami.h"
 #include "cli.h"
-#include "dlms_sec.h"
+#include "dlms_conn.h"
 #include "dlms_fw.h"
 #include "io/dlms_transport.h"
 
 #define MAX_REFS 32
 
 typedef struct dopts {
-    const char *cmd; /* "dlms get" ... */
-    const char *url;
-    ami_dlms_link_opts lo;
-    char password[128];
-    bool json, csv, trace;
+    struct dlms_conn c; /* URL, addresses, authentication, security, trace */
+    bool json, csv;
     const char *from, *to;
     long last;
     bool sync;
-    struct dlms_sec *sec; /* security options (static: it holds a 64 KiB scratch buffer) */
     /* keys rotate */
     struct cli_key new_ek, new_ak, new_bek;
     bool random_keys, show_keys;
     const char *setup;
-    bool sn; /* short-name context */
 } dopts;
-
-static struct dlms_sec g_sec;
 
 static void help_common(FILE *out)
 {
     fprintf(out,
             "\nURL: tcp://HOST:PORT (wrapper over TCP), udp://HOST:PORT, hdlc+tcp://HOST:PORT,\n"
             "     hdlc:/dev/ttyUSB0?baud=9600, iec21:/dev/ttyUSB0 (mode E sign-on, then HDLC)\n\n"
-            "Options:\n"
-            "  --client SAP        client SAP / HDLC client address (default 16, public)\n"
-            "  --server SAP        server SAP / logical device (default 1)\n"
-            "  --logical N --physical N   HDLC server address (upper, lower)\n"
-            "  --auth none|low|hls-aes|hls-md5|hls-sha1|hls-gmac|hls-sha256|hls-ecdsa\n"
-            "                      authentication (low = LLS password; HLS: see below)\n"
-            "  --password P        the LLS password (never printed; --trace redacts it)\n"
-            "  --timeout MS        per exchange (default 5000)\n"
-            "  --max-pdu N         client max receive PDU size proposed (default 65535)\n"
-            "  --sn                short-name referencing (objects, get, set): references are\n"
-            "                      [CLASS/]OBIS:ATTR mapped through the Association SN object\n"
-            "                      list, or raw names SN:0xFA00\n"
-            "  --gbt[=WINDOW]      propose general block transfer and send every request in\n"
-            "                      GBT, announcing WINDOW blocks (1..63, default 4)\n"
-            "  --json              JSON output\n"
-            "  --trace             every frame and APDU decoded on stderr\n"
-            "  -h, --help          this help\n");
-    dlms_sec_help(out);
+            "Options:\n");
+    dlms_conn_help(out);
+    fprintf(out, "  --json              JSON output\n"
+                 "  -h, --help          this help\n");
     fprintf(out, "\nExit status: 0 done; 1 a transport, association, security or service error "
                  "(named);\n2 usage.\n");
 }
@@ -95,108 +74,18 @@ static void help(FILE *out, int which)
     help_common(out);
 }
 
-/* ---------------------------------------------------------------- trace */
-
-static void mask(uint8_t *p, size_t n, const char *pw)
-{
-    size_t k = strlen(pw);
-    if (k == 0 || n < k)
-        return;
-    for (size_t i = 0; i + k <= n; i++)
-        if (memcmp(p + i, pw, k) == 0)
-            memset(p + i, '*', k);
-}
-
-static int sink_stderr(void *user, const char *s, size_t n)
-{
-    (void)user;
-    return fwrite(s, 1, n, stderr) == n ? AMI_OK : AMI_E_IO;
-}
-
-static void on_trace(void *user, bool tx, enum ami_dlms_trace_kind kind, const uint8_t *p, size_t n)
-{
-    const dopts *d = user;
-    static uint8_t copy[70000];
-    if (n > sizeof copy)
-        return;
-    memcpy(copy, p, n);
-    const char *dir = tx ? ">>" : "<<";
-    if (kind == AMI_DLMS_TRACE_FRAME) {
-        ami_hdlc_frame f;
-        if (ami_hdlc_frame_decode(p, n, 0, &f) < 0)
-            return;
-        /* the description is made from a decoded frame whose information is masked */
-        static uint8_t info[AMI_HDLC_MAX_FRAME_BYTES];
-        if (f.info_len) {
-            memcpy(info, f.info, f.info_len);
-            mask(info, f.info_len, d->password);
-            dlms_sec_mask(d->sec, info, f.info_len);
-            f.info = info;
-        }
-        char line[512];
-        if (ami_hdlc_frame_describe(&f, line, sizeof line) > 0)
-            fprintf(stderr, "%s HDLC %s\n", dir, line);
-    } else if (kind == AMI_DLMS_TRACE_WRAPPER) {
-        ami_wrapper_msg m;
-        mask(copy, n, d->password);
-        dlms_sec_mask(d->sec, copy, n);
-        if (ami_wrapper_datagram_decode(copy, n, &m) == AMI_OK) {
-            char line[512];
-            if (ami_wrapper_describe(&m, line, sizeof line) > 0)
-                fprintf(stderr, "%s %s\n", dir, line);
-        }
-    } else if (kind == AMI_DLMS_TRACE_APDU) {
-        mask(copy, n, d->password);
-        dlms_sec_mask(d->sec, copy, n);
-        static uint8_t ab[1 << 16], sb[1 << 20];
-        ami_arena a, s;
-        ami_arena_init(&a, ab, sizeof ab);
-        ami_arena_init(&s, sb, sizeof sb);
-        ami_apdu apdu;
-        ami_apdu_opts o = {NULL, AMI_APDU_LENIENT_TRAILING};
-        fprintf(stderr, "%s APDU %s (%zu bytes)\n", dir, ami_apdu_tag_name(copy[0]), n);
-        if (ami_apdu_decode(copy, n, &a, &o, &apdu) == AMI_OK)
-            ami_apdu_format_text(&apdu, &s, 3, sink_stderr, NULL);
-    } else {
-        fprintf(stderr, "%s IEC21 ", dir);
-        for (size_t i = 0; i < n; i++)
-            fputc(copy[i] >= 0x20 && copy[i] < 0x7F ? copy[i] : '.', stderr);
-        fputc('\n', stderr);
-    }
-}
-
-static bool progress_shown;
-
-static void on_progress(void *user, uint32_t blocks, size_t bytes)
-{
-    (void)user;
-    progress_shown = true;
-    fprintf(stderr, "\rreading: %u blocks, %zu bytes", blocks, bytes);
-}
-
 /* ---------------------------------------------------------------- options */
 
 /* Parses the options of every sub-command; positional arguments are left in argv[optind..]. */
 static int parse(int argc, char **argv, dopts *d, int which)
 {
     static const struct option opts[] = {
-        {"client", required_argument, NULL, 'c'},
-        {"server", required_argument, NULL, 's'},
-        {"logical", required_argument, NULL, 'L'},
-        {"physical", required_argument, NULL, 'P'},
-        {"auth", required_argument, NULL, 'a'},
-        {"password", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'},
-        {"max-pdu", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, 'J'},
         {"csv", no_argument, NULL, 'C'},
-        {"trace", no_argument, NULL, 'T'},
         {"from", required_argument, NULL, 'f'},
         {"to", required_argument, NULL, 'u'},
         {"last", required_argument, NULL, 'n'},
         {"sync", no_argument, NULL, 'S'},
-        {"sn", no_argument, NULL, 'N'},
-        {"gbt", optional_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"new-ek", required_argument, NULL, 2000},
         {"new-ak", required_argument, NULL, 2001},
@@ -204,61 +93,19 @@ static int parse(int argc, char **argv, dopts *d, int which)
         {"random", no_argument, NULL, 2003},
         {"show-keys", no_argument, NULL, 2004},
         {"setup", required_argument, NULL, 2005},
-        DLMS_SEC_LONG_OPTIONS,
+        DLMS_CONN_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const char *auth = "none";
-    long v;
     int c, st;
-    d->sec = &g_sec;
-    dlms_sec_defaults(d->sec, d->cmd);
-    d->lo.session.context = AMI_ACSE_CONTEXT_LN;
+    dlms_conn_defaults(&d->c, d->c.cmd);
     optind = 0; /* GNU getopt: full re-initialisation, so options may follow the arguments */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c':
-            if (!cli_parse_long(optarg, 1, 127, &v))
-                return cli_usage(d->cmd, "--client: 1..127");
-            d->lo.client_sap = (uint8_t)v;
-            break;
-        case 's':
-        case 'L':
-            if (!cli_parse_long(optarg, 0, 0x3FFF, &v))
-                return cli_usage(d->cmd, "--%s: 0..16383", c == 's' ? "server" : "logical");
-            d->lo.server_logical = (uint16_t)v;
-            break;
-        case 'P':
-            if (!cli_parse_long(optarg, 0, 0x3FFF, &v))
-                return cli_usage(d->cmd, "--physical: 0..16383");
-            d->lo.server_physical = (uint16_t)v;
-            break;
-        case 'a':
-            auth = optarg;
-            break;
-        case 'p':
-            if (strlen(optarg) >= sizeof d->password || strlen(optarg) > AMI_DLMS_CLIENT_MAX_AUTH)
-                return cli_usage(d->cmd, "--password: at most %u characters",
-                                 AMI_DLMS_CLIENT_MAX_AUTH);
-            snprintf(d->password, sizeof d->password, "%s", optarg);
-            break;
-        case 't':
-            if (!cli_parse_long(optarg, 1, 3600000, &v))
-                return cli_usage(d->cmd, "--timeout: 1..3600000 ms");
-            d->lo.timeout_ms = (int)v;
-            break;
-        case 'm':
-            if (!cli_parse_long(optarg, 12, 65535, &v))
-                return cli_usage(d->cmd, "--max-pdu: 12..65535");
-            d->lo.session.max_pdu = (uint16_t)v;
-            break;
         case 'J':
             d->json = true;
             break;
         case 'C':
             d->csv = true;
-            break;
-        case 'T':
-            d->trace = true;
             break;
         case 'f':
             d->from = optarg;
@@ -268,21 +115,10 @@ static int parse(int argc, char **argv, dopts *d, int which)
             break;
         case 'n':
             if (!cli_parse_long(optarg, 1, 0x7FFFFFFF, &d->last))
-                return cli_usage(d->cmd, "--last: a positive number of entries");
+                return cli_usage(d->c.cmd, "--last: a positive number of entries");
             break;
         case 'S':
             d->sync = true;
-            break;
-        case 'N':
-            d->sn = true;
-            d->lo.session.context = AMI_ACSE_CONTEXT_SN;
-            break;
-        case 'G':
-            v = 4;
-            if (optarg && !cli_parse_long(optarg, 1, 63, &v))
-                return cli_usage(d->cmd, "--gbt: a window of 1..63 blocks");
-            d->lo.session.gbt_window = (uint8_t)v;
-            d->lo.session.gbt_always = true;
             break;
         case 'h':
             help(stdout, which);
@@ -293,8 +129,8 @@ static int parse(int argc, char **argv, dopts *d, int which)
             static const char *const nm[] = {"new-ek", "new-ak", "new-bek"};
             struct cli_key *k = c == 2000 ? &d->new_ek : c == 2001 ? &d->new_ak : &d->new_bek;
             if (which != 6)
-                return cli_usage(d->cmd, "--%s is an option of keys rotate", nm[c - 2000]);
-            if ((st = cli_key_set_hex(d->cmd, nm[c - 2000], optarg, k)) != 0)
+                return cli_usage(d->c.cmd, "--%s is an option of keys rotate", nm[c - 2000]);
+            if ((st = cli_key_set_hex(d->c.cmd, nm[c - 2000], optarg, k)) != 0)
                 return st;
             break;
         }
@@ -302,8 +138,8 @@ static int parse(int argc, char **argv, dopts *d, int which)
         case 2004:
         case 2005:
             if (which != 6)
-                return cli_usage(d->cmd, "--random, --show-keys and --setup are options of keys "
-                                         "rotate");
+                return cli_usage(d->c.cmd, "--random, --show-keys and --setup are options of keys "
+                                           "rotate");
             if (c == 2003)
                 d->random_keys = true;
             else if (c == 2004)
@@ -312,77 +148,18 @@ static int parse(int argc, char **argv, dopts *d, int which)
                 d->setup = optarg;
             break;
         default:
-            if (c >= DSO_SECURITY && c < 2000) {
-                if ((st = dlms_sec_option(d->sec, c, optarg)) != 0)
-                    return st;
-                break;
-            }
-            return cli_usage(d->cmd, "bad option (see --help)");
+            st = dlms_conn_option(&d->c, c, optarg);
+            if (st == DLMS_CONN_NOT_MINE)
+                return cli_usage(d->c.cmd, "bad option (see --help)");
+            if (st)
+                return st;
+            break;
         }
     }
-    int mech = ami_auth_mech_parse(auth);
-    if (mech < 0)
-        return cli_usage(d->cmd, "--auth: none, low, hls-aes, hls-md5, hls-sha1, hls-gmac, "
-                                 "hls-sha256 or hls-ecdsa");
-    d->sec->mech = mech;
-    if (mech == AMI_ACSE_MECH_LOW) {
-        if (!d->password[0])
-            return cli_usage(d->cmd, "--auth low needs --password");
-        d->lo.session.mechanism = AMI_ACSE_MECH_LOW;
-        d->lo.session.auth_value = ami_view_of(d->password, strlen(d->password));
-    }
     if (optind >= argc)
-        return cli_usage(d->cmd, "missing URL (see --help)");
-    d->url = argv[optind++];
-    d->lo.session.apdu_lenient = AMI_APDU_LENIENT_TRAILING;
-    uint32_t conf = d->sn ? (AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE |
-                             AMI_CONF_PARAMETERIZED_ACCESS | AMI_CONF_MULTIPLE_REFERENCES |
-                             AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ)
-                          : AMI_DLMS_CLIENT_DEFAULT_CONFORMANCE;
-    if (d->lo.session.gbt_always)
-        conf |= AMI_CONF_GENERAL_BLOCK_TRANSFER;
-    d->lo.session.conformance = conf;
-    if ((st = dlms_sec_prepare(d->sec, d->url, &d->lo, d->password)) != 0)
-        return st;
-    if (d->trace) {
-        d->lo.trace = on_trace;
-        d->lo.trace_user = d;
-    }
-    return AMI_EXIT_OK;
-}
-
-static int open_assoc(dopts *d, ami_dlms_link **l)
-{
-    char why[256];
-    int rc = ami_dlms_link_open(l, d->url, &d->lo, why, sizeof why);
-    if (rc)
-        return cli_fail(d->cmd, d->url, NULL, "%s", why);
-    if (isatty(2) && !d->trace)
-        ami_dlms_link_progress(*l, on_progress, NULL);
-    ami_dlms_result res;
-    rc = ami_dlms_link_associate(*l, &res);
-    if (rc || res.outcome != AMI_DLMS_SUCCESS) {
-        int st = cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(*l));
-        if (rc == AMI_OK && res.outcome == AMI_DLMS_REJECTED && d->sec->active &&
-            d->sec->level != AMI_DLMS_SEC_NONE)
-            fprintf(stderr,
-                    "ami %s: hint: a meter also refuses an invocation counter it has seen "
-                    "(or keys it does not hold): --read-ic reads its counter\n",
-                    d->cmd);
-        ami_dlms_link_close(*l);
-        *l = NULL;
-        return st;
-    }
-    return AMI_EXIT_OK;
-}
-
-static void done(ami_dlms_link *l)
-{
-    if (progress_shown)
-        fputc('\n', stderr);
-    progress_shown = false;
-    (void)ami_dlms_link_release(l);
-    ami_dlms_link_close(l);
+        return cli_usage(d->c.cmd, "missing URL (see --help)");
+    const char *url = argv[optind++];
+    return dlms_conn_prepare(&d->c, url);
 }
 
 /* ---------------------------------------------------------------- values */
@@ -541,7 +318,7 @@ static int remote_fail(const dopts *d, const char *what, const ami_dlms_result *
 {
     char text[256];
     ami_dlms_result_describe(res, text, sizeof text);
-    return cli_fail(d->cmd, what, NULL, "%s", text);
+    return cli_fail(d->c.cmd, what, NULL, "%s", text);
 }
 
 /* ---------------------------------------------------------------- object list */
@@ -554,12 +331,12 @@ static int read_objects(dopts *d, ami_dlms_link *l, ami_arena *a, const ami_axdr
     ami_dlms_result res;
     int rc = ami_dlms_link_get(l, &object_list, 1, &res);
     if (rc)
-        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+        return cli_fail(d->c.cmd, d->c.url, NULL, "%s", ami_dlms_link_why(l));
     if (res.outcome != AMI_DLMS_SUCCESS)
         return remote_fail(d, "object list 0.0.40.0.0.255:2", &res);
     *tree = decode_value(res.data, a);
     if (!*tree || (*tree)->type != AMI_AXDR_ARRAY)
-        return cli_fail(d->cmd, d->url, "COSEM", "the object list is not an array");
+        return cli_fail(d->c.cmd, d->c.url, "COSEM", "the object list is not an array");
     return AMI_EXIT_OK;
 }
 
@@ -598,12 +375,12 @@ static int read_sn_objects(dopts *d, ami_dlms_link *l, ami_arena *a, const ami_a
     ami_dlms_result res;
     int rc = ami_dlms_link_read(l, &it, 1, &res);
     if (rc)
-        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+        return cli_fail(d->c.cmd, d->c.url, NULL, "%s", ami_dlms_link_why(l));
     if (res.outcome != AMI_DLMS_SUCCESS)
         return remote_fail(d, "object list SN:0xFA08", &res);
     *tree = decode_value(res.data, a);
     if (!*tree || (*tree)->type != AMI_AXDR_ARRAY)
-        return cli_fail(d->cmd, d->url, "COSEM", "the SN object list is not an array");
+        return cli_fail(d->c.cmd, d->c.url, "COSEM", "the SN object list is not an array");
     return AMI_EXIT_OK;
 }
 
@@ -646,7 +423,7 @@ static int sn_names(dopts *d, ami_dlms_link *l, char **args, int n, uint16_t *na
             continue;
         ami_cosem_desc ref;
         if (!parse_ref(args[i], &ref) || ref.id < 1)
-            return cli_fail(d->cmd, args[i], NULL, "bad reference (want SN:NAME or OBIS:ATTR)");
+            return cli_fail(d->c.cmd, args[i], NULL, "bad reference (want SN:NAME or OBIS:ATTR)");
         int st;
         if (!t && (st = read_sn_objects(d, l, &a, &t)))
             return st;
@@ -663,7 +440,7 @@ static int sn_names(dopts *d, ami_dlms_link *l, char **args, int n, uint16_t *na
             }
         }
         if (!found)
-            return cli_fail(d->cmd, args[i], "COSEM", "not in the SN object list");
+            return cli_fail(d->c.cmd, args[i], "COSEM", "not in the SN object list");
     }
     return AMI_EXIT_OK;
 }
@@ -721,7 +498,7 @@ static int sn_get(dopts *d, ami_dlms_link *l, char **args, int n)
         items[i] = (ami_sn_access){.kind = AMI_SN_VARIABLE_NAME, .name = names[i]};
     ami_dlms_result res;
     if (ami_dlms_link_read(l, items, (uint32_t)n, &res))
-        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+        return cli_fail(d->c.cmd, d->c.url, NULL, "%s", ami_dlms_link_why(l));
     if (res.outcome != AMI_DLMS_SUCCESS)
         return remote_fail(d, args[0], &res);
     if (n == 1) {
@@ -750,7 +527,7 @@ static int sn_set(dopts *d, ami_dlms_link *l, char **arg, ami_view v)
     ami_sn_access it = {.kind = AMI_SN_VARIABLE_NAME, .name = name};
     ami_dlms_result res;
     if (ami_dlms_link_write(l, &it, v, &res))
-        return cli_fail(d->cmd, d->url, NULL, "%s", ami_dlms_link_why(l));
+        return cli_fail(d->c.cmd, d->c.url, NULL, "%s", ami_dlms_link_why(l));
     if (res.outcome != AMI_DLMS_SUCCESS)
         return remote_fail(d, arg[0], &res);
     if (d->json)
@@ -762,25 +539,25 @@ static int sn_set(dopts *d, ami_dlms_link *l, char **arg, ami_view v)
 
 static int cmd_objects(struct ami_cli *cli, int argc, char **argv)
 {
-    dopts d = {.cmd = "dlms objects", .json = cli->json};
+    dopts d = {.c.cmd = "dlms objects", .json = cli->json};
     int st = parse(argc, argv, &d, 0);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
     if (optind != argc)
-        return cli_usage(d.cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(d.c.cmd, "unexpected argument '%s'", argv[optind]);
     ami_dlms_link *l;
-    if ((st = open_assoc(&d, &l)))
+    if ((st = dlms_conn_open(&d.c, &l)))
         return st;
-    if (d.sn) {
+    if (d.c.sn) {
         st = sn_objects(&d, l);
-        done(l);
+        dlms_conn_done(l);
         return st;
     }
     ami_arena a;
     const ami_axdr_value *t;
     st = read_objects(&d, l, &a, &t);
     if (st) {
-        done(l);
+        dlms_conn_done(l);
         return st;
     }
     ami_jw w;
@@ -822,7 +599,7 @@ static int cmd_objects(struct ami_cli *cli, int argc, char **argv)
         ami_jw_arr_end(&w);
         fputc('\n', stdout);
     }
-    done(l); /* the values are views into the link's buffers */
+    dlms_conn_done(l); /* the values are views into the link's buffers */
     return AMI_EXIT_OK;
 }
 
@@ -850,7 +627,7 @@ static int resolve_classes(dopts *d, ami_dlms_link *l, ami_cosem_desc *refs, int
         if (refs[i].class_id == 0) {
             char obis[AMI_OBIS_STRLEN];
             ami_obis_format(&refs[i].instance, AMI_OBIS_STYLE_DOTS, obis, sizeof obis);
-            return cli_fail(d->cmd, obis, "COSEM", "not in the object list (give CLASS/OBIS)");
+            return cli_fail(d->c.cmd, obis, "COSEM", "not in the object list (give CLASS/OBIS)");
         }
     }
     return AMI_EXIT_OK;
@@ -860,32 +637,32 @@ static int resolve_classes(dopts *d, ami_dlms_link *l, ami_cosem_desc *refs, int
 
 static int cmd_get(struct ami_cli *cli, int argc, char **argv)
 {
-    dopts d = {.cmd = "dlms get", .json = cli->json};
+    dopts d = {.c.cmd = "dlms get", .json = cli->json};
     int st = parse(argc, argv, &d, 1);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
     int n = argc - optind;
     if (n < 1 || n > MAX_REFS)
-        return cli_usage(d.cmd, "give 1 to %d OBIS:ATTR references", MAX_REFS);
-    if (d.sn) {
+        return cli_usage(d.c.cmd, "give 1 to %d OBIS:ATTR references", MAX_REFS);
+    if (d.c.sn) {
         ami_dlms_link *l;
-        if ((st = open_assoc(&d, &l)))
+        if ((st = dlms_conn_open(&d.c, &l)))
             return st;
         st = sn_get(&d, l, argv + optind, n);
-        done(l);
+        dlms_conn_done(l);
         return st;
     }
     ami_cosem_desc refs[MAX_REFS];
     ami_attr_sel sel[MAX_REFS];
     for (int i = 0; i < n; i++)
         if (!parse_ref(argv[optind + i], &refs[i]))
-            return cli_usage(d.cmd, "bad reference '%s' (want [CLASS/]OBIS:ATTR)",
+            return cli_usage(d.c.cmd, "bad reference '%s' (want [CLASS/]OBIS:ATTR)",
                              argv[optind + i]);
     ami_dlms_link *l;
-    if ((st = open_assoc(&d, &l)))
+    if ((st = dlms_conn_open(&d.c, &l)))
         return st;
     if ((st = resolve_classes(&d, l, refs, n))) {
-        done(l);
+        dlms_conn_done(l);
         return st;
     }
     for (int i = 0; i < n; i++)
@@ -893,8 +670,8 @@ static int cmd_get(struct ami_cli *cli, int argc, char **argv)
     ami_dlms_result res;
     int rc = ami_dlms_link_get(l, sel, (uint32_t)n, &res);
     if (rc) {
-        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
-        done(l);
+        st = cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l));
+        dlms_conn_done(l);
         return st;
     }
     st = AMI_EXIT_OK;
@@ -913,45 +690,45 @@ static int cmd_get(struct ami_cli *cli, int argc, char **argv)
             }
         }
     }
-    done(l);
+    dlms_conn_done(l);
     return st;
 }
 
 static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action)
 {
-    dopts d = {.cmd = action ? "dlms action" : "dlms set", .json = cli->json};
+    dopts d = {.c.cmd = action ? "dlms action" : "dlms set", .json = cli->json};
     int st = parse(argc, argv, &d, action ? 3 : 2);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
     int n = argc - optind;
     if (action ? (n < 1 || n > 2) : n != 2)
-        return cli_usage(d.cmd, action ? "give OBIS:METHOD [PARAM]" : "give OBIS:ATTR VALUE");
+        return cli_usage(d.c.cmd, action ? "give OBIS:METHOD [PARAM]" : "give OBIS:ATTR VALUE");
     ami_cosem_desc ref;
-    if (d.sn && action)
-        return cli_usage(d.cmd, "--sn: objects, get and set only");
-    if (!d.sn && !parse_ref(argv[optind], &ref))
-        return cli_usage(d.cmd, "bad reference '%s'", argv[optind]);
+    if (d.c.sn && action)
+        return cli_usage(d.c.cmd, "--sn: objects, get and set only");
+    if (!d.c.sn && !parse_ref(argv[optind], &ref))
+        return cli_usage(d.c.cmd, "bad reference '%s'", argv[optind]);
     static uint8_t val[65536];
     long vlen = 0;
     if (n == 2 && (vlen = parse_value(argv[optind + 1], val, sizeof val)) <= 0)
-        return cli_usage(d.cmd, "bad value '%s' (see --help)", argv[optind + 1]);
+        return cli_usage(d.c.cmd, "bad value '%s' (see --help)", argv[optind + 1]);
     if (vlen > 0) {
         ami_rd r;
         ami_rd_init(&r, val, (size_t)vlen);
         if (ami_axdr_skip(&r, NULL) != AMI_OK || ami_rd_left(&r))
-            return cli_usage(d.cmd, "value '%s' is not one A-XDR Data", argv[optind + 1]);
+            return cli_usage(d.c.cmd, "value '%s' is not one A-XDR Data", argv[optind + 1]);
     }
     ami_dlms_link *l;
-    if ((st = open_assoc(&d, &l)))
+    if ((st = dlms_conn_open(&d.c, &l)))
         return st;
     ami_view v = ami_view_of(val, (size_t)vlen);
-    if (d.sn) {
+    if (d.c.sn) {
         st = sn_set(&d, l, argv + optind, v);
-        done(l);
+        dlms_conn_done(l);
         return st;
     }
     if ((st = resolve_classes(&d, l, &ref, 1))) {
-        done(l);
+        dlms_conn_done(l);
         return st;
     }
     ami_dlms_result res;
@@ -963,7 +740,7 @@ static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action
         rc = ami_dlms_link_set(l, &s, v, &res);
     }
     if (rc)
-        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
+        st = cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l));
     else if (res.outcome != AMI_DLMS_SUCCESS)
         st = remote_fail(&d, argv[optind], &res);
     else if (res.has_data)
@@ -972,7 +749,7 @@ static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action
         printf("{\"ref\":\"%s\",\"result\":\"success\"}\n", argv[optind]);
     else
         printf("%s: success\n", argv[optind]);
-    done(l);
+    dlms_conn_done(l);
     return st;
 }
 
@@ -1023,7 +800,7 @@ static int profile_out(const dopts *d, const char *ref, const ami_dlms_result *r
     ami_arena a;
     const ami_axdr_value *t = decode_value(res->data, &a);
     if (!t || t->type != AMI_AXDR_ARRAY)
-        return cli_fail(d->cmd, ref, "COSEM", "the buffer is not an array");
+        return cli_fail(d->c.cmd, ref, "COSEM", "the buffer is not an array");
     for (uint32_t i = 0; i < t->count; i++) {
         const ami_axdr_value *row = ami_axdr_child(t, i);
         for (uint32_t k = 0; row && k < row->count; k++) {
@@ -1038,21 +815,21 @@ static int profile_out(const dopts *d, const char *ref, const ami_dlms_result *r
 
 static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
 {
-    dopts d = {.cmd = "dlms profile", .json = cli->json};
+    dopts d = {.c.cmd = "dlms profile", .json = cli->json};
     int st = parse(argc, argv, &d, 4);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
-    if (d.sn)
-        return cli_usage(d.cmd, "--sn: objects, get and set only");
+    if (d.c.sn)
+        return cli_usage(d.c.cmd, "--sn: objects, get and set only");
     if (argc - optind != 1)
-        return cli_usage(d.cmd, "give one profile [CLASS/]OBIS");
+        return cli_usage(d.c.cmd, "give one profile [CLASS/]OBIS");
     if ((d.last > 0) == (d.from || d.to) || (d.from && !d.to) || (!d.from && d.to))
-        return cli_usage(d.cmd, "give --from ISO --to ISO, or --last N");
+        return cli_usage(d.c.cmd, "give --from ISO --to ISO, or --last N");
     ami_cosem_desc ref;
     char refs[300];
     snprintf(refs, sizeof refs, "%s:2", argv[optind]);
     if (!parse_ref(refs, &ref))
-        return cli_usage(d.cmd, "bad profile '%s'", argv[optind]);
+        return cli_usage(d.c.cmd, "bad profile '%s'", argv[optind]);
     if (ref.class_id == 0)
         ref.class_id = 7;
     uint8_t params[128];
@@ -1063,10 +840,10 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
     if (d.from) {
         if (ami_datetime_parse_iso(d.from, strlen(d.from), 0, &from) ||
             ami_datetime_parse_iso(d.to, strlen(d.to), 0, &to))
-            return cli_usage(d.cmd, "--from/--to: ISO 8601 date-times with an offset");
+            return cli_usage(d.c.cmd, "--from/--to: ISO 8601 date-times with an offset");
     }
     ami_dlms_link *l;
-    if ((st = open_assoc(&d, &l)))
+    if ((st = dlms_conn_open(&d.c, &l)))
         return st;
     ami_dlms_result res;
     if (d.from) {
@@ -1091,13 +868,13 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
         const ami_axdr_value *t =
             rc == AMI_OK && res.outcome == AMI_DLMS_SUCCESS ? decode_value(res.data, &a) : NULL;
         if (!t || ami_axdr_get_u64(t, &used) != AMI_OK) {
-            st = rc ? cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l))
-                    : cli_fail(d.cmd, argv[optind], "COSEM", "cannot read entries_in_use");
-            done(l);
+            st = rc ? cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l))
+                    : cli_fail(d.c.cmd, argv[optind], "COSEM", "cannot read entries_in_use");
+            dlms_conn_done(l);
             return st;
         }
         if (used == 0) {
-            done(l);
+            dlms_conn_done(l);
             return d.json ? (puts("[]"), AMI_EXIT_OK) : AMI_EXIT_OK;
         }
         uint64_t first = used > (uint64_t)d.last ? used - (uint64_t)d.last + 1 : 1;
@@ -1108,36 +885,36 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
     sel.access.params = ami_view_of(params, pw.len);
     int rc = ami_dlms_link_get(l, &sel, 1, &res);
     if (rc) {
-        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
-        done(l);
+        st = cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l));
+        dlms_conn_done(l);
         return st;
     }
     st = profile_out(&d, argv[optind], &res);
-    done(l); /* the values are views into the link's buffers */
+    dlms_conn_done(l); /* the values are views into the link's buffers */
     return st;
 }
 /* ---------------------------------------------------------------- clock */
 
 static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
 {
-    dopts d = {.cmd = "dlms clock", .json = cli->json};
+    dopts d = {.c.cmd = "dlms clock", .json = cli->json};
     int st = parse(argc, argv, &d, 5);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
-    if (d.sn)
-        return cli_usage(d.cmd, "--sn: objects, get and set only");
+    if (d.c.sn)
+        return cli_usage(d.c.cmd, "--sn: objects, get and set only");
     if (optind != argc)
-        return cli_usage(d.cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(d.c.cmd, "unexpected argument '%s'", argv[optind]);
     ami_dlms_link *l;
-    if ((st = open_assoc(&d, &l)))
+    if ((st = dlms_conn_open(&d.c, &l)))
         return st;
     ami_attr_sel time_attr = {{8, {{0, 0, 1, 0, 0, 255}}, 2}, {false, 0, {NULL, 0}}};
     ami_dlms_result res;
     int rc = ami_dlms_link_get(l, &time_attr, 1, &res);
     if (rc || res.outcome != AMI_DLMS_SUCCESS) {
-        st = rc ? cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l))
+        st = rc ? cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l))
                 : remote_fail(&d, "0.0.1.0.0.255:2", &res);
-        done(l);
+        dlms_conn_done(l);
         return st;
     }
     int64_t host = (int64_t)time(NULL);
@@ -1158,13 +935,13 @@ static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
         ami_datetime_encode(&now, v + 2);
         rc = ami_dlms_link_set(l, &time_attr, ami_view_of(v, 14), &res);
         if (rc || res.outcome != AMI_DLMS_SUCCESS) {
-            st = rc ? cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l))
+            st = rc ? cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l))
                     : remote_fail(&d, "0.0.1.0.0.255:2 (sync)", &res);
-            done(l);
+            dlms_conn_done(l);
             return st;
         }
     }
-    done(l);
+    dlms_conn_done(l);
     if (d.json) {
         printf("{\"clock\":\"%s\"", iso);
         if (known)
@@ -1187,21 +964,21 @@ static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
  * wrapped under the master key (KEK) with RFC 3394 AES key wrap. */
 static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
 {
-    dopts d = {.cmd = "dlms keys rotate", .json = cli->json};
+    dopts d = {.c.cmd = "dlms keys rotate", .json = cli->json};
     int st = parse(argc, argv, &d, 6);
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
     if (optind != argc)
-        return cli_usage(d.cmd, "unexpected argument '%s'", argv[optind]);
-    struct dlms_sec *s = d.sec;
+        return cli_usage(d.c.cmd, "unexpected argument '%s'", argv[optind]);
+    struct dlms_sec *s = d.c.sec;
     size_t kl = s->suite == 2 ? 32 : 16;
     if (!s->keys.kek.len)
-        return cli_usage(d.cmd, "--kek (or kek in --key-file) is needed to wrap the keys");
+        return cli_usage(d.c.cmd, "--kek (or kek in --key-file) is needed to wrap the keys");
     if (d.random_keys && (d.new_ek.len || d.new_ak.len))
-        return cli_usage(d.cmd, "--random or --new-ek/--new-ak, not both");
+        return cli_usage(d.c.cmd, "--random or --new-ek/--new-ak, not both");
     if (d.random_keys) {
         if (ami_hls_challenge(d.new_ek.v, kl) || ami_hls_challenge(d.new_ak.v, kl))
-            return cli_fail(d.cmd, d.url, "security", "no random keys from the OS");
+            return cli_fail(d.c.cmd, d.c.url, "security", "no random keys from the OS");
         d.new_ek.len = d.new_ak.len = kl;
     }
     struct {
@@ -1220,7 +997,7 @@ static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
     for (size_t i = 0; i < AMI_COUNTOF(keys); i++)
         count += keys[i].k->len != 0;
     if (!count)
-        return cli_usage(d.cmd, "give --new-ek, --new-ak, --new-bek or --random");
+        return cli_usage(d.c.cmd, "give --new-ek, --new-ak, --new-bek or --random");
     ami_wr_u8(&w, AMI_AXDR_ARRAY);
     ami_axdr_put_length(&w, (size_t)count);
     for (size_t i = 0; i < AMI_COUNTOF(keys); i++) {
@@ -1228,7 +1005,7 @@ static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
             continue;
         if (keys[i].k->len != kl) {
             ami_wipe(params, sizeof params);
-            return cli_usage(d.cmd, "--new-%s: suite %d needs %zu-byte keys", keys[i].name,
+            return cli_usage(d.c.cmd, "--new-%s: suite %d needs %zu-byte keys", keys[i].name,
                              s->suite, kl);
         }
         uint8_t wrapped[48];
@@ -1236,7 +1013,7 @@ static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
                                  sizeof wrapped);
         if (n < 0) {
             ami_wipe(params, sizeof params);
-            return cli_fail(d.cmd, d.url, "security", "key wrap: %s", ami_strerror(n));
+            return cli_fail(d.c.cmd, d.c.url, "security", "key wrap: %s", ami_strerror(n));
         }
         ami_wr_u8(&w, AMI_AXDR_STRUCTURE);
         ami_wr_u8(&w, 2);
@@ -1250,10 +1027,10 @@ static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
     ami_cosem_desc m = {64, AMI_OBIS(0, 0, 43, 0, 0, 255), 2};
     if (d.setup && ami_obis_parse(d.setup, strlen(d.setup), &m.instance) != AMI_OK) {
         ami_wipe(params, sizeof params);
-        return cli_usage(d.cmd, "--setup: an OBIS code");
+        return cli_usage(d.c.cmd, "--setup: an OBIS code");
     }
     ami_dlms_link *l;
-    if ((st = open_assoc(&d, &l))) {
+    if ((st = dlms_conn_open(&d.c, &l))) {
         ami_wipe(params, sizeof params);
         return st;
     }
@@ -1262,7 +1039,7 @@ static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
     int rc = ami_dlms_link_action(l, &m, &pv, &res);
     ami_wipe(params, sizeof params);
     if (rc) {
-        st = cli_fail(d.cmd, d.url, NULL, "%s", ami_dlms_link_why(l));
+        st = cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l));
     } else if (res.outcome != AMI_DLMS_SUCCESS) {
         st = remote_fail(&d, "global_key_transfer", &res);
     } else {
@@ -1293,7 +1070,7 @@ static int cmd_rotate(struct ami_cli *cli, int argc, char **argv)
     ami_wipe(&d.new_ek, sizeof d.new_ek);
     ami_wipe(&d.new_ak, sizeof d.new_ak);
     ami_wipe(&d.new_bek, sizeof d.new_bek);
-    done(l);
+    dlms_conn_done(l);
     return st;
 }
 
@@ -1322,7 +1099,7 @@ static const struct ami_subcommand subs[] = {
 static int run(struct ami_cli *cli, int argc, char **argv)
 {
     int st = cli_dispatch(cli, argc, argv, "ami dlms COMMAND URL [OPTIONS]", subs);
-    dlms_sec_finish(&g_sec); /* the counters to the state file; every key wiped */
+    dlms_conn_finish(); /* the counters to the state file; every key wiped */
     return st;
 }
 

@@ -15,15 +15,14 @@
 
 #include "ami/ami.h"
 #include "cli.h"
+#include "dlms_conn.h"
 #include "dlms_fw.h"
-#include "io/dlms_transport.h"
 
 #define CMD "dlms fw"
 
 typedef struct fw_opts {
+    struct dlms_conn c; /* addresses, authentication, security, trace */
     const char *url, *path;
-    ami_dlms_link_opts lo;
-    char password[128];
     ami_obis image, version, reason;
     long poll_ms, wait_s, max_blocks;
     bool json;
@@ -39,15 +38,7 @@ static void help(FILE *out)
             "image_transfer_status), activate; prints the old and new firmware version.\n\n"
             "URL: tcp://HOST:PORT, udp://HOST:PORT, hdlc+tcp://HOST:PORT, hdlc:/dev/tty...,\n"
             "     iec21:/dev/tty... (as for the other ami dlms commands)\n\n"
-            "Options:\n"
-            "  --client SAP        client SAP (default 16; methods usually need an\n"
-            "                      authenticated client, e.g. 17 with --auth low)\n"
-            "  --server SAP        server SAP / logical device (default 1)\n"
-            "  --logical N --physical N   HDLC server address (upper, lower)\n"
-            "  --auth none|low     authentication (low = LLS password)\n"
-            "  --password P        the LLS password (never printed)\n"
-            "  --timeout MS        per exchange (default 5000)\n"
-            "  --max-pdu N         client max receive PDU size proposed (default 65535)\n"
+            "Options of the image transfer:\n"
             "  --object OBIS       Image transfer object (default 0.0.44.0.0.255)\n"
             "  --version-obis OBIS firmware version object, class 1 (default 1.0.0.2.0.255)\n"
             "  --reason-obis OBIS  object holding the meter's refusal reason, class 1, read\n"
@@ -58,8 +49,13 @@ static void help(FILE *out)
             "                      verifying (exit 0; a later run resumes)\n"
             "  --json              JSON result on stdout\n"
             "  -h, --help          this help\n\n"
-            "Exit status: 0 activated; 1 a transport error, or the meter refused a step\n"
-            "(the step, the result and the meter's reason are named); 2 usage.\n");
+            "Connection options (as for the other ami dlms commands; methods usually need an\n"
+            "authenticated client, e.g. --client 17 --auth low, or the management client 1\n"
+            "with HLS and ciphering; --sn does not apply: image transfer is by logical name):\n");
+    dlms_conn_help(out);
+    fprintf(out, "\nExit status: 0 activated; 1 a transport, association or security error, or\n"
+                 "the meter refused a step (the step, the result and the meter's reason are\n"
+                 "named); 2 usage.\n");
 }
 
 static bool parse_obis(const char *s, ami_obis *o)
@@ -70,14 +66,6 @@ static bool parse_obis(const char *s, ami_obis *o)
 static int parse(int argc, char **argv, fw_opts *d)
 {
     static const struct option opts[] = {
-        {"client", required_argument, NULL, 'c'},
-        {"server", required_argument, NULL, 's'},
-        {"logical", required_argument, NULL, 'L'},
-        {"physical", required_argument, NULL, 'P'},
-        {"auth", required_argument, NULL, 'a'},
-        {"password", required_argument, NULL, 'p'},
-        {"timeout", required_argument, NULL, 't'},
-        {"max-pdu", required_argument, NULL, 'm'},
         {"object", required_argument, NULL, 'o'},
         {"version-obis", required_argument, NULL, 'V'},
         {"reason-obis", required_argument, NULL, 'R'},
@@ -86,12 +74,11 @@ static int parse(int argc, char **argv, fw_opts *d)
         {"blocks", required_argument, NULL, 'b'},
         {"json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
+        DLMS_CONN_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const char *auth = "none";
-    long v;
-    int c;
-    d->lo.session.context = AMI_ACSE_CONTEXT_LN;
+    int c, st;
+    dlms_conn_defaults(&d->c, CMD);
     d->image = AMI_OBIS(0, 0, 44, 0, 0, 255);
     d->version = AMI_OBIS(1, 0, 0, 2, 0, 255);
     d->reason = AMI_OBIS(0, 0, 44, 128, 0, 255);
@@ -100,41 +87,6 @@ static int parse(int argc, char **argv, fw_opts *d)
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c':
-            if (!cli_parse_long(optarg, 1, 127, &v))
-                return cli_usage(CMD, "--client: 1..127");
-            d->lo.client_sap = (uint8_t)v;
-            break;
-        case 's':
-        case 'L':
-            if (!cli_parse_long(optarg, 0, 0x3FFF, &v))
-                return cli_usage(CMD, "--%s: 0..16383", c == 's' ? "server" : "logical");
-            d->lo.server_logical = (uint16_t)v;
-            break;
-        case 'P':
-            if (!cli_parse_long(optarg, 0, 0x3FFF, &v))
-                return cli_usage(CMD, "--physical: 0..16383");
-            d->lo.server_physical = (uint16_t)v;
-            break;
-        case 'a':
-            auth = optarg;
-            break;
-        case 'p':
-            if (strlen(optarg) >= sizeof d->password || strlen(optarg) > AMI_DLMS_CLIENT_MAX_AUTH)
-                return cli_usage(CMD, "--password: at most %u characters",
-                                 AMI_DLMS_CLIENT_MAX_AUTH);
-            snprintf(d->password, sizeof d->password, "%s", optarg);
-            break;
-        case 't':
-            if (!cli_parse_long(optarg, 1, 3600000, &v))
-                return cli_usage(CMD, "--timeout: 1..3600000 ms");
-            d->lo.timeout_ms = (int)v;
-            break;
-        case 'm':
-            if (!cli_parse_long(optarg, 12, 65535, &v))
-                return cli_usage(CMD, "--max-pdu: 12..65535");
-            d->lo.session.max_pdu = (uint16_t)v;
-            break;
         case 'o':
         case 'V':
         case 'R':
@@ -160,22 +112,20 @@ static int parse(int argc, char **argv, fw_opts *d)
             help(stdout);
             return -1;
         default:
-            return cli_usage(CMD, "bad option (see --help)");
+            st = dlms_conn_option(&d->c, c, optarg);
+            if (st == DLMS_CONN_NOT_MINE)
+                return cli_usage(CMD, "bad option (see --help)");
+            if (st)
+                return st;
+            break;
         }
     }
-    if (!strcmp(auth, "low")) {
-        if (!d->password[0])
-            return cli_usage(CMD, "--auth low needs --password");
-        d->lo.session.mechanism = AMI_ACSE_MECH_LOW;
-        d->lo.session.auth_value = ami_view_of(d->password, strlen(d->password));
-    } else if (strcmp(auth, "none") != 0) {
-        return cli_usage(CMD, "--auth: none or low");
-    }
+    if (d->c.sn)
+        return cli_usage(CMD, "--sn: image transfer is addressed by logical name");
     if (argc - optind != 2)
         return cli_usage(CMD, "give URL and IMAGE (see --help)");
     d->url = argv[optind];
     d->path = argv[optind + 1];
-    d->lo.session.apdu_lenient = AMI_APDU_LENIENT_TRAILING;
     return AMI_EXIT_OK;
 }
 
@@ -544,19 +494,14 @@ int ami_dlms_fw(struct ami_cli *cli, int argc, char **argv)
         return cli_fail(CMD, d.path, "image", "not a signed firmware image: %s", ami_strerror(rc));
     }
     fw_run r = {.d = &d};
-    char why[256];
-    if (ami_dlms_link_open(&r.l, d.url, &d.lo, why, sizeof why) != AMI_OK) {
-        free(img);
-        return cli_fail(CMD, d.url, NULL, "%s", why);
-    }
-    ami_dlms_result res;
-    rc = ami_dlms_link_associate(r.l, &res);
-    if (rc || res.outcome != AMI_DLMS_SUCCESS)
-        st = cli_fail(CMD, d.url, NULL, "%s", ami_dlms_link_why(r.l));
-    else
+    /* after the image checks: the security may need the meter (its invocation counter) */
+    st = dlms_conn_prepare(&d.c, d.url);
+    if (st == AMI_EXIT_OK)
+        st = dlms_conn_open(&d.c, &r.l);
+    if (st == AMI_EXIT_OK) {
         st = update(&r, img, len, &h);
-    (void)ami_dlms_link_release(r.l);
-    ami_dlms_link_close(r.l);
+        dlms_conn_done(r.l);
+    }
     free(img);
     return st;
 }

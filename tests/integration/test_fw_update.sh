@@ -5,7 +5,9 @@
 # resumed, verification polled, activation, the firmware version 1-0:0.2.0.255 changed; then
 # refusals with the meter's reason: a tampered image, the same version again, another meter's
 # identifier, an image signed by another key, a public client, an image above the capacity;
-# an update over HDLC; a P-384 meter; a meter without a key refusing every image; one meter of a fleet.
+# an update over HDLC; a signed update over SAP 1 (HLS-GMAC, authenticated encryption) and a
+# wrong key refused there; a P-384 meter; a meter without a key refusing every image; one meter
+# of a fleet.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
@@ -106,6 +108,29 @@ run dlms fw "$hdlc" "$work/v130.img" "${LLS[@]}"
 [ $rc -eq 0 ] || fail "update over HDLC: $rc $(cat "$work/err")"
 grep -q "firmware openami-sim 1.2.0 -> openami-sim 1.3.0" "$work/out" || fail "HDLC update: $(cat "$work/out")"
 pass "update over hdlc+tcp: $(cat "$work/out")"
+
+# ---------------------------------------------------------------- secured: SAP 1
+# The management client: HLS-GMAC with authenticated encryption (suite 0), every APDU ciphered.
+EK=000102030405060708090A0B0C0D0E0F
+AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
+SST=4F414D0000000042
+start_sim sec --no-hdlc --fw-key "$work/k.pub" --fw-version 1.0.0 --ek $EK --ak $AK \
+    --system-title $SST
+HLS=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title 4775727578313233
+     --server-system-title $SST --state-dir "$work/state" --ek $EK --ak $AK)
+run dlms fw "$tcp" "$work/v120.img" "${HLS[@]}" --trace
+[ $rc -eq 0 ] || fail "update over SAP 1 (HLS-GMAC, auth-enc): $rc $(tail -5 "$work/err")"
+grep -q "firmware openami-sim 1.0.0 -> openami-sim 1.2.0" "$work/out" || fail "SAP 1 update: $(cat "$work/out")"
+grep -q "glo-action-request" "$work/err" || fail "no ciphered ACTION in the trace"
+if grep -q "APDU action-request" "$work/err"; then fail "a plain ACTION over SAP 1"; fi
+for k in $EK $AK; do
+    if grep -qi "$k" "$work/err" "$work/out"; then fail "a key in the trace"; fi
+done
+run dlms fw "$tcp" "$work/v130.img" "${HLS[@]}" --ek 0F0E0D0C0B0A09080706050403020100
+[ $rc -eq 1 ] || fail "wrong EK: rc $rc"
+run dlms get "$tcp" 1/1-0:0.2.0.255:2
+grep -q '"openami-sim 1.2.0"' "$work/out" || fail "version after the SAP 1 update: $(cat "$work/out")"
+pass "signed update over SAP 1 (HLS-GMAC, authenticated encryption), a wrong key refused"
 
 # ---------------------------------------------------------------- other meters
 start_sim sim384 --password s3cret --fw-key "$work/k384.pub" --fw-version 1.0.5 --no-hdlc
