@@ -8,6 +8,16 @@
  * struct of the protocol concerned, never folded into this int.
  *
  * The table below is the single source of the codes, their names and their messages.
+ *
+ * Memory and limits, one meaning each:
+ *   AMI_E_NOMEM     the memory the caller gave ran out: an arena (ami_arena_alloc() NULL), a
+ *                   scratch buffer, or the caller's allocator. The input may be valid: a larger
+ *                   arena would take it. libami never reports the system's memory, it never
+ *                   allocates behind the caller's back.
+ *   AMI_E_TOO_LARGE the input exceeds a limit: a configured maximum (ami_axdr_limits, a
+ *                   maximum frame or telegram length, AMI_APDU_MAX_LIST) or a protocol bound.
+ *                   More memory would not help; the input is refused.
+ *   AMI_E_NOSPACE   an output buffer of the caller is too small for what is to be written.
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AMI_ERROR_H

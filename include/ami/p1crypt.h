@@ -123,7 +123,8 @@ typedef struct ami_p1_notification {
  * bytes); AMI_E_RANGE (a date-time field out of range, an unsigned 64-bit value above
  * INT64_MAX); AMI_E_TYPE (a structure or array where a value is expected);
  * AMI_E_UNSUPPORTED (floating point, bit-string, BCD, compact-array values); AMI_E_TOO_DEEP;
- * AMI_E_TOO_LARGE (the arena is too small); AMI_E_NOSPACE (more readings than max);
+ * AMI_E_NOMEM (the arena is too small), AMI_E_TOO_LARGE (a string or count above the A-XDR
+ * limits); AMI_E_NOSPACE (more readings than max);
  * AMI_E_INVAL.
  */
 AMI_EXTERN int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_arena *arena,

@@ -316,9 +316,7 @@ int ami_p1_notification_parse(const uint8_t *apdu, size_t len, ami_arena *arena,
     lim.max_depth = AMI_P1_NOTIFY_MAX_DEPTH;
     size_t mark = arena->used;
     ami_axdr_value *body = NULL;
-    rc = ami_axdr_decode(&r, arena, &lim, &body);
-    if (rc == AMI_E_NOMEM)
-        rc = AMI_E_TOO_LARGE; /* the caller's arena, not the system, ran out */
+    rc = ami_axdr_decode(&r, arena, &lim, &body); /* a full arena: AMI_E_NOMEM (error.h) */
     if (rc == AMI_OK && ami_rd_left(&r) != 0)
         rc = AMI_E_MALFORMED; /* trailing bytes after the body */
     walker w;
