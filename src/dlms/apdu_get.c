@@ -4,9 +4,6 @@
  */
 #include "dlms/apdu_internal.h"
 
-/* Smallest Cosem-Attribute-Descriptor-With-Selection: 2 + 6 + 1 + 1 bytes. */
-#define ATTR_SEL_MIN 10u
-
 int ami__dec_get(ami__dec *d, uint8_t tag, ami_apdu *out)
 {
     uint8_t type, iip;
@@ -25,7 +22,7 @@ int ami__dec_get(ami__dec *d, uint8_t tag, ami_apdu *out)
         case AMI_GET_NEXT:
             return ami__get_u32(d, &g->block_number);
         case AMI_GET_WITH_LIST:
-            rc = ami__get_list(d, ATTR_SEL_MIN, sizeof *g->list, (void **)&g->list, &g->count);
+            rc = ami__get_list(d, AMI__ATTR_SEL_MIN, sizeof *g->list, (void **)&g->list, &g->count);
             for (uint32_t i = 0; rc == AMI_OK && i < g->count; i++)
                 rc = ami__get_attr_sel(d, &g->list[i]);
             return rc;

@@ -31,6 +31,9 @@ int ami__get_data(ami__dec *d, ami_view *v);
  * AMI_APDU_MAX_LIST and the bytes left, then an array of count * elem_size bytes from the
  * arena (NULL for 0). */
 int ami__get_list(ami__dec *d, size_t min_size, size_t elem_size, void **arr, uint32_t *count);
+/* min_size of a Cosem-Attribute-Descriptor-With-Selection (GET and SET with-list): class-id 2,
+ * instance-id 6, attribute-id 1 and the access-selection OPTIONAL flag 1. */
+#define AMI__ATTR_SEL_MIN 10u
 int ami__get_desc(ami__dec *d, ami_cosem_desc *c);
 int ami__get_attr_sel(ami__dec *d, ami_attr_sel *a);
 int ami__get_datablock(ami__dec *d, ami_datablock *b);

@@ -4,11 +4,9 @@
  */
 #include "dlms/apdu_internal.h"
 
-#define ATTR_SEL_MIN 10u
-
 static int get_attr_list(ami__dec *d, ami_set_request *s)
 {
-    int rc = ami__get_list(d, ATTR_SEL_MIN, sizeof *s->list, (void **)&s->list, &s->count);
+    int rc = ami__get_list(d, AMI__ATTR_SEL_MIN, sizeof *s->list, (void **)&s->list, &s->count);
     for (uint32_t i = 0; rc == AMI_OK && i < s->count; i++)
         rc = ami__get_attr_sel(d, &s->list[i]);
     return rc;
