@@ -28,6 +28,11 @@ int ami__get_bool(ami__dec *d, bool *v)
     return rc;
 }
 
+int ami__get_last_block(ami__dec *d, bool *v)
+{
+    return ami__get_flag(d, v);
+}
+
 int ami__get_flag(ami__dec *d, bool *v)
 {
     uint8_t b;
@@ -110,7 +115,7 @@ int ami__get_attr_sel(ami__dec *d, ami_attr_sel *a)
 
 int ami__get_datablock(ami__dec *d, ami_datablock *b)
 {
-    int rc = ami__get_bool(d, &b->last);
+    int rc = ami__get_last_block(d, &b->last);
     if (rc == AMI_OK)
         rc = ami__get_u32(d, &b->block_number);
     if (rc == AMI_OK)

@@ -39,7 +39,7 @@ int ami__dec_get(ami__dec *d, uint8_t tag, ami_apdu *out)
     case AMI_GET_WITH_DATABLOCK: {
         /* DataBlock-G: last-block, block-number, CHOICE { raw-data [0], data-access-result [1] } */
         uint8_t choice;
-        rc = ami__get_bool(d, &g->block.last);
+        rc = ami__get_last_block(d, &g->block.last);
         if (rc == AMI_OK)
             rc = ami__get_u32(d, &g->block.block_number);
         if (rc == AMI_OK)

@@ -23,6 +23,11 @@ int ami__get_u32(ami__dec *d, uint32_t *v);
 int ami__get_bool(ami__dec *d, bool *v);
 /* An OPTIONAL / DEFAULT presence flag: 0x00 or 0x01, anything else AMI_E_MALFORMED. */
 int ami__get_flag(ami__dec *d, bool *v);
+/* The last-block BOOLEAN of a data block (DataBlock-G, DataBlock-SA, the SN data-block-access
+ * and data-block-result): 0x00 or 0x01, as every Green Book example of block transfer encodes
+ * it; anything else AMI_E_MALFORMED, so that a block's end is never guessed from a stray byte
+ * and decoding then encoding gives the same bytes. */
+int ami__get_last_block(ami__dec *d, bool *v);
 /* An OCTET STRING: A-XDR length, then the bytes (a view). */
 int ami__get_octets(ami__dec *d, ami_view *v);
 /* One Data, validated with ami_axdr_skip() and returned as a view of its encoding. */

@@ -26,12 +26,12 @@ static int get_access(ami__dec *d, ami_sn_access *a)
     case AMI_SN_BLOCK_NUMBER_ACCESS:
         return ami__get_u16(d, &a->block_number);
     case AMI_SN_READ_DATA_BLOCK_ACCESS:
-        rc = ami__get_bool(d, &a->last);
+        rc = ami__get_last_block(d, &a->last);
         if (rc == AMI_OK)
             rc = ami__get_u16(d, &a->block_number);
         return rc ? rc : ami__get_octets(d, &a->raw);
     case AMI_SN_WRITE_DATA_BLOCK_ACCESS:
-        rc = ami__get_bool(d, &a->last);
+        rc = ami__get_last_block(d, &a->last);
         return rc ? rc : ami__get_u16(d, &a->block_number);
     default:
         return AMI_E_MALFORMED;
@@ -101,7 +101,7 @@ static int get_read_result(ami__dec *d, ami_sn_read_result *x)
     case AMI_SN_READ_ERROR:
         return ami__get_u8(d, &x->dar);
     case AMI_SN_READ_DATA_BLOCK:
-        rc = ami__get_bool(d, &x->last);
+        rc = ami__get_last_block(d, &x->last);
         if (rc == AMI_OK)
             rc = ami__get_u16(d, &x->block_number);
         return rc ? rc : ami__get_octets(d, &x->raw);

@@ -827,6 +827,18 @@ static void test_errors(void **state)
     assert_int_equal(decode_hex("C401C102", &ar, &a), AMI_E_MALFORMED);
     /* OPTIONAL flag other than 0/1. */
     assert_int_equal(decode_hex("C001C1000100002B0100FF0202", &ar, &a), AMI_E_MALFORMED);
+    /* last-block of a data block: 0x00 or 0x01 only (GET DataBlock-G, SET DataBlock-SA, SN
+     * data-block-result). */
+    assert_int_equal(decode_hex("C402C10100000001000201AA", &ar, &a), AMI_OK);
+    assert_true(a.u.get_response.block.last);
+    assert_int_equal(decode_hex("C402C10000000001000201AA", &ar, &a), AMI_OK);
+    assert_false(a.u.get_response.block.last);
+    assert_int_equal(decode_hex("C402C10200000001000201AA", &ar, &a), AMI_E_MALFORMED);
+    assert_int_equal(decode_hex("C402C1FF00000001000201AA", &ar, &a), AMI_E_MALFORMED);
+    assert_int_equal(decode_hex("C103C1010000000101AA", &ar, &a), AMI_OK);
+    assert_int_equal(decode_hex("C103C1020000000101AA", &ar, &a), AMI_E_MALFORMED);
+    assert_int_equal(decode_hex("0C010201000101AA", &ar, &a), AMI_OK);
+    assert_int_equal(decode_hex("0C010280000101AA", &ar, &a), AMI_E_MALFORMED);
     /* Invalid embedded Data (unknown A-XDR tag 0x07). */
     assert_int_equal(decode_hex("C401C10007", &ar, &a), AMI_E_MALFORMED);
     /* A count the bytes cannot hold: TRUNCATED before any allocation; over the ceiling:
