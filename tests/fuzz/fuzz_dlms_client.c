@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ami/ami.h"
+#include "dlms_client_fixtures.h"
 
 static int pass3(void *user, ami_view stoc, uint8_t *out, size_t cap, size_t *len)
 {
@@ -22,32 +23,6 @@ static int pass3(void *user, ami_view stoc, uint8_t *out, size_t cap, size_t *le
         memcpy(out, stoc.p, n);
     *len = n;
     return AMI_OK;
-}
-
-static void check_out(const uint8_t *p, size_t n)
-{
-    static uint8_t ab[1 << 16];
-    ami_arena a;
-    ami_arena_init(&a, ab, sizeof ab);
-    ami_apdu x;
-    if (n && ami_apdu_decode(p, n, &a, NULL, &x) != AMI_OK)
-        abort();
-}
-
-static void check_res(const ami_dlms_client_config *cfg, const ami_dlms_result *r)
-{
-    const uint8_t *lo = cfg->data_buf, *hi = cfg->data_buf + cfg->data_cap;
-    if (r->has_data && (r->data.p < lo || r->data.p + r->data.len > hi))
-        abort();
-    if (r->count > cfg->max_items)
-        abort();
-    for (uint32_t i = 0; i < r->count; i++)
-        if (r->items[i].ok &&
-            (r->items[i].data.p < lo || r->items[i].data.p + r->items[i].data.len > hi))
-            abort();
-    char text[160];
-    if (ami_dlms_result_describe(r, text, sizeof text) < 0)
-        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,14 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t dbuf[4096], abuf[8192], gbuf[1024];
     static ami_dlms_item items[8];
     static ami_arena arena;
-    ami_arena_init(&arena, abuf, sizeof abuf);
     ami_dlms_client_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.data_buf = dbuf;
-    cfg.data_cap = sizeof dbuf;
-    cfg.arena = &arena;
-    cfg.items = items;
-    cfg.max_items = 8;
+    df_client_buffers(&cfg, dbuf, sizeof dbuf, &arena, abuf, sizeof abuf, items, 8);
     if (mode & 1) {
         cfg.mechanism = AMI_ACSE_MECH_GMAC;
         cfg.auth_value = ami_view_of("12345678", 8);
@@ -98,16 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ami_wr_init(&w, out, sizeof out);
     if (ami_dlms_client_associate(&c, &w))
         abort();
-    check_out(out, w.len);
-    static uint8_t big[1500];
-    memset(big, 0x11, sizeof big);
-    big[0] = AMI_AXDR_OCTET_STRING;
-    big[1] = 0x82;
-    big[2] = (uint8_t)((sizeof big - 4) >> 8);
-    big[3] = (uint8_t)((sizeof big - 4) & 0xFF);
-    ami_attr_sel sel[2] = {{{8, {{0, 0, 1, 0, 0, 255}}, 2}, {false, 0, {NULL, 0}}},
-                           {{3, {{1, 0, 1, 8, 0, 255}}, 2}, {false, 0, {NULL, 0}}}};
-    ami_cosem_desc m = {9, {{0, 0, 10, 0, 0, 255}}, 1};
+    if (!df_apdu_decodes(out, w.len))
+        abort();
     size_t pos = 0;
     bool asked = false;
     while (pos + 2 <= size) {
@@ -118,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ami_dlms_client_state_get(&c) == AMI_DLMS_CLIENT_READY && !asked) {
             asked = true;
             ami_wr_init(&w, out, sizeof out);
-            ami_view bv = ami_view_of(big, sizeof big);
+            ami_view bv = df_big_value();
             int rc;
             ami_sn_access names[2] = {{.kind = AMI_SN_VARIABLE_NAME, .name = 0xFA08},
                                       {.kind = AMI_SN_PARAMETERIZED_ACCESS,
@@ -138,34 +100,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             case 7:
                 rc = ami_dlms_client_unconfirmed_write(&c, names, bv, &w);
                 break;
-            case 0:
-                rc = ami_dlms_client_get(&c, sel, 1, &w);
-                break;
-            case 1:
-                rc = ami_dlms_client_get(&c, sel, 2, &w);
-                break;
-            case 2:
-                rc = ami_dlms_client_set(&c, sel, bv, &w);
-                break;
             default:
-                rc = ami_dlms_client_action(&c, &m, &bv, &w);
+                rc = df_ln_request(&c, (mode >> 2) & 3, &w);
                 break;
             }
-            if (rc != AMI_OK && rc != AMI_E_TOO_LARGE)
+            if ((rc != AMI_OK && rc != AMI_E_TOO_LARGE) || !df_apdu_decodes(out, w.len))
                 abort();
-            check_out(out, w.len);
         }
         ami_dlms_result res;
         ami_wr_init(&w, out, sizeof out);
         int rc = ami_dlms_client_input(&c, data + pos, n, &w, &res);
         pos += n;
-        if (rc == AMI_OK)
-            check_res(&cfg, &res);
-        else if (rc == AMI_E_AGAIN)
-            check_out(out, w.len);
-        ami_dlms_client_state st = ami_dlms_client_state_get(&c);
-        if (st != AMI_DLMS_CLIENT_IDLE && st != AMI_DLMS_CLIENT_READY &&
-            st != AMI_DLMS_CLIENT_ASSOCIATING && st != AMI_DLMS_CLIENT_BUSY)
+        if ((rc == AMI_OK && !df_result_ok(&cfg, &res)) ||
+            (rc == AMI_E_AGAIN && !df_apdu_decodes(out, w.len)) || !df_state_ok(&c))
             abort();
     }
     return 0;

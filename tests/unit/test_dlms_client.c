@@ -14,6 +14,7 @@
 #include "testutil.h"
 #include "hdlc_testlib.h"
 #include "ami/ami.h"
+#include "dlms_client_fixtures.h"
 
 /* ---------------------------------------------------------------- the recorded requests */
 
@@ -48,24 +49,13 @@ static ami_dlms_item items[32];
 static void client_config(ami_dlms_client_config *cfg, const char *password)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->context = AMI_ACSE_CONTEXT_LN;
+    df_client_recorded(cfg);
     if (password) {
         cfg->mechanism = AMI_ACSE_MECH_LOW;
         cfg->auth_value = ami_view_of(password, strlen(password));
     }
-    /* The Gurux client proposes general-protection too. */
-    cfg->conformance = AMI_DLMS_CLIENT_DEFAULT_CONFORMANCE | AMI_CONF_GENERAL_PROTECTION;
-    cfg->max_pdu = 0xFFFF;
-    cfg->invoke_id = 1;
-    cfg->fixed_invoke_id = true;
-    cfg->data_buf = data_buf;
-    cfg->data_cap = sizeof data_buf;
-    ami_arena_init(&arena, arena_buf, sizeof arena_buf);
-    cfg->arena = &arena;
-    cfg->items = items;
-    cfg->max_items = AMI_COUNTOF(items);
-    /* The Gurux server 9.0 appends stray bytes to the clock (AMI_APDU_LENIENT_TRAILING). */
-    cfg->apdu_lenient = AMI_APDU_LENIENT_TRAILING;
+    df_client_buffers(cfg, data_buf, sizeof data_buf, &arena, arena_buf, sizeof arena_buf, items,
+                      AMI_COUNTOF(items));
 }
 
 /* Issues the next recorded request; false when none is left. */

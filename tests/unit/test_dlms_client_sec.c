@@ -19,13 +19,11 @@
 #include "testutil.h"
 #include "hdlc_testlib.h"
 #include "ami/ami.h"
+#include "dlms_client_fixtures.h"
 
 static const char session_file[] = "dlms/session_gurux_hdlc_ln_hls5_gmac_authenc.txt";
 
-static uint8_t EK[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-                         0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F};
-static uint8_t AK[16] = {0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7,
-                         0xD8, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF};
+/* The session's keys are DF_EK and DF_AK (dlms_client_fixtures.h). */
 static const uint8_t CLIENT_ST[8] = {0x47, 0x75, 0x72, 0x75, 0x78, 0x31, 0x32, 0x33};
 static const uint8_t SERVER_ST[8] = {0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48};
 static const uint8_t CTOS[16] = {0x70, 0x38, 0x9C, 0xCE, 0x67, 0xB3, 0x59, 0xAC,
@@ -94,33 +92,14 @@ static uint8_t sec_buf[1 << 16];
 static void client_config(ami_dlms_client_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->context = AMI_ACSE_CONTEXT_LN;
-    cfg->conformance = AMI_DLMS_CLIENT_DEFAULT_CONFORMANCE | AMI_CONF_GENERAL_PROTECTION;
-    cfg->max_pdu = 0xFFFF;
-    cfg->invoke_id = 1;
-    cfg->fixed_invoke_id = true;
-    cfg->data_buf = data_buf;
-    cfg->data_cap = sizeof data_buf;
-    ami_arena_init(&arena, arena_buf, sizeof arena_buf);
-    cfg->arena = &arena;
-    cfg->items = items;
-    cfg->max_items = AMI_COUNTOF(items);
-    cfg->apdu_lenient = AMI_APDU_LENIENT_TRAILING;
+    df_client_recorded(cfg);
+    df_client_buffers(cfg, data_buf, sizeof data_buf, &arena, arena_buf, sizeof arena_buf, items,
+                      AMI_COUNTOF(items));
 }
 
 static void sec_config(ami_dlms_sec_config *s, uint8_t level)
 {
-    memset(s, 0, sizeof *s);
-    s->level = level;
-    s->suite = 0;
-    s->client_title = CLIENT_ST;
-    s->ek = EK;
-    s->ek_len = sizeof EK;
-    s->ak = AK;
-    s->ak_len = sizeof AK;
-    s->ic = 1;
-    s->buf = sec_buf;
-    s->cap = sizeof sec_buf;
+    df_sec_config(s, level, CLIENT_ST, sec_buf, sizeof sec_buf);
 }
 
 static void hexfail(const char *what, const uint8_t *ours, size_t n, const uint8_t *want, size_t wn)
@@ -207,8 +186,8 @@ static size_t recorded_plain(const rec_apdu *r, uint8_t *out, size_t cap)
 {
     ami_sec_ctx x;
     assert_int_equal(ami_sec_ctx_init(&x), AMI_OK);
-    assert_int_equal(ami_sec_ctx_set_ek(&x, EK, 16), AMI_OK);
-    assert_int_equal(ami_sec_ctx_set_ak(&x, AK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ek(&x, DF_EK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ak(&x, DF_AK, 16), AMI_OK);
     ami_sec_apdu s;
     assert_int_equal(ami_sec_apdu_parse(r->p, r->len, &s, NULL), AMI_OK);
     size_t n;
@@ -313,8 +292,8 @@ static void test_hls5_session(void **state)
             assert_int_equal(sa.ic, 0x0F);
             ami_sec_ctx x;
             assert_int_equal(ami_sec_ctx_init(&x), AMI_OK);
-            assert_int_equal(ami_sec_ctx_set_ek(&x, EK, 16), AMI_OK);
-            assert_int_equal(ami_sec_ctx_set_ak(&x, AK, 16), AMI_OK);
+            assert_int_equal(ami_sec_ctx_set_ek(&x, DF_EK, 16), AMI_OK);
+            assert_int_equal(ami_sec_ctx_set_ak(&x, DF_AK, 16), AMI_OK);
             size_t pn;
             assert_int_equal(ami_sec_apdu_decrypt(&x, &sa, SERVER_ST, plain, sizeof plain, &pn),
                              AMI_OK);
@@ -419,8 +398,8 @@ static void test_refusals(void **state)
     uint8_t r[256];
     char why[160];
     assert_int_equal(ami_sec_ctx_init(&server_ctx), AMI_OK);
-    assert_int_equal(ami_sec_ctx_set_ek(&server_ctx, EK, 16), AMI_OK);
-    assert_int_equal(ami_sec_ctx_set_ak(&server_ctx, AK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ek(&server_ctx, DF_EK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ak(&server_ctx, DF_AK, 16), AMI_OK);
 
     /* wrong key: the AARE's glo-initiateResponse does not authenticate */
     static uint8_t bad_ek[16] = {0xFF};
@@ -581,7 +560,7 @@ static void test_green_book_aarq(void **state)
     ami_sec_ctx x;
     assert_int_equal(ami_sec_ctx_init(&x), AMI_OK);
     assert_int_equal(ami_sec_ctx_set_ek(&x, ded, 16), AMI_OK);
-    assert_int_equal(ami_sec_ctx_set_ak(&x, AK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ak(&x, DF_AK, 16), AMI_OK);
     static const uint8_t plain[] = {0xC4, 0x01, 0xC1, 0x00, 0x11, 0x07};
     uint8_t r[128];
     ami_wr rw;
@@ -760,8 +739,8 @@ static void test_sn_ciphered(void **state)
     assert_int_equal(q.c.context, AMI_ACSE_CONTEXT_SN_CIPHER);
     /* AARE with a glo-initiateResponse from the server */
     assert_int_equal(ami_sec_ctx_init(&server_ctx), AMI_OK);
-    assert_int_equal(ami_sec_ctx_set_ek(&server_ctx, EK, 16), AMI_OK);
-    assert_int_equal(ami_sec_ctx_set_ak(&server_ctx, AK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ek(&server_ctx, DF_EK, 16), AMI_OK);
+    assert_int_equal(ami_sec_ctx_set_ak(&server_ctx, DF_AK, 16), AMI_OK);
     static const uint8_t ini[] = {0x08, 0x00, 0x06, 0x5F, 0x1F, 0x04, 0x00,
                                   0x1C, 0x03, 0x20, 0x04, 0x00, 0xFA, 0x00};
     uint8_t ui[128], ab[256], r[128];
