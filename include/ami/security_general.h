@@ -19,11 +19,20 @@
  *                          02 static-unicast ECDH), key-ciphered-data OCTET STRING
  * ciphered-content = SC || IC || payload || tag (the security header of ami/security.h).
  *
- * AES-GCM of general-ciphering (this implementation; Green Book 9.2.7.2.4):
+ * AES-GCM of general-ciphering (Green Book ed. 9, 9.2.7.2.4, the general-ciphering rows of
+ * the table of AAD contents):
  *     IV  = originator-system-title (8 bytes) || IC
  *     AAD = SC || AK || transaction-id || originator-system-title || recipient-system-title
- *           || date-time || other-information        (the field values, no length bytes)
+ *           || date-time || other-information
+ *           each of the five fields A-XDR encoded as in the APDU (its length byte(s), then the
+ *           value; an empty field contributes its 00 length byte),
  *           followed by the plaintext when only A is set.
+ * The length bytes are part of the AAD: that is how the Green Book text reads and how the
+ * Gurux implementation computes it (GXDLMSChippering.getAuthenticatedData; consulted for the
+ * fact only, nothing copied). Gurux adds the fields only for suites 1 and 2 with A+E; we add
+ * them for every suite and level (the Green Book makes no such exception), so a suite-0 or
+ * authentication-only general-ciphering APDU of ours does not interoperate with Gurux.
+ * Until 2026-12 this library left the length bytes out (our earlier reading): fixed.
  * The transaction-id is the sender's unique value for the exchange: the AAD binds it, so a
  * response cannot be attached to another request. AK may be empty (ak_len 0) when the key
  * comes from key agreement.

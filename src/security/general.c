@@ -256,18 +256,22 @@ static int gcm(bool enc, const ami_gc_header *h, const uint8_t *ek, size_t ek_le
              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
              EVP_CipherInit_ex(c, NULL, NULL, ek, iv, enc ? 1 : 0);
     if (ok && auth) {
-        const uint8_t *parts[] = {&sc,          ak,           h->transaction_id, h->originator,
-                                  h->recipient, h->date_time, h->other};
-        const size_t lens[] = {1,
-                               ak_len,
-                               h->transaction_id_len,
-                               h->originator_len,
-                               h->recipient_len,
-                               h->date_time_len,
-                               h->other_len};
-        for (size_t i = 0; ok && i < sizeof lens / sizeof lens[0]; i++)
-            if (lens[i])
-                ok = EVP_CipherUpdate(c, NULL, &l, parts[i], (int)lens[i]);
+        /* AAD = SC || AK || the five header fields A-XDR encoded, each with its length byte(s)
+         * as it stands in the APDU (see ami/security_general.h for the sources). */
+        ok = EVP_CipherUpdate(c, NULL, &l, &sc, 1) &&
+             (!ak_len || EVP_CipherUpdate(c, NULL, &l, ak, (int)ak_len));
+        const uint8_t *parts[] = {h->transaction_id, h->originator, h->recipient, h->date_time,
+                                  h->other};
+        const size_t lens[] = {h->transaction_id_len, h->originator_len, h->recipient_len,
+                               h->date_time_len, h->other_len};
+        for (size_t i = 0; ok && i < sizeof lens / sizeof lens[0]; i++) {
+            uint8_t lb[5];
+            ami_wr lw;
+            ami_wr_init(&lw, lb, sizeof lb);
+            ami_axdr_put_length(&lw, lens[i]);
+            ok = !ami_wr_error(&lw) && EVP_CipherUpdate(c, NULL, &l, lb, (int)lw.len) &&
+                 (!lens[i] || EVP_CipherUpdate(c, NULL, &l, parts[i], (int)lens[i]));
+        }
         if (ok && a_only && n)
             ok = EVP_CipherUpdate(c, NULL, &l, in, (int)n);
     }
