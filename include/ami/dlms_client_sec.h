@@ -12,7 +12,11 @@
  *     optional dedicated key (given, or drawn from the OS); the application context becomes
  *     "with ciphering" and the calling-AP-title the client system title;
  *   - ciphered requests: glo- (or ded- with a dedicated key) service-specific APDUs, or
- *     general-glo-/general-ded-ciphering (AMI_DLMS_SEC_FORM_GENERAL);
+ *     general-glo-/general-ded-ciphering (AMI_DLMS_SEC_FORM_GENERAL), or general-ciphering
+ *     (AMI_DLMS_SEC_FORM_GC, ami/security_general.h) with key-info identified-key (the global
+ *     unicast key) or wrapped-key (a fresh random content key per request, RFC 3394-wrapped
+ *     under the KEK); its transaction-id is the request's invocation counter as 8 bytes, and
+ *     the response must carry the same one;
  *   - deciphering of every response with checks: the GCM tag, the server system title (the AARE
  *     responding-AP-title; a general-ciphering APDU that names another one is refused), the
  *     security level (a response less protected than the policy is a downgrade and refused;
@@ -33,6 +37,10 @@
  *   AMI_E_KEY       a broadcast- or dedicated-key response without that key
  *   AMI_E_MALFORMED the ciphered APDU does not parse, or another suite than configured
  *   AMI_E_RANGE     the client invocation counter is exhausted (2^32 - 1 used): new keys needed
+ *   AMI_E_PROTOCOL  general-ciphering: the transaction-id is not the request's (TRANSACTION),
+ *                   or the recipient system title is not ours (SYSTEM_TITLE)
+ *   AMI_E_KEY       general-ciphering: a wrapped key that does not unwrap under the KEK
+ *                   (UNWRAP), or a key-info we do not support (KEY)
  *
  * Client invocation counter: starts at cfg.ic, is used once per ciphered APDU (and once per
  * HLS-GMAC f(StoC)) and incremented; cfg.ic_save, when set, is called with the NEXT value
@@ -76,7 +84,14 @@ AMI_EXTERN int ami_dlms_sec_level_parse(const char *name);
 typedef enum ami_dlms_sec_form {
     AMI_DLMS_SEC_FORM_SERVICE = 0, /* glo-get-request ... (ded- with a dedicated key) */
     AMI_DLMS_SEC_FORM_GENERAL = 1, /* general-glo-ciphering / general-ded-ciphering */
+    AMI_DLMS_SEC_FORM_GC = 2,      /* general-ciphering (0xDD) with cfg.key_info */
 } ami_dlms_sec_form;
+
+/* key-info of general-ciphering requests (the values of enum ami_gc_key_kind). */
+enum {
+    AMI_DLMS_SEC_KI_IDENTIFIED = 0, /* identified-key: global unicast key */
+    AMI_DLMS_SEC_KI_WRAPPED = 1,    /* wrapped-key: random key wrapped under cfg.kek */
+};
 
 /* Why a response was refused (ami_dlms_client_sec_refusal). */
 typedef enum ami_dlms_sec_refusal {
@@ -91,15 +106,18 @@ typedef enum ami_dlms_sec_refusal {
     AMI_DLMS_SEC_REFUSAL_MALFORMED,    /* the ciphered APDU does not parse */
     AMI_DLMS_SEC_REFUSAL_IC_EXHAUSTED, /* our own counter is used up (AMI_E_RANGE) */
     AMI_DLMS_SEC_REFUSAL_CRYPTO,       /* OpenSSL failed */
+    AMI_DLMS_SEC_REFUSAL_TRANSACTION,  /* general-ciphering: not our transaction-id */
+    AMI_DLMS_SEC_REFUSAL_UNWRAP,       /* general-ciphering: wrapped key does not unwrap */
 } ami_dlms_sec_refusal;
 
 /* A short name of the cause: "tag mismatch (wrong key or tampered APDU)", ... Never NULL. */
 AMI_EXTERN const char *ami_dlms_sec_refusal_name(int refusal);
 
 typedef struct ami_dlms_sec_config {
-    uint8_t level; /* enum ami_dlms_sec_level */
-    uint8_t suite; /* 0, 1 or 2 (2: 32-byte keys) */
-    uint8_t form;  /* enum ami_dlms_sec_form */
+    uint8_t level;    /* enum ami_dlms_sec_level */
+    uint8_t suite;    /* 0, 1 or 2 (2: 32-byte keys) */
+    uint8_t form;     /* enum ami_dlms_sec_form */
+    uint8_t key_info; /* AMI_DLMS_SEC_KI_*: general-ciphering requests (form GC) */
     /* Client system title (8 bytes): required for ciphering and HLS mechanisms 5..7. */
     const uint8_t *client_title;
     /* Expected server system title (8 bytes) or NULL: learnt from the AARE
@@ -111,6 +129,8 @@ typedef struct ami_dlms_sec_config {
     size_t ak_len;
     const uint8_t *bek; /* broadcast encryption key or NULL */
     size_t bek_len;
+    const uint8_t *kek; /* key encryption key (16 or 32 bytes): wrapped-key; or NULL */
+    size_t kek_len;
     /* Dedicated key (ded- ciphering after the association) or NULL; random_dedicated_key draws
      * one of the suite's key length from the OS instead. Needs an encrypting level (it travels
      * inside the glo-initiateRequest). */
@@ -148,6 +168,10 @@ typedef struct ami_dlms_client_sec {
     uint8_t client_title[AMI_SEC_SYSTEM_TITLE_LEN];
     uint8_t server_title[AMI_SEC_SYSTEM_TITLE_LEN];
     uint8_t dedicated[AMI_SEC_KEY_MAX];
+    uint8_t kek[AMI_SEC_KEY_MAX];
+    uint8_t kek_len;
+    uint8_t txid[8]; /* general-ciphering: transaction-id of the last request */
+    bool txid_set;
     uint8_t secret[64];
     size_t secret_len;
     uint8_t dedicated_len;
@@ -184,7 +208,8 @@ AMI_EXTERN uint32_t ami_dlms_client_sec_ic(const ami_dlms_client_sec *s);
 AMI_EXTERN void ami_dlms_client_sec_set_ic(ami_dlms_client_sec *s, uint32_t ic);
 /* The last server invocation counter accepted (0 before any). */
 AMI_EXTERN uint32_t ami_dlms_client_sec_server_ic(const ami_dlms_client_sec *s);
-/* Switches the form of the following requests (enum ami_dlms_sec_form). */
+/* Switches the form of the following requests (enum ami_dlms_sec_form; another value: the
+ * service-specific form). Form GC with wrapped-key needs the KEK given at init. */
 AMI_EXTERN void ami_dlms_client_sec_set_form(ami_dlms_client_sec *s, uint8_t form);
 /* The server system title once known (from the configuration or the AARE), else NULL. */
 AMI_EXTERN const uint8_t *ami_dlms_client_sec_server_title(const ami_dlms_client_sec *s);

@@ -285,6 +285,10 @@ enum ami_dlms_sec_event {
     AMI_DLMS_SEC_EV_SYSTEM_TITLE = 5,     /* wrong or missing client system title */
     AMI_DLMS_SEC_EV_KEY_CHANGED = 6,      /* key_transfer installed new keys */
     AMI_DLMS_SEC_EV_POLICY_ACTIVATED = 7, /* security_activate raised the policy */
+    /* general-ciphering: the content key could not be had (key-info absent or not supported,
+     * a wrapped key that does not unwrap under the KEK, no KEK, a key of the wrong length);
+     * a value apart from the others so that new events elsewhere do not collide */
+    AMI_DLMS_SEC_EV_KEY_REFUSED = 12,
 };
 
 /* "auth-failed", "bad-tag", "replay", "downgrade", "system-title", ...; never NULL. */
@@ -362,6 +366,7 @@ typedef struct ami_dlms_assoc_stats {
     uint64_t replays;      /* invocation counter not above the last accepted */
     uint64_t downgrades;   /* protection weaker than the policy */
     uint64_t system_title; /* wrong or missing client system title */
+    uint64_t key_refused;  /* general-ciphering content key not available (KEY_REFUSED) */
     uint64_t ciphered_in;  /* ciphered requests accepted */
     uint64_t ciphered_out; /* ciphered responses sent */
 } ami_dlms_assoc_stats;

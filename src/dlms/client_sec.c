@@ -14,6 +14,7 @@
 
 #include "ami/dlms_client_sec.h"
 #include "ami/error.h"
+#include "ami/security_general.h"
 #include "client_sec.h"
 
 /* ---------------------------------------------------------------- names */
@@ -60,6 +61,10 @@ const char *ami_dlms_sec_refusal_name(int refusal)
         return "client invocation counter exhausted (new keys needed)";
     case AMI_DLMS_SEC_REFUSAL_CRYPTO:
         return "cryptographic library failure";
+    case AMI_DLMS_SEC_REFUSAL_TRANSACTION:
+        return "general-ciphering response to another transaction-id";
+    case AMI_DLMS_SEC_REFUSAL_UNWRAP:
+        return "wrapped key does not unwrap under the KEK (wrong KEK or tampered)";
     default:
         return "unknown";
     }
@@ -103,8 +108,8 @@ static unsigned accept_for(uint8_t level)
 
 static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
 {
-    if (cfg->level > AMI_DLMS_SEC_AUTH_ENC || cfg->suite > 2 ||
-        cfg->form > AMI_DLMS_SEC_FORM_GENERAL)
+    if (cfg->level > AMI_DLMS_SEC_AUTH_ENC || cfg->suite > 2 || cfg->form > AMI_DLMS_SEC_FORM_GC ||
+        cfg->key_info > AMI_DLMS_SEC_KI_WRAPPED)
         return AMI_E_CONFIG;
     if (!cfg->buf || cfg->cap < 64)
         return AMI_E_CONFIG;
@@ -124,9 +129,18 @@ static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
         return AMI_E_KEY;
     if (cfg->hls_secret_len > sizeof s->secret || (cfg->hls_secret_len && !cfg->hls_secret))
         return AMI_E_KEY;
+    if (cfg->kek && cfg->kek_len != 16 && cfg->kek_len != 32)
+        return AMI_E_KEY;
+    if (cfg->form == AMI_DLMS_SEC_FORM_GC && cfg->key_info == AMI_DLMS_SEC_KI_WRAPPED && !cfg->kek)
+        return AMI_E_KEY;
     s->cfg = *cfg;
+    if (cfg->kek) {
+        memcpy(s->kek, cfg->kek, cfg->kek_len);
+        s->kek_len = (uint8_t)cfg->kek_len;
+    }
     s->cfg.ek = s->cfg.ak = s->cfg.bek = s->cfg.dedicated_key = s->cfg.hls_secret = NULL;
-    s->cfg.ek_len = s->cfg.ak_len = s->cfg.bek_len = 0;
+    s->cfg.kek = NULL;
+    s->cfg.ek_len = s->cfg.ak_len = s->cfg.bek_len = s->cfg.kek_len = 0;
     s->cfg.dedicated_key_len = s->cfg.hls_secret_len = 0;
     if (s->cfg.ic_warn == 0)
         s->cfg.ic_warn = 0xFFFF0000u;
@@ -192,6 +206,8 @@ void ami_dlms_client_sec_wipe(ami_dlms_client_sec *s)
     ami_sec_ctx_wipe(&s->ded);
     ami_sec_ctx_wipe(&s->ded_rx);
     ami_wipe(s->dedicated, sizeof s->dedicated);
+    ami_wipe(s->kek, sizeof s->kek);
+    s->kek_len = 0;
     ami_wipe(s->secret, sizeof s->secret);
     if (s->cfg.buf)
         ami_wipe(s->cfg.buf, s->cfg.cap);
@@ -217,7 +233,7 @@ uint32_t ami_dlms_client_sec_server_ic(const ami_dlms_client_sec *s)
 
 void ami_dlms_client_sec_set_form(ami_dlms_client_sec *s, uint8_t form)
 {
-    s->cfg.form = form ? AMI_DLMS_SEC_FORM_GENERAL : AMI_DLMS_SEC_FORM_SERVICE;
+    s->cfg.form = form <= AMI_DLMS_SEC_FORM_GC ? form : AMI_DLMS_SEC_FORM_SERVICE;
 }
 
 const uint8_t *ami_dlms_client_sec_server_title(const ami_dlms_client_sec *s)
@@ -334,9 +350,143 @@ static bool is_ded(uint8_t tag)
            (tag >= 65 && tag <= 88);
 }
 
+/*
+ * general-ciphering response (0xDD): originator = the server, recipient (when given) = us,
+ * transaction-id = the one of our request, key from key-info (identified-key: the global
+ * unicast or broadcast key; wrapped-key: unwrapped under the KEK).
+ */
+static int decipher_gc(ami_dlms_client_sec *s, const uint8_t *in, size_t n, ami_view *plain)
+{
+    ami_gc_apdu g;
+    size_t used = 0;
+    int rc = ami_gc_parse(in, n, &g, &used);
+    if (rc || used != n)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_MALFORMED, rc ? rc : AMI_E_MALFORMED);
+    uint8_t sc = g.content[0];
+    if ((sc & AMI_SEC_SC_SUITE_MASK) != s->cfg.suite)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_SUITE, AMI_E_MALFORMED);
+    if (g.h.originator_len != AMI_SEC_SYSTEM_TITLE_LEN ||
+        (g.h.recipient_len && !ami_ct_equal(g.h.recipient, s->client_title, 8)))
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_SYSTEM_TITLE, AMI_E_PROTOCOL);
+    ami_sec_apdu p; /* only the title matters to sender_title() */
+    memset(&p, 0, sizeof p);
+    p.system_title = g.h.originator;
+    const uint8_t *st;
+    if ((rc = sender_title(s, &p, &st)) != AMI_OK)
+        return rc;
+    if (!s->txid_set || g.h.transaction_id_len != sizeof s->txid ||
+        !ami_ct_equal(g.h.transaction_id, s->txid, sizeof s->txid))
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_TRANSACTION, AMI_E_PROTOCOL);
+    rc = ami_sec_check_sc(&s->glo_rx, (uint8_t)(sc & ~AMI_SEC_SC_KEY_SET));
+    if (rc == AMI_E_ACCESS || rc == AMI_E_MALFORMED || (sc & AMI_SEC_SC_KEY_SET))
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_DOWNGRADE, AMI_E_ACCESS);
+    if (rc)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_MALFORMED, rc);
+    uint8_t key[AMI_SEC_KEY_MAX];
+    const uint8_t *ek = NULL;
+    size_t ek_len = 0;
+    if (g.key_info.kind == AMI_GC_KI_IDENTIFIED) {
+        const ami_sec_ctx *x =
+            g.key_info.key_id == AMI_GC_KEY_ID_BROADCAST ? (s->has_bek ? &s->bro : NULL) : &s->glo;
+        if (x) {
+            ek = x->ek;
+            ek_len = x->ek_len;
+        }
+    } else if (g.key_info.kind == AMI_GC_KI_WRAPPED) {
+        if (!s->kek_len)
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_KEY, AMI_E_KEY);
+        int kn = ami_gc_unwrap_key(&g.key_info, s->kek, s->kek_len, key, sizeof key);
+        if (kn < 0)
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_UNWRAP, AMI_E_KEY);
+        ek = key;
+        ek_len = (size_t)kn;
+    }
+    if (!ek || ek_len != suite_key_len(s->cfg.suite)) {
+        ami_wipe(key, sizeof key);
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_KEY, AMI_E_KEY);
+    }
+    uint32_t ic = ami_dec32be(g.content + 1);
+    rc = ami_replay_check(&s->replay, st, ic);
+    if (rc) {
+        ami_wipe(key, sizeof key);
+        if (rc == AMI_E_REPLAY) {
+            s->refused_ic = ic;
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_REPLAY, rc);
+        }
+        return rc;
+    }
+    size_t out_len = 0;
+    rc = ami_gc_unprotect(&g, ek, ek_len, s->glo.ak, s->glo.ak_len, s->cfg.buf, s->cfg.cap,
+                          &out_len, NULL);
+    ami_wipe(key, sizeof key);
+    if (rc == AMI_E_NOSPACE)
+        return AMI_E_TOO_LARGE;
+    if (rc == AMI_E_AUTH)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_TAG, rc);
+    if (rc)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_CRYPTO, rc);
+    (void)ami_replay_accept(&s->replay, st, ic); /* a persistence failure: held in memory */
+    s->last_ic = ic;
+    s->txid_set = false; /* one response per transaction */
+    *plain = ami_view_of(s->cfg.buf, out_len);
+    return AMI_OK;
+}
+
+/* Ciphers plain[0..n) (in s->cfg.buf) as a general-ciphering request into w. */
+static int cipher_gc(ami_dlms_client_sec *s, ami_wr *w, const uint8_t *plain, size_t n)
+{
+    uint8_t key[AMI_SEC_KEY_MAX], wrapped[AMI_SEC_KEY_MAX + 8];
+    size_t klen = suite_key_len(s->cfg.suite);
+    ami_gc_key_info ki;
+    memset(&ki, 0, sizeof ki);
+    const uint8_t *ek = s->glo.ek;
+    if (s->cfg.key_info == AMI_DLMS_SEC_KI_WRAPPED) {
+        int rc = ami_hls_challenge(key, klen); /* a fresh content key from the OS */
+        int wn = rc ? rc : ami_keywrap_wrap(s->kek, s->kek_len, key, klen, wrapped, sizeof wrapped);
+        if (wn < 0) {
+            ami_wipe(key, sizeof key);
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_CRYPTO, AMI_E_CRYPTO);
+        }
+        ki.kind = AMI_GC_KI_WRAPPED;
+        ki.kek_id = AMI_GC_KEK_MASTER;
+        ki.data = wrapped;
+        ki.data_len = (size_t)wn;
+        ek = key;
+    } else {
+        ki.kind = AMI_GC_KI_IDENTIFIED;
+        ki.key_id = AMI_GC_KEY_ID_UNICAST;
+    }
+    uint32_t ic;
+    int rc = take_ic(s, &ic);
+    if (rc) {
+        ami_wipe(key, sizeof key);
+        return rc;
+    }
+    /* transaction-id: the request's invocation counter, unique per key (8 bytes) */
+    ami_enc64be(s->txid, ic);
+    s->txid_set = true;
+    ami_gc_header h;
+    memset(&h, 0, sizeof h);
+    h.transaction_id = s->txid;
+    h.transaction_id_len = sizeof s->txid;
+    h.originator = s->client_title;
+    h.originator_len = AMI_SEC_SYSTEM_TITLE_LEN;
+    if (s->have_server_title) {
+        h.recipient = s->server_title;
+        h.recipient_len = AMI_SEC_SYSTEM_TITLE_LEN;
+    }
+    rc = ami_gc_protect(w, &h, &ki, ek, klen, s->glo.ak, s->glo.ak_len, sc_of(s), ic, plain, n);
+    ami_wipe(key, sizeof key);
+    if (rc == AMI_E_CRYPTO)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_CRYPTO, rc);
+    return rc;
+}
+
 /* Deciphers the ciphered APDU in[0..n) into the scratch buffer; checks everything. */
 static int decipher(ami_dlms_client_sec *s, const uint8_t *in, size_t n, ami_view *plain)
 {
+    if (n && in[0] == AMI_GC_TAG_CIPHERING)
+        return decipher_gc(s, in, n, plain);
     ami_sec_apdu p;
     size_t used;
     int rc = ami_sec_apdu_parse(in, n, &p, &used);
@@ -561,6 +711,8 @@ size_t ami__csec_overhead(const ami_dlms_client *c)
         return 0;
     /* tag, length (up to 3 bytes), SC, IC, GCM tag; general-*: system title + its length */
     size_t n = 1 + 3 + AMI_SEC_HEADER_LEN + AMI_SEC_TAG_LEN;
+    if (s->cfg.form == AMI_DLMS_SEC_FORM_GC) /* txid, two titles, empty fields, key-info */
+        return n + 9 + 9 + 9 + 2 + 3 + 1 + 1 + 1 + 3 + AMI_SEC_KEY_MAX + 8;
     return s->cfg.form == AMI_DLMS_SEC_FORM_GENERAL ? n + 1 + AMI_SEC_SYSTEM_TITLE_LEN : n;
 }
 
@@ -579,6 +731,17 @@ int ami__csec_protect(ami_dlms_client *c, ami_wr *out, size_t mark)
         return AMI_E_TOO_LARGE;
     uint8_t tag;
     bool ded = s->ded_active;
+    if (s->cfg.form == AMI_DLMS_SEC_FORM_GC) {
+        if (!(plain_tag >= AMI_APDU_GET_REQUEST && plain_tag <= AMI_APDU_ACTION_REQUEST))
+            return AMI_E_UNSUPPORTED; /* the server takes LN service requests in it */
+        memcpy(s->cfg.buf, out->p + mark, n);
+        out->len = mark;
+        int rc = cipher_gc(s, out, s->cfg.buf, n);
+        ami_wipe(s->cfg.buf, n);
+        if (rc == AMI_OK)
+            rc = ami_wr_error(out);
+        return rc;
+    }
     if (s->cfg.form == AMI_DLMS_SEC_FORM_GENERAL)
         tag = ded ? AMI_SEC_TAG_GENERAL_DED : AMI_SEC_TAG_GENERAL_GLO;
     else if (plain_tag >= AMI_APDU_GET_REQUEST && plain_tag <= AMI_APDU_ACTION_REQUEST)

@@ -15,13 +15,18 @@
 
 #include "ami/axdr.h"
 #include "ami/dlms_server.h"
+#include "ami/security_general.h"
 #include "server_internal.h"
 
 #define SEC_AE (AMI_SEC_SC_AUTH | AMI_SEC_SC_ENC)
 /* Bytes a ciphered wrapper adds: tag, system title (1 + 8), length (<= 3), SC, IC, GCM tag. */
 #define CIPHER_OVERHEAD 32u
-#define VAA_LN          0x0007u
-#define VAA_SN          0xFA00u
+/* general-ciphering: tag, transaction-id (1 + 64), two titles (2 x 9), date-time and
+ * other-information (empty), key-info (<= 44: wrapped 256-bit key), length (<= 3), SC, IC,
+ * GCM tag. */
+#define GC_OVERHEAD 160u
+#define VAA_LN      0x0007u
+#define VAA_SN      0xFA00u
 
 /* Which key protects an APDU. */
 enum { KEY_GLOBAL = 0, KEY_BROADCAST, KEY_DEDICATED };
@@ -29,9 +34,13 @@ enum { KEY_GLOBAL = 0, KEY_BROADCAST, KEY_DEDICATED };
 /* How a request came, so that its response goes out the same way. */
 typedef struct how {
     bool ciphered;
-    bool general; /* general-glo/ded-ciphering (system titles in the APDU) */
-    bool ded;     /* dedicated key */
-    uint8_t sc;   /* the request's security control byte */
+    bool general;     /* general-glo/ded-ciphering (system titles in the APDU) */
+    bool ded;         /* dedicated key */
+    uint8_t sc;       /* the request's security control byte */
+    bool gc;          /* general-ciphering (0xDD): answered with general-ciphering */
+    int8_t key_kind;  /* gc: the request's key-info choice */
+    uint8_t txid_len; /* gc: the request's transaction-id, echoed */
+    uint8_t txid[AMI_GC_TXID_MAX];
 } how;
 
 /* ---------------------------------------------------------------- helpers */
@@ -53,6 +62,8 @@ const char *ami_dlms_sec_event_name(int event)
         return "key-changed";
     case AMI_DLMS_SEC_EV_POLICY_ACTIVATED:
         return "policy-activated";
+    case AMI_DLMS_SEC_EV_KEY_REFUSED:
+        return "key-refused";
     default:
         return "unknown";
     }
@@ -75,6 +86,9 @@ void ami__sec_event(ami_dlms_assoc *a, int event)
         break;
     case AMI_DLMS_SEC_EV_SYSTEM_TITLE:
         a->stats.system_title++;
+        break;
+    case AMI_DLMS_SEC_EV_KEY_REFUSED:
+        a->stats.key_refused++;
         break;
     default:
         break;
@@ -244,6 +258,59 @@ static uint8_t response_tag(const how *h, uint8_t t)
 }
 
 /*
+ * general-ciphering response (Green Book 9.2.7.2.4, 9.3.5): the request's transaction-id,
+ * originator = the server, recipient = the client, and the key-info form of the request:
+ * identified-key answers with the global unicast key (also to a broadcast-key request),
+ * wrapped-key with a fresh random content key wrapped under the KEK.
+ */
+static int cipher_gc_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const how *h,
+                              const uint8_t *resp, size_t n, uint8_t *out, size_t cap)
+{
+    const ami_dlms_server_sec *s = a->srv->cfg.sec;
+    uint8_t sc = response_sc(a, h->sc);
+    size_t klen = a->policy->sec->suite == 2 ? 32 : 16;
+    uint8_t key[32], wrapped[48];
+    ami_gc_key_info ki;
+    memset(&ki, 0, sizeof ki);
+    ki.kind = h->key_kind;
+    const uint8_t *ek = k->guek;
+    int rc = AMI_OK;
+    if (h->key_kind == AMI_GC_KI_WRAPPED) {
+        rc = k->kek ? ami_hls_challenge(key, klen) : AMI_E_KEY;
+        int wn = rc ? rc : ami_keywrap_wrap(k->kek, k->kek_len, key, klen, wrapped, sizeof wrapped);
+        if (wn < 0) {
+            ami_wipe(key, sizeof key);
+            return AMI_E_INTERNAL;
+        }
+        ki.kek_id = AMI_GC_KEK_MASTER;
+        ki.data = wrapped;
+        ki.data_len = (size_t)wn;
+        ek = key;
+    } else {
+        ki.kind = AMI_GC_KI_IDENTIFIED;
+        ki.key_id = AMI_GC_KEY_ID_UNICAST;
+        if (!ek || k->guek_len != klen)
+            return AMI_E_INTERNAL;
+    }
+    uint32_t ic;
+    rc = s->keys.next_ic(s->keys.user, a->ctx.client_sap, &ic);
+    if (rc != AMI_OK) {
+        ami_wipe(key, sizeof key);
+        return rc < 0 ? rc : AMI_E_INTERNAL;
+    }
+    ami_gc_header hd = {
+        h->txid, h->txid_len, s->system_title, 8, a->sec.client_st, 8, NULL, 0, NULL, 0};
+    ami_wr w;
+    ami_wr_init(&w, out, cap);
+    rc = ami_gc_protect(&w, &hd, &ki, ek, klen, k->ak, k->ak ? k->ak_len : 0, sc, ic, resp, n);
+    ami_wipe(key, sizeof key);
+    if (rc != AMI_OK)
+        return rc == AMI_E_NOSPACE ? AMI_E_NOSPACE : AMI_E_INTERNAL;
+    a->stats.ciphered_out++;
+    return (int)w.len;
+}
+
+/*
  * Ciphers the plain response resp[0..n) into out, with the server's next invocation counter.
  * Returns the length, 0 never, or AMI_E_NOSPACE / a key-provider error.
  */
@@ -251,6 +318,8 @@ static int cipher_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const how 
                            const uint8_t *resp, size_t n, uint8_t *out, size_t cap,
                            ami_sec_ctx *keyed)
 {
+    if (h->gc)
+        return cipher_gc_response(a, k, h, resp, n, out, cap);
     uint8_t sc = response_sc(a, h->sc);
     uint8_t tag = sc ? response_tag(h, resp[0]) : 0;
     if (!tag) {
@@ -330,6 +399,90 @@ static bool is_plain_request(uint8_t tag)
 }
 
 /*
+ * general-ciphering request (0xDD; Green Book 9.2.7.2.4, 9.3.5): the originator must be the
+ * association's client, the recipient (when given) this server; the content key comes from
+ * key-info: identified-key (global unicast or broadcast key) or wrapped-key (RFC 3394 under the
+ * KEK). The same refusals as decipher() below, plus key-refused for a key we cannot have.
+ */
+static int decipher_gc(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t *req, size_t len,
+                       how *h, size_t *plen, uint8_t *out, size_t cap)
+{
+    h->ciphered = h->gc = true;
+    ami_gc_apdu g;
+    size_t used = 0;
+    if (ami_gc_parse(req, len, &g, &used) != AMI_OK || used != len) {
+        a->stats.malformed++;
+        return refuse(a, AMI_DLMS_SEC_EV_BAD_TAG, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out, cap);
+    }
+    uint8_t sc = g.content[0];
+    h->sc = sc;
+    const uint8_t *me = a->srv->cfg.sec->system_title;
+    if (!a->sec.has_client_st || g.h.originator_len != AMI_SEC_SYSTEM_TITLE_LEN ||
+        !ami_ct_equal(g.h.originator, a->sec.client_st, 8) ||
+        (g.h.recipient_len && !ami_ct_equal(g.h.recipient, me, 8)))
+        return refuse(a, AMI_DLMS_SEC_EV_SYSTEM_TITLE, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,
+                      cap);
+    uint8_t suite = a->policy->sec->suite;
+    bool e_only = (sc & SEC_AE) == AMI_SEC_SC_ENC;
+    if ((sc & AMI_SEC_SC_SUITE_MASK) != suite || !(sc & SEC_AE) ||
+        !meets_policy(a->sec.policy, sc) ||
+        (e_only && (a->sec.policy & AMI_DLMS_SECPOL_AUTH_REQUEST)))
+        return refuse(a, AMI_DLMS_SEC_EV_DOWNGRADE, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,
+                      cap);
+    if (sc & AMI_SEC_SC_KEY_SET) /* the key is named by key-info, not by SC */
+        return refuse(a, AMI_DLMS_SEC_EV_BAD_TAG, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out, cap);
+    size_t klen = suite == 2 ? 32 : 16;
+    uint8_t key[32];
+    const uint8_t *ek = NULL;
+    size_t ek_len = 0;
+    h->key_kind = (int8_t)g.key_info.kind;
+    if (g.key_info.kind == AMI_GC_KI_IDENTIFIED) {
+        bool bro = g.key_info.key_id == AMI_GC_KEY_ID_BROADCAST;
+        ek = bro ? k->gbek : k->guek;
+        ek_len = bro ? k->gbek_len : k->guek_len;
+    } else if (g.key_info.kind == AMI_GC_KI_WRAPPED && k->kek) {
+        int n = ami_gc_unwrap_key(&g.key_info, k->kek, k->kek_len, key, sizeof key);
+        if (n > 0) {
+            ek = key;
+            ek_len = (size_t)n;
+        }
+    }
+    /* absent key-info, agreed-key (not supported here yet), no KEK, no such key */
+    if (!ek || ek_len != klen) {
+        ami_wipe(key, sizeof key);
+        return refuse(a, AMI_DLMS_SEC_EV_KEY_REFUSED, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,
+                      cap);
+    }
+    ami_replay *r = a->srv->cfg.sec->replay;
+    uint32_t ic = ami_dec32be(g.content + 1);
+    int rc = ami_replay_check(r, a->sec.client_st, ic);
+    if (rc != AMI_OK) {
+        ami_wipe(key, sizeof key);
+        if (rc == AMI_E_REPLAY)
+            return refuse(a, AMI_DLMS_SEC_EV_REPLAY, AMI_SERVICE_ERROR_INVOCATION_COUNTER_ERROR,
+                          replay_last(r, a->sec.client_st), out, cap);
+        return refuse(a, 0, AMI_SERVICE_ERROR_OTHER_REASON, 0, out, cap);
+    }
+    rc = ami_gc_unprotect(&g, ek, ek_len, k->ak, k->ak ? k->ak_len : 0, a->mem.cipher,
+                          a->mem.cipher_cap, plen, NULL);
+    ami_wipe(key, sizeof key);
+    if (rc != AMI_OK)
+        return refuse(a, AMI_DLMS_SEC_EV_BAD_TAG, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out, cap);
+    if (!*plen || !is_plain_request(a->mem.cipher[0])) {
+        ami_wipe(a->mem.cipher, *plen);
+        a->stats.malformed++;
+        return refuse(a, 0, AMI_SERVICE_ERROR_OPERATION_NOT_POSSIBLE, 0, out, cap);
+    }
+    (void)ami_replay_accept(r, a->sec.client_st, ic);
+    memcpy(h->txid, g.h.transaction_id, g.h.transaction_id_len);
+    h->txid_len = (uint8_t)g.h.transaction_id_len;
+    a->ctx.apdu_authenticated = (sc & AMI_SEC_SC_AUTH) != 0;
+    a->ctx.apdu_encrypted = (sc & AMI_SEC_SC_ENC) != 0;
+    a->stats.ciphered_in++;
+    return 0;
+}
+
+/*
  * Checks and deciphers a ciphered request into a->mem.cipher. Returns 0 with the plaintext length
  * in *plen and *h set, or a refusal already written into out (a positive length), or a negative
  * error.
@@ -340,6 +493,8 @@ static int decipher(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t *re
     memset(h, 0, sizeof *h);
     uint8_t tag = req[0], inner = 0;
     bool ded = false;
+    if (tag == AMI_APDU_GENERAL_CIPHERING)
+        return decipher_gc(a, k, req, len, h, plen, out, cap);
     if (tag == AMI_APDU_GENERAL_GLO_CIPHERING || tag == AMI_APDU_GENERAL_DED_CIPHERING) {
         h->general = true;
         ded = tag == AMI_APDU_GENERAL_DED_CIPHERING;
@@ -720,10 +875,10 @@ int ami__sec_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *
     size_t off = ciphered ? plen : 0;
     uint8_t *resp = a->mem.cipher + off;
     size_t rcap = a->mem.cipher_cap - off;
-    size_t limit =
-        a->ctx.client_max_pdu > 64 + CIPHER_OVERHEAD ? a->ctx.client_max_pdu - CIPHER_OVERHEAD : 64;
-    if (cap > CIPHER_OVERHEAD && cap - CIPHER_OVERHEAD < limit)
-        limit = cap - CIPHER_OVERHEAD;
+    size_t ovh = h.gc ? GC_OVERHEAD : CIPHER_OVERHEAD;
+    size_t limit = a->ctx.client_max_pdu > 64 + ovh ? a->ctx.client_max_pdu - ovh : 64;
+    if (cap > ovh && cap - ovh < limit)
+        limit = cap - ovh;
     if (rcap > limit)
         rcap = limit;
     int pn;

@@ -184,6 +184,7 @@ typedef struct cli {
 } cli;
 
 static cli C;
+static uint8_t key_info; /* form GC: AMI_DLMS_SEC_KI_* */
 
 static int client_setup(int mech, int suite, int level, uint8_t form, bool dedicated)
 {
@@ -198,6 +199,9 @@ static int client_setup(int mech, int suite, int level, uint8_t form, bool dedic
     sc.ak = S.ak;
     sc.ak_len = S.kl;
     sc.random_dedicated_key = dedicated;
+    sc.key_info = key_info;
+    sc.kek = S.kek;
+    sc.kek_len = S.kl;
     sc.hls_secret = (const uint8_t *)SECRET;
     sc.hls_secret_len = 16;
     sc.sign_key = suite == 2 ? p384_c : p256_c;
@@ -277,7 +281,9 @@ static void cell(int mech, int suite, int level, uint8_t form, bool dedicated)
     ami_attr_sel get = {{1, AMI_OBIS(0, 0, 96, 1, 9, 255), 2}, {false, 0, {NULL, 0}}};
     ami_wr_init(&w, b, sizeof b);
     assert_int_equal(ami_dlms_client_get(&C.c, &get, 1, &w), AMI_OK);
-    if (level != AMI_DLMS_SEC_NONE)
+    if (level != AMI_DLMS_SEC_NONE && form == AMI_DLMS_SEC_FORM_GC)
+        assert_int_equal(b[0], 0xDD);
+    else if (level != AMI_DLMS_SEC_NONE)
         assert_int_equal(b[0], form ? (dedicated ? 0xDC : 0xDB) : (dedicated ? 0xD0 : 0xC8));
     else
         assert_int_equal(b[0], AMI_APDU_GET_REQUEST);
@@ -383,6 +389,123 @@ static void test_forms(void **state)
     }
 }
 
+/* general-ciphering (0xDD): identified-key and wrapped-key, every suite and ciphering level. */
+static void test_general_ciphering(void **state)
+{
+    (void)state;
+    for (uint8_t ki = AMI_DLMS_SEC_KI_IDENTIFIED; ki <= AMI_DLMS_SEC_KI_WRAPPED; ki++) {
+        key_info = ki;
+        for (int suite = 0; suite <= 2; suite++) {
+            cell(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH_ENC, AMI_DLMS_SEC_FORM_GC, false);
+            cell(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH, AMI_DLMS_SEC_FORM_GC, false);
+            cell(AMI_ACSE_MECH_LOW, suite, AMI_DLMS_SEC_ENC, AMI_DLMS_SEC_FORM_GC, false);
+        }
+    }
+    key_info = 0;
+}
+
+/* An associated GMAC session (suite 0, auth-enc) with general-ciphering requests; b holds one
+ * GET request, its length returned. */
+static size_t gc_session(uint8_t ki, uint8_t *b, size_t cap)
+{
+    key_info = ki;
+    server_setup(AMI_ACSE_MECH_GMAC, 0, AMI_DLMS_SEC_AUTH_ENC);
+    assert_int_equal(
+        client_setup(AMI_ACSE_MECH_GMAC, 0, AMI_DLMS_SEC_AUTH_ENC, AMI_DLMS_SEC_FORM_GC, false),
+        AMI_OK);
+    key_info = 0;
+    ami_wr w;
+    ami_dlms_result res;
+    ami_wr_init(&w, b, cap);
+    assert_int_equal(ami_dlms_client_associate(&C.c, &w), AMI_OK);
+    assert_int_equal(run(&w, &res, NULL), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SUCCESS);
+    ami_attr_sel get = {{1, AMI_OBIS(0, 0, 96, 1, 9, 255), 2}, {false, 0, {NULL, 0}}};
+    ami_wr_init(&w, b, cap);
+    assert_int_equal(ami_dlms_client_get(&C.c, &get, 1, &w), AMI_OK);
+    assert_int_equal(b[0], 0xDD);
+    return w.len;
+}
+
+/* Every byte of a general-ciphering request is protected; each refusal has its own counter. */
+static void test_general_ciphering_refusals(void **state)
+{
+    (void)state;
+    static uint8_t b[8192], copy[8192], resp[8192];
+    for (uint8_t ki = 0; ki <= 1; ki++) {
+        size_t n = gc_session(ki, b, sizeof b);
+        ami_gc_apdu g;
+        assert_int_equal(ami_gc_parse(b, n, &g, NULL), AMI_OK);
+        size_t content_at = (size_t)(g.content - b);
+        uint64_t in0 = S.a.stats.ciphered_in;
+        /* a flipped bit anywhere: header (AAD), wrapped key, ciphertext, tag */
+        for (size_t i = 1; i < n; i++) {
+            memcpy(copy, b, n);
+            copy[i] ^= 0x01;
+            ami_dlms_assoc_stats before = S.a.stats;
+            int r = ami_dlms_assoc_handle(&S.a, copy, n, resp, sizeof resp);
+            assert_true(r > 0);
+            assert_int_equal(resp[0], AMI_APDU_EXCEPTION_RESPONSE);
+            uint64_t refusals = (S.a.stats.bad_tag - before.bad_tag) +
+                                (S.a.stats.system_title - before.system_title) +
+                                (S.a.stats.downgrades - before.downgrades) +
+                                (S.a.stats.key_refused - before.key_refused) +
+                                (S.a.stats.replays - before.replays) +
+                                (S.a.stats.malformed - before.malformed);
+            if (refusals == 0)
+                fail_msg("key-info %u: byte %zu flipped: accepted", ki, i);
+            if (i > content_at + 5)
+                assert_int_equal(S.a.stats.bad_tag, before.bad_tag + 1); /* payload, tag */
+        }
+        assert_int_equal(S.a.stats.ciphered_in, in0); /* none of them was accepted */
+        /* the genuine request is still accepted, once; its replay is refused */
+        int r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
+        assert_true(r > 0);
+        assert_int_equal(resp[0], 0xDD);
+        uint64_t rp = S.a.stats.replays;
+        r = ami_dlms_assoc_handle(&S.a, b, n, resp + 4096, 4096);
+        assert_true(r > 0);
+        assert_int_equal(resp[4096], AMI_APDU_EXCEPTION_RESPONSE);
+        assert_int_equal(S.a.stats.replays, rp + 1);
+        ami_dlms_client_sec_wipe(&C.sec);
+    }
+    /* a wrapped key under another KEK: key-refused */
+    size_t n = gc_session(AMI_DLMS_SEC_KI_WRAPPED, b, sizeof b);
+    S.kek[0] ^= 0xFF;
+    uint64_t kr = S.a.stats.key_refused;
+    int r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
+    assert_true(r > 0);
+    assert_int_equal(resp[0], AMI_APDU_EXCEPTION_RESPONSE);
+    assert_int_equal(S.a.stats.key_refused, kr + 1);
+    ami_dlms_client_sec_wipe(&C.sec);
+
+    /* the client: a response to another transaction, a tampered response, a wrong unwrap */
+    for (int kind = 0; kind < 3; kind++) {
+        n = gc_session(kind == 2 ? AMI_DLMS_SEC_KI_WRAPPED : AMI_DLMS_SEC_KI_IDENTIFIED, b,
+                       sizeof b);
+        r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
+        assert_true(r > 0);
+        assert_int_equal(resp[0], 0xDD);
+        assert_int_equal(ami_gc_parse(resp, (size_t)r, &(ami_gc_apdu){0}, NULL), AMI_OK);
+        if (kind == 0)
+            resp[2] ^= 0x01; /* transaction-id (08 then 8 bytes) */
+        else if (kind == 1)
+            resp[r - 1] ^= 0x01; /* GCM tag */
+        else
+            C.sec.kek[0] ^= 0xFF;
+        ami_wr w;
+        ami_dlms_result res;
+        ami_wr_init(&w, copy, sizeof copy);
+        int rc = ami_dlms_client_input(&C.c, resp, (size_t)r, &w, &res);
+        static const int want_rc[] = {AMI_E_PROTOCOL, AMI_E_AUTH, AMI_E_KEY};
+        static const int want_why[] = {AMI_DLMS_SEC_REFUSAL_TRANSACTION, AMI_DLMS_SEC_REFUSAL_TAG,
+                                       AMI_DLMS_SEC_REFUSAL_UNWRAP};
+        assert_int_equal(rc, want_rc[kind]);
+        assert_int_equal(ami_dlms_client_sec_refusal(&C.sec), want_why[kind]);
+        ami_dlms_client_sec_wipe(&C.sec);
+    }
+}
+
 /* A value longer than the negotiated PDU: GET with datablocks, every block ciphered. */
 static void test_blocks(void **state)
 {
@@ -419,6 +542,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_forms),
+        cmocka_unit_test(test_general_ciphering),
+        cmocka_unit_test(test_general_ciphering_refusals),
         cmocka_unit_test(test_blocks),
     };
     return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
