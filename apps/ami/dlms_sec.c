@@ -43,7 +43,12 @@ void dlms_sec_help(FILE *out)
         "  --system-title HEX  the client's system title (8 bytes)\n"
         "  --server-system-title HEX   expected server system title (else from the AARE)\n"
         "  --dedicated-key     propose a random dedicated key (ded- ciphering; enc levels)\n"
-        "  --general-ciphering general-glo/ded-ciphering instead of glo-/ded- APDUs\n"
+        "  --ciphering glo|ded|general-glo|general-ded|general   form of the ciphered\n"
+        "                      requests: glo- service APDUs (default), ded- (= --dedicated-key),\n"
+        "                      general-glo/-ded-ciphering, or general-ciphering (0xDD)\n"
+        "  --general-ciphering alias of --ciphering general-glo\n"
+        "  --key-info identified|wrapped   key of general-ciphering: the global unicast key\n"
+        "                      (default) or a fresh random key wrapped under --kek\n"
         "  --key-file FILE     'ek = HEX' lines: ek ak bk kek hls_secret system_title\n"
         "                      client_system_title password (options win)\n"
         "  --ecdsa-key PEM --server-public-key PEM   keys of mechanism 7\n"
@@ -120,6 +125,31 @@ int dlms_sec_option(struct dlms_sec *s, int code, const char *arg)
     }
     case DSO_GENERAL:
         s->general = true;
+        return 0;
+    case DSO_CIPHERING:
+        if (!strcmp(arg, "glo") || !strcmp(arg, "ded")) {
+            s->general = s->gc = false;
+        } else if (!strcmp(arg, "general-glo") || !strcmp(arg, "general-ded")) {
+            s->general = true;
+            s->gc = false;
+        } else if (!strcmp(arg, "general")) {
+            s->general = false;
+            s->gc = true;
+        } else {
+            return cli_usage(s->cmd, "--ciphering: glo, ded, general-glo, general-ded or general");
+        }
+        if (strstr(arg, "ded"))
+            s->dedicated = true;
+        return 0;
+    case DSO_KEY_INFO:
+        if (!strcmp(arg, "identified"))
+            s->key_info = AMI_DLMS_SEC_KI_IDENTIFIED;
+        else if (!strcmp(arg, "wrapped"))
+            s->key_info = AMI_DLMS_SEC_KI_WRAPPED;
+        else if (!strcmp(arg, "agreed"))
+            return cli_usage(s->cmd, "--key-info agreed: not implemented yet");
+        else
+            return cli_usage(s->cmd, "--key-info: identified or wrapped");
         return 0;
     case DSO_STATE_DIR:
         s->state_dir = arg;
@@ -373,8 +403,8 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
     size_t kl = s->suite == 2 ? 32 : 16;
     bool hls = s->mech >= AMI_ACSE_MECH_HIGH;
     if (!hls && s->level == AMI_DLMS_SEC_NONE) {
-        if (s->dedicated || s->general)
-            return cli_usage(s->cmd, "--dedicated-key/--general-ciphering need --security");
+        if (s->dedicated || s->general || s->gc)
+            return cli_usage(s->cmd, "--dedicated-key/--ciphering need --security");
         return 0;
     }
     struct cli_keys *k = &s->keys;
@@ -392,6 +422,12 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
         return cli_usage(s->cmd, "--system-title (the client's, 8 bytes) is needed");
     if (s->dedicated && !(s->level & AMI_DLMS_SEC_ENC))
         return cli_usage(s->cmd, "--dedicated-key needs --security enc or auth-enc");
+    if (s->gc && s->dedicated)
+        return cli_usage(s->cmd, "--ciphering general takes no dedicated key");
+    if (s->gc && s->key_info == AMI_DLMS_SEC_KI_WRAPPED && !k->kek.len)
+        return cli_usage(s->cmd, "--key-info wrapped needs --kek (or kek in --key-file)");
+    if (k->kek.len && k->kek.len != 16 && k->kek.len != 32)
+        return cli_usage(s->cmd, "--kek: 16 or 32 bytes");
     /* the HLS secret: hls_secret from the key file, else the --password text */
     const uint8_t *secret = k->hls_secret.len ? k->hls_secret.v : (const uint8_t *)password;
     size_t secret_len = k->hls_secret.len ? k->hls_secret.len : strlen(password);
@@ -442,7 +478,12 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
     memset(&c, 0, sizeof c);
     c.level = (uint8_t)s->level;
     c.suite = (uint8_t)s->suite;
-    c.form = s->general ? AMI_DLMS_SEC_FORM_GENERAL : AMI_DLMS_SEC_FORM_SERVICE;
+    c.form = s->gc        ? AMI_DLMS_SEC_FORM_GC
+             : s->general ? AMI_DLMS_SEC_FORM_GENERAL
+                          : AMI_DLMS_SEC_FORM_SERVICE;
+    c.key_info = (uint8_t)s->key_info;
+    c.kek = k->kek.len ? k->kek.v : NULL;
+    c.kek_len = k->kek.len;
     c.client_title = k->client_system_title.len ? k->client_system_title.v : NULL;
     c.server_title = k->system_title.len ? k->system_title.v : NULL;
     c.ek = k->ek.len ? k->ek.v : NULL;

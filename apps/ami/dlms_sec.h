@@ -42,6 +42,8 @@ enum {
     DSO_GENERAL,
     DSO_STATE_DIR,
     DSO_NO_STATE,
+    DSO_CIPHERING,
+    DSO_KEY_INFO,
 };
 
 /* Entries for the getopt_long table of every `ami dlms` sub-command. */
@@ -59,6 +61,8 @@ enum {
         {"read-ic", no_argument, NULL, DSO_READ_IC}, {"ic", required_argument, NULL, DSO_IC},   \
         {"ic-obis", required_argument, NULL, DSO_IC_OBIS},                                      \
         {"general-ciphering", no_argument, NULL, DSO_GENERAL},                                  \
+        {"ciphering", required_argument, NULL, DSO_CIPHERING},                                  \
+        {"key-info", required_argument, NULL, DSO_KEY_INFO},                                    \
         {"state-dir", required_argument, NULL, DSO_STATE_DIR},                                  \
     {                                                                                           \
         "no-state", no_argument, NULL, DSO_NO_STATE                                             \
@@ -70,6 +74,8 @@ struct dlms_sec {
     int level; /* enum ami_dlms_sec_level */
     int suite;
     bool general, dedicated, read_ic, no_state;
+    bool gc;      /* --ciphering general: general-ciphering (0xDD) */
+    int key_info; /* --key-info: AMI_DLMS_SEC_KI_* */
     long long ic; /* --ic, or -1 */
     const char *key_file, *ecdsa_key, *server_pub, *ic_obis, *state_dir;
     struct cli_keys keys; /* ek, ak, bk, kek, hls_secret, system titles, password */

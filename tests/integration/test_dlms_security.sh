@@ -65,6 +65,36 @@ ic2=$(sed -n 's/^client_ic //p' "$state/$f")
 [ "$ic2" -gt "$ic1" ] || fail "client IC did not grow: $ic1 -> $ic2"
 pass "client invocation counter persisted: $ic1 -> $ic2"
 
+# 3b. general-ciphering (0xDD): identified-key (the global unicast key) and wrapped-key (a fresh
+#     key per request under the KEK); --ciphering general-glo is the same as --general-ciphering
+for ki in identified wrapped; do
+    run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --kek $KEK \
+        --ciphering general --key-info $ki --trace
+    [ $rc -eq 0 ] || fail "general-ciphering $ki: $rc $(tail -5 "$work/err")"
+    grep -q "general-ciphering" "$work/err" || fail "no general-ciphering in the trace ($ki)"
+    grep -q "^1-0:1.8.0.255" "$work/out" || grep -q "1.8.0" "$work/out" ||
+        fail "general-ciphering $ki: $(cat "$work/out")"
+    for k in $EK $AK $KEK; do
+        if grep -qi "$k" "$work/err" "$work/out"; then fail "a key in the trace ($ki)"; fi
+    done
+    pass "general-ciphering, key-info $ki: GET over $tcp"
+done
+run dlms get "$hdlc" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --ciphering general-glo --trace
+[ $rc -eq 0 ] || fail "--ciphering general-glo: $rc $(tail -5 "$work/err")"
+grep -q "general-glo-ciphering" "$work/err" || fail "no general-glo-ciphering (--ciphering)"
+pass "--ciphering general-glo (alias of --general-ciphering)"
+# the meter refuses a wrapped key under another KEK; the client names the cause
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK \
+    --kek 32323232323232323232323232323232 --ciphering general --key-info wrapped
+[ $rc -eq 1 ] || fail "wrapped key under a wrong KEK: rc $rc $(cat "$work/err")"
+pass "wrapped key under another KEK refused: $(head -1 "$work/err" | sed 's/.*127.0.0.1:[0-9]*: //')"
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --ciphering general \
+    --key-info wrapped
+[ $rc -eq 2 ] || fail "--key-info wrapped without --kek: rc $rc"
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek $EK --ak $AK --ciphering bogus
+[ $rc -eq 2 ] || fail "bad --ciphering: rc $rc"
+pass "general-ciphering usage errors"
+
 # 4. refusals: a wrong key, a plain client on the secured SAP
 run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --ek FF0102030405060708090A0B0C0D0E0F --ak $AK
 [ $rc -eq 1 ] || fail "wrong key: rc $rc $(cat "$work/err")"
