@@ -2,13 +2,15 @@
  * libFuzzer target: the DLMS client session with security (ami/dlms_client_sec.h) fed hostile
  * responses. The first byte picks the level (bit 0: encryption only, where every ciphertext
  * deciphers to something and reaches the APDU decoder; else authenticated encryption, where
- * the tag check must refuse), the form (bit 1: general-glo), the mechanism (bit 2: HLS-GMAC
+ * the tag check must refuse), the form (bit 1: general-glo; bit 5: general-ciphering 0xDD,
+ * with wrapped-key when bit 6 is set, else identified-key), the mechanism (bit 2: HLS-GMAC
  * built in) and the request (bits 3-4: GET, GET-with-list, SET or ACTION in blocks); the rest
  * is a list of response APDUs, each preceded by a 2-byte length. Keys: EK 00..0F, AK D0..DF,
- * client title "OAM\0\0\0\0\1" (the seeds are ciphered with them). Invariants: every APDU the
- * session sends decodes; result views stay in the data buffer; a refusal names a cause and
- * leaves the session in a state its API allows.
- * SPDX-License-Identifier: Apache-2.0
+ * KEK 31..31, client title "OAM\0\0\0\0\1" (the seeds are ciphered with them; a
+ * general-ciphering response answers transaction-id = the request's invocation counter).
+ * Invariants: every APDU the session sends decodes; result views stay in the data buffer; a refusal
+ * names a cause and leaves the session in a state its API allows. SPDX-License-Identifier:
+ * Apache-2.0
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@
 #include "dlms_client_fixtures.h"
 
 static const uint8_t CST[8] = {'O', 'A', 'M', 0, 0, 0, 0, 1};
+static const uint8_t KEK[16] = {0x31, 0x31, 0x31, 0x31, 0x31, 0x31, 0x31, 0x31,
+                                0x31, 0x31, 0x31, 0x31, 0x31, 0x31, 0x31, 0x31};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,7 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ami_dlms_sec_config sc;
     df_sec_config(&sc, (mode & 1) ? AMI_DLMS_SEC_ENC : AMI_DLMS_SEC_AUTH_ENC, CST, sbuf,
                   sizeof sbuf);
-    sc.form = (mode & 2) ? AMI_DLMS_SEC_FORM_GENERAL : AMI_DLMS_SEC_FORM_SERVICE;
+    sc.form = (mode & 0x20) ? AMI_DLMS_SEC_FORM_GC
+              : (mode & 2)  ? AMI_DLMS_SEC_FORM_GENERAL
+                            : AMI_DLMS_SEC_FORM_SERVICE;
+    sc.key_info = (mode & 0x40) ? AMI_DLMS_SEC_KI_WRAPPED : AMI_DLMS_SEC_KI_IDENTIFIED;
+    sc.kek = KEK;
+    sc.kek_len = sizeof KEK;
     if (ami_dlms_client_sec_init(&sec, &sc))
         abort();
     ami_dlms_client_config cfg;

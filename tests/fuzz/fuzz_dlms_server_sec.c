@@ -11,7 +11,10 @@
  * Then records of a 2-byte big-endian length and that many bytes (the last takes what is
  * left). Record byte 0 (mode): 0 = the rest is a raw APDU; otherwise bits 1-2 choose the form
  * (glo service, general-glo, ded service, general-ded), bits 3-4 the level (A+E, A, E, A+E),
- * bit 7 flips bit (record byte 1) of the ciphered APDU; the plaintext starts at byte 2.
+ * bit 5 makes it general-ciphering (0xDD) instead, with key-info identified-key (bit 6 clear)
+ * or wrapped-key (bit 6 set: a fixed content key wrapped under the KEK), bit 7 flips bit
+ * (record byte 1) of the ciphered APDU; the plaintext starts at byte 2. A general-ciphering
+ * answer must carry the request's transaction-id and decrypt with the key it names.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>
@@ -107,6 +110,56 @@ static size_t cipher(uint8_t tag, uint8_t sc, const uint8_t *key, const uint8_t 
     return rc == AMI_OK ? w.len : 0;
 }
 
+static const uint8_t CONTENT_KEY[16] = {0x5A, 0x5B, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x61,
+                                        0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69};
+static uint8_t last_txid[8];
+
+/* A general-ciphering request (ami/security_general.h): identified-key or wrapped-key. */
+static size_t cipher_gc(bool wrapped, uint8_t sc, const uint8_t *plain, size_t n, uint8_t *buf,
+                        size_t cap)
+{
+    uint8_t wk[24];
+    ami_gc_key_info ki = {.kind = AMI_GC_KI_IDENTIFIED, .key_id = AMI_GC_KEY_ID_UNICAST};
+    if (wrapped) {
+        if (ami_keywrap_wrap(KEK, 16, CONTENT_KEY, 16, wk, sizeof wk) != 24)
+            abort();
+        ki = (ami_gc_key_info){.kind = AMI_GC_KI_WRAPPED, .data = wk, .data_len = 24};
+    }
+    ami_enc64be(last_txid, 0x7000000000000000ull + client_ic);
+    ami_gc_header h = {last_txid, 8, CST, 8, SST, 8, NULL, 0, NULL, 0};
+    ami_wr w;
+    ami_wr_init(&w, buf, cap);
+    int rc = ami_gc_protect(&w, &h, &ki, wrapped ? CONTENT_KEY : EK, 16, AK, 16, sc, client_ic++,
+                            plain, n);
+    return rc == AMI_OK ? w.len : 0;
+}
+
+/* A general-ciphering answer: to our transaction, from the server to us, and it decrypts. */
+static void check_gc_answer(const uint8_t *out, size_t n)
+{
+    ami_gc_apdu g;
+    size_t used;
+    if (ami_gc_parse(out, n, &g, &used) != AMI_OK || used != n)
+        abort();
+    if (g.h.transaction_id_len != 8 || memcmp(g.h.transaction_id, last_txid, 8) ||
+        g.h.originator_len != 8 || memcmp(g.h.originator, SST, 8) || g.h.recipient_len != 8 ||
+        memcmp(g.h.recipient, CST, 8))
+        abort();
+    uint8_t key[32];
+    const uint8_t *ek = EK;
+    if (g.key_info.kind == AMI_GC_KI_WRAPPED) {
+        if (ami_gc_unwrap_key(&g.key_info, KEK, 16, key, sizeof key) != 16)
+            abort();
+        ek = key;
+    } else if (g.key_info.kind != AMI_GC_KI_IDENTIFIED || g.key_info.key_id != 0) {
+        abort();
+    }
+    static uint8_t plain[2048];
+    size_t pn;
+    if (ami_gc_unprotect(&g, ek, 16, AK, 16, plain, sizeof plain, &pn, NULL) != AMI_OK || !pn)
+        abort();
+}
+
 /* Checks one answer: see the file comment. */
 static void check_answer(const uint8_t *out, int r, size_t cap)
 {
@@ -129,6 +182,10 @@ static void check_answer(const uint8_t *out, int r, size_t cap)
             return;
         if (ami_apdu_decode(out, (size_t)r, &arena, NULL, &apdu) != AMI_OK)
             abort();
+        return;
+    }
+    if (tag == AMI_APDU_GENERAL_CIPHERING) {
+        check_gc_answer(out, (size_t)r);
         return;
     }
     ami_sec_apdu p;
@@ -291,8 +348,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((tag == 0xC8 || tag == 0xD0) && plain[0] >= 0xC0 && plain[0] <= 0xC3)
                 tag = (uint8_t)(tag + (plain[0] - 0xC0));
             bool ded = tag >= 0xD0 && tag != 0xDB;
-            n = cipher(tag, levels[(mode >> 3) & 3], ded ? DED : EK, plain, pn, apdu_buf,
-                       sizeof apdu_buf);
+            if (mode & 0x20)
+                n = cipher_gc(mode & 0x40, levels[(mode >> 3) & 3], plain, pn, apdu_buf,
+                              sizeof apdu_buf);
+            else
+                n = cipher(tag, levels[(mode >> 3) & 3], ded ? DED : EK, plain, pn, apdu_buf,
+                           sizeof apdu_buf);
             if (n && (mode & 0x80))
                 apdu_buf[(rec[1] % n)] ^= (uint8_t)(1u << (rec[1] & 7));
         }
