@@ -47,11 +47,14 @@ void dlms_sec_help(FILE *out)
         "                      requests: glo- service APDUs (default), ded- (= --dedicated-key),\n"
         "                      general-glo/-ded-ciphering, or general-ciphering (0xDD)\n"
         "  --general-ciphering alias of --ciphering general-glo\n"
-        "  --key-info identified|wrapped   key of general-ciphering: the global unicast key\n"
-        "                      (default) or a fresh random key wrapped under --kek\n"
+        "  --key-info identified|wrapped|agreed   key of general-ciphering: the global\n"
+        "                      unicast key (default), a fresh random key wrapped under --kek,\n"
+        "                      or one-pass ECDH (suites 1, 2) with a signed ephemeral key:\n"
+        "                      needs --ecdsa-key and --server-public-key\n"
         "  --key-file FILE     'ek = HEX' lines: ek ak bk kek hls_secret system_title\n"
         "                      client_system_title password (options win)\n"
-        "  --ecdsa-key PEM --server-public-key PEM   keys of mechanism 7\n"
+        "  --ecdsa-key PEM --server-public-key PEM   keys of mechanism 7 and of\n"
+        "                      --key-info agreed (P-256 for suites 0/1, P-384 for suite 2)\n"
         "  --ic N              the next client invocation counter\n"
         "  --read-ic           read the server's counter through the public client (SAP 16)\n"
         "                      even when the state file knows one\n"
@@ -147,9 +150,9 @@ int dlms_sec_option(struct dlms_sec *s, int code, const char *arg)
         else if (!strcmp(arg, "wrapped"))
             s->key_info = AMI_DLMS_SEC_KI_WRAPPED;
         else if (!strcmp(arg, "agreed"))
-            return cli_usage(s->cmd, "--key-info agreed: not implemented yet");
+            s->key_info = AMI_DLMS_SEC_KI_AGREED;
         else
-            return cli_usage(s->cmd, "--key-info: identified or wrapped");
+            return cli_usage(s->cmd, "--key-info: identified, wrapped or agreed");
         return 0;
     case DSO_STATE_DIR:
         s->state_dir = arg;
@@ -443,9 +446,13 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
                          ami_auth_mech_name(m));
     if (m == AMI_ACSE_MECH_HIGH && secret_len != 16)
         return cli_usage(s->cmd, "--auth hls-aes needs a 16-byte secret");
-    if (m == AMI_ACSE_MECH_ECDSA) {
+    bool agreed = s->gc && s->key_info == AMI_DLMS_SEC_KI_AGREED;
+    if (agreed && s->suite == 0)
+        return cli_usage(s->cmd, "--key-info agreed needs --suite 1 or 2");
+    if (m == AMI_ACSE_MECH_ECDSA || agreed) {
         if (!s->ecdsa_key || !s->server_pub)
-            return cli_usage(s->cmd, "--auth hls-ecdsa needs --ecdsa-key and --server-public-key");
+            return cli_usage(s->cmd, "--auth hls-ecdsa and --key-info agreed need --ecdsa-key and "
+                                     "--server-public-key");
         s->sign = load_pem(s->ecdsa_key, true);
         if (!s->sign)
             return cli_fail(s->cmd, s->ecdsa_key, NULL, "cannot read a PEM private key");

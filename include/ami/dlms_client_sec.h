@@ -14,8 +14,10 @@
  *   - ciphered requests: glo- (or ded- with a dedicated key) service-specific APDUs, or
  *     general-glo-/general-ded-ciphering (AMI_DLMS_SEC_FORM_GENERAL), or general-ciphering
  *     (AMI_DLMS_SEC_FORM_GC, ami/security_general.h) with key-info identified-key (the global
- *     unicast key) or wrapped-key (a fresh random content key per request, RFC 3394-wrapped
- *     under the KEK); its transaction-id is the request's invocation counter as 8 bytes, and
+ *     unicast key), wrapped-key (a fresh random content key per request, RFC 3394-wrapped
+ *     under the KEK) or agreed-key (suites 1, 2: a fresh ephemeral EC key per request, signed
+ *     with sign_key, agreed with server_key; the response's ephemeral key must be signed by
+ *     server_key); its transaction-id is the request's invocation counter as 8 bytes, and
  *     the response must carry the same one;
  *   - deciphering of every response with checks: the GCM tag, the server system title (the AARE
  *     responding-AP-title; a general-ciphering APDU that names another one is refused), the
@@ -41,6 +43,7 @@
  *                   or the recipient system title is not ours (SYSTEM_TITLE)
  *   AMI_E_KEY       general-ciphering: a wrapped key that does not unwrap under the KEK
  *                   (UNWRAP), or a key-info we do not support (KEY)
+ *   AMI_E_AUTH      agreed-key: the ephemeral key's signature does not verify (SIGNATURE)
  *
  * Client invocation counter: starts at cfg.ic, is used once per ciphered APDU (and once per
  * HLS-GMAC f(StoC)) and incremented; cfg.ic_save, when set, is called with the NEXT value
@@ -91,6 +94,8 @@ typedef enum ami_dlms_sec_form {
 enum {
     AMI_DLMS_SEC_KI_IDENTIFIED = 0, /* identified-key: global unicast key */
     AMI_DLMS_SEC_KI_WRAPPED = 1,    /* wrapped-key: random key wrapped under cfg.kek */
+    AMI_DLMS_SEC_KI_AGREED = 2,     /* agreed-key: one-pass ECDH, suites 1/2, sign_key and
+                                       server_key (ami_gc_agree_originator) */
 };
 
 /* Why a response was refused (ami_dlms_client_sec_refusal). */
@@ -108,6 +113,7 @@ typedef enum ami_dlms_sec_refusal {
     AMI_DLMS_SEC_REFUSAL_CRYPTO,       /* OpenSSL failed */
     AMI_DLMS_SEC_REFUSAL_TRANSACTION,  /* general-ciphering: not our transaction-id */
     AMI_DLMS_SEC_REFUSAL_UNWRAP,       /* general-ciphering: wrapped key does not unwrap */
+    AMI_DLMS_SEC_REFUSAL_SIGNATURE,    /* agreed-key: the server's signature does not verify */
 } ami_dlms_sec_refusal;
 
 /* A short name of the cause: "tag mismatch (wrong key or tampered APDU)", ... Never NULL. */
@@ -141,7 +147,8 @@ typedef struct ami_dlms_sec_config {
     const uint8_t *hls_secret;
     size_t hls_secret_len;
     /* Mechanism 7: our private key (P-256 for suite 0/1, P-384 for suite 2) and the server's
-     * public key. Borrowed (not copied): they must outlive the session. */
+     * public key. Borrowed (not copied): they must outlive the session. Also the keys of
+     * general-ciphering agreed-key (each party's signing key is its key-agreement key). */
     EVP_PKEY *sign_key;
     EVP_PKEY *server_key;
     /* Client invocation counter (see the file comment). */

@@ -221,7 +221,9 @@ typedef struct ami_dlms_sec_policy {
     ami_hls_custom_fn hls_custom;
     void *hls_custom_user;
     /* Mechanism 7: the server's private key (signs f(CtoS)) and the client's public key (checks
-     * f(StoC)); P-256 for suites 0/1, P-384 for suite 2. Caller-owned. */
+     * f(StoC)); P-256 for suites 0/1, P-384 for suite 2. Caller-owned. Also the keys of
+     * general-ciphering agreed-key (suites 1, 2): the server's static key-agreement and
+     * signing key, and the client's (ami/security_general.h, ami_gc_agree_*). */
     EVP_PKEY *server_sign_key;
     EVP_PKEY *client_verify_key;
 } ami_dlms_sec_policy;
@@ -289,6 +291,9 @@ enum ami_dlms_sec_event {
      * a wrapped key that does not unwrap under the KEK, no KEK, a key of the wrong length);
      * a value apart from the others so that new events elsewhere do not collide */
     AMI_DLMS_SEC_EV_KEY_REFUSED = 12,
+    /* general-ciphering agreed-key: the signature over the ephemeral key does not verify with
+     * the client's public key (policy client_verify_key) */
+    AMI_DLMS_SEC_EV_BAD_SIGNATURE = 13,
 };
 
 /* "auth-failed", "bad-tag", "replay", "downgrade", "system-title", ...; never NULL. */
@@ -361,14 +366,15 @@ typedef struct ami_dlms_assoc_stats {
     uint64_t blocks_out; /* GET datablocks / ACTION pblocks sent */
     uint64_t blocks_in;  /* SET datablocks / ACTION pblocks received */
     /* Security refusals (each also an ami_dlms_sec_event). */
-    uint64_t auth_failed;  /* HLS / LLS authentication failures */
-    uint64_t bad_tag;      /* ciphered APDUs that did not authenticate / decrypt */
-    uint64_t replays;      /* invocation counter not above the last accepted */
-    uint64_t downgrades;   /* protection weaker than the policy */
-    uint64_t system_title; /* wrong or missing client system title */
-    uint64_t key_refused;  /* general-ciphering content key not available (KEY_REFUSED) */
-    uint64_t ciphered_in;  /* ciphered requests accepted */
-    uint64_t ciphered_out; /* ciphered responses sent */
+    uint64_t auth_failed;   /* HLS / LLS authentication failures */
+    uint64_t bad_tag;       /* ciphered APDUs that did not authenticate / decrypt */
+    uint64_t replays;       /* invocation counter not above the last accepted */
+    uint64_t downgrades;    /* protection weaker than the policy */
+    uint64_t system_title;  /* wrong or missing client system title */
+    uint64_t key_refused;   /* general-ciphering content key not available (KEY_REFUSED) */
+    uint64_t bad_signature; /* agreed-key ephemeral key signature refused (BAD_SIGNATURE) */
+    uint64_t ciphered_in;   /* ciphered requests accepted */
+    uint64_t ciphered_out;  /* ciphered responses sent */
 } ami_dlms_assoc_stats;
 
 /* Caller-owned memory of one association. */

@@ -181,6 +181,38 @@ AMI_EXTERN int ami_gc_unwrap_key(const ami_gc_key_info *ki, const uint8_t *kek, 
 AMI_EXTERN int ami_gc_agree_key(int suite, EVP_PKEY *own, EVP_PKEY *peer, const uint8_t party_u[8],
                                 const uint8_t party_v[8], uint8_t *key, size_t cap);
 
+/*
+ * agreed-key, one-pass Diffie-Hellman C(1e, 1s ECC CDH) (Green Book 9.2.3.4.6: the originator
+ * sends an ephemeral public key signed with its signing key; key-parameters 01):
+ *     key-ciphered-data = ephemeral public key x || y  ||  ECDSA(x || y) as r || s
+ * (4 x 32 bytes for suite 1, 4 x 48 for suite 2; the signature with the suite's hash).
+ * The content key is ami_gc_agree_key(ephemeral private, recipient's static public key,
+ * party_u = originator system title, party_v = recipient system title).
+ *
+ * ami_gc_agree_originator: draws the ephemeral key pair (OpenSSL's random source), signs its
+ * public key with sign_key, fills *ki (pointing at kcd, capacity >= 4 x half, and at a static
+ * key-parameters byte) and the content key into key. The ephemeral private key is freed.
+ * Returns the key length, or AMI_E_INVAL, AMI_E_UNSUPPORTED (suite), AMI_E_KEY (a key not on
+ * the suite's curve), AMI_E_NOSPACE, AMI_E_CRYPTO.
+ *
+ * ami_gc_agree_recipient: checks the key-info (agreed-key with parameters 01, else
+ * AMI_E_UNSUPPORTED; key-ciphered-data of 4 x half bytes, else AMI_E_MALFORMED), verifies the
+ * signature with the originator's public key (AMI_E_AUTH when it does not verify), checks the
+ * ephemeral point is on the curve (AMI_E_KEY) and derives the content key with own (the
+ * recipient's static private key). Returns the key length or a negative error.
+ *
+ * In this implementation each party's static key-agreement key is its signing key (one EC key
+ * pair per party); the Green Book allows separate ones.
+ */
+AMI_EXTERN int ami_gc_agree_originator(int suite, EVP_PKEY *sign_key, EVP_PKEY *peer_static,
+                                       const uint8_t party_u[8], const uint8_t party_v[8],
+                                       ami_gc_key_info *ki, uint8_t *kcd, size_t kcd_cap,
+                                       uint8_t *key, size_t cap);
+AMI_EXTERN int ami_gc_agree_recipient(int suite, const ami_gc_key_info *ki,
+                                      EVP_PKEY *originator_pub, EVP_PKEY *own,
+                                      const uint8_t party_u[8], const uint8_t party_v[8],
+                                      uint8_t *key, size_t cap);
+
 /* ---------------------------------------------------------------- general-signing */
 
 typedef struct ami_gs_apdu {

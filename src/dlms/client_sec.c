@@ -65,6 +65,8 @@ const char *ami_dlms_sec_refusal_name(int refusal)
         return "general-ciphering response to another transaction-id";
     case AMI_DLMS_SEC_REFUSAL_UNWRAP:
         return "wrapped key does not unwrap under the KEK (wrong KEK or tampered)";
+    case AMI_DLMS_SEC_REFUSAL_SIGNATURE:
+        return "agreed-key: the server's signature over its ephemeral key does not verify";
     default:
         return "unknown";
     }
@@ -109,7 +111,7 @@ static unsigned accept_for(uint8_t level)
 static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
 {
     if (cfg->level > AMI_DLMS_SEC_AUTH_ENC || cfg->suite > 2 || cfg->form > AMI_DLMS_SEC_FORM_GC ||
-        cfg->key_info > AMI_DLMS_SEC_KI_WRAPPED)
+        cfg->key_info > AMI_DLMS_SEC_KI_AGREED)
         return AMI_E_CONFIG;
     if (!cfg->buf || cfg->cap < 64)
         return AMI_E_CONFIG;
@@ -133,6 +135,9 @@ static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
         return AMI_E_KEY;
     if (cfg->form == AMI_DLMS_SEC_FORM_GC && cfg->key_info == AMI_DLMS_SEC_KI_WRAPPED && !cfg->kek)
         return AMI_E_KEY;
+    if (cfg->form == AMI_DLMS_SEC_FORM_GC && cfg->key_info == AMI_DLMS_SEC_KI_AGREED &&
+        (cfg->suite == 0 || !cfg->sign_key || !cfg->server_key))
+        return cfg->suite == 0 ? AMI_E_CONFIG : AMI_E_KEY;
     s->cfg = *cfg;
     if (cfg->kek) {
         memcpy(s->kek, cfg->kek, cfg->kek_len);
@@ -400,6 +405,18 @@ static int decipher_gc(ami_dlms_client_sec *s, const uint8_t *in, size_t n, ami_
             return refuse(s, AMI_DLMS_SEC_REFUSAL_UNWRAP, AMI_E_KEY);
         ek = key;
         ek_len = (size_t)kn;
+    } else if (g.key_info.kind == AMI_GC_KI_AGREED) {
+        if (!s->cfg.sign_key || !s->cfg.server_key || !s->cfg.suite)
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_KEY, AMI_E_KEY);
+        int kn =
+            ami_gc_agree_recipient(s->cfg.suite, &g.key_info, s->cfg.server_key, s->cfg.sign_key,
+                                   g.h.originator, s->client_title, key, sizeof key);
+        if (kn == AMI_E_AUTH)
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_SIGNATURE, AMI_E_AUTH);
+        if (kn < 0)
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_KEY, AMI_E_KEY);
+        ek = key;
+        ek_len = (size_t)kn;
     }
     if (!ek || ek_len != suite_key_len(s->cfg.suite)) {
         ami_wipe(key, sizeof key);
@@ -435,12 +452,23 @@ static int decipher_gc(ami_dlms_client_sec *s, const uint8_t *in, size_t n, ami_
 /* Ciphers plain[0..n) (in s->cfg.buf) as a general-ciphering request into w. */
 static int cipher_gc(ami_dlms_client_sec *s, ami_wr *w, const uint8_t *plain, size_t n)
 {
-    uint8_t key[AMI_SEC_KEY_MAX], wrapped[AMI_SEC_KEY_MAX + 8];
+    uint8_t key[AMI_SEC_KEY_MAX], wrapped[AMI_SEC_KEY_MAX + 8], kcd[4 * 48];
     size_t klen = suite_key_len(s->cfg.suite);
     ami_gc_key_info ki;
     memset(&ki, 0, sizeof ki);
     const uint8_t *ek = s->glo.ek;
-    if (s->cfg.key_info == AMI_DLMS_SEC_KI_WRAPPED) {
+    if (s->cfg.key_info == AMI_DLMS_SEC_KI_AGREED) {
+        if (!s->have_server_title)
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_NO_TITLE, AMI_E_PROTOCOL);
+        int kl = ami_gc_agree_originator(s->cfg.suite, s->cfg.sign_key, s->cfg.server_key,
+                                         s->client_title, s->server_title, &ki, kcd, sizeof kcd,
+                                         key, sizeof key);
+        if (kl != (int)klen) {
+            ami_wipe(key, sizeof key);
+            return refuse(s, AMI_DLMS_SEC_REFUSAL_CRYPTO, kl < 0 ? kl : AMI_E_CRYPTO);
+        }
+        ek = key;
+    } else if (s->cfg.key_info == AMI_DLMS_SEC_KI_WRAPPED) {
         int rc = ami_hls_challenge(key, klen); /* a fresh content key from the OS */
         int wn = rc ? rc : ami_keywrap_wrap(s->kek, s->kek_len, key, klen, wrapped, sizeof wrapped);
         if (wn < 0) {
@@ -711,8 +739,8 @@ size_t ami__csec_overhead(const ami_dlms_client *c)
         return 0;
     /* tag, length (up to 3 bytes), SC, IC, GCM tag; general-*: system title + its length */
     size_t n = 1 + 3 + AMI_SEC_HEADER_LEN + AMI_SEC_TAG_LEN;
-    if (s->cfg.form == AMI_DLMS_SEC_FORM_GC) /* txid, two titles, empty fields, key-info */
-        return n + 9 + 9 + 9 + 2 + 3 + 1 + 1 + 1 + 3 + AMI_SEC_KEY_MAX + 8;
+    if (s->cfg.form == AMI_DLMS_SEC_FORM_GC)   /* txid, two titles, empty fields, key-info */
+        return n + 9 + 9 + 9 + 2 + 8 + 4 * 48; /* agreed-key of suite 2 is the largest */
     return s->cfg.form == AMI_DLMS_SEC_FORM_GENERAL ? n + 1 + AMI_SEC_SYSTEM_TITLE_LEN : n;
 }
 

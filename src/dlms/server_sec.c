@@ -22,9 +22,9 @@
 /* Bytes a ciphered wrapper adds: tag, system title (1 + 8), length (<= 3), SC, IC, GCM tag. */
 #define CIPHER_OVERHEAD 32u
 /* general-ciphering: tag, transaction-id (1 + 64), two titles (2 x 9), date-time and
- * other-information (empty), key-info (<= 44: wrapped 256-bit key), length (<= 3), SC, IC,
- * GCM tag. */
-#define GC_OVERHEAD 160u
+ * other-information (empty), key-info (<= 200: agreed-key of suite 2, 4 x 48 bytes), length
+ * (<= 3), SC, IC, GCM tag. */
+#define GC_OVERHEAD 320u
 #define VAA_LN      0x0007u
 #define VAA_SN      0xFA00u
 
@@ -64,6 +64,8 @@ const char *ami_dlms_sec_event_name(int event)
         return "policy-activated";
     case AMI_DLMS_SEC_EV_KEY_REFUSED:
         return "key-refused";
+    case AMI_DLMS_SEC_EV_BAD_SIGNATURE:
+        return "bad-signature";
     default:
         return "unknown";
     }
@@ -89,6 +91,9 @@ void ami__sec_event(ami_dlms_assoc *a, int event)
         break;
     case AMI_DLMS_SEC_EV_KEY_REFUSED:
         a->stats.key_refused++;
+        break;
+    case AMI_DLMS_SEC_EV_BAD_SIGNATURE:
+        a->stats.bad_signature++;
         break;
     default:
         break;
@@ -269,13 +274,24 @@ static int cipher_gc_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const h
     const ami_dlms_server_sec *s = a->srv->cfg.sec;
     uint8_t sc = response_sc(a, h->sc);
     size_t klen = a->policy->sec->suite == 2 ? 32 : 16;
-    uint8_t key[32], wrapped[48];
+    uint8_t key[32], wrapped[48], kcd[4 * 48];
     ami_gc_key_info ki;
     memset(&ki, 0, sizeof ki);
     ki.kind = h->key_kind;
     const uint8_t *ek = k->guek;
     int rc = AMI_OK;
-    if (h->key_kind == AMI_GC_KI_WRAPPED) {
+    if (h->key_kind == AMI_GC_KI_AGREED) {
+        /* our own ephemeral key, signed with the server key, agreed with the client's key */
+        const ami_dlms_sec_policy *sp = a->policy->sec;
+        int kl = ami_gc_agree_originator(sp->suite, sp->server_sign_key, sp->client_verify_key,
+                                         s->system_title, a->sec.client_st, &ki, kcd, sizeof kcd,
+                                         key, sizeof key);
+        if (kl != (int)klen) {
+            ami_wipe(key, sizeof key);
+            return AMI_E_INTERNAL;
+        }
+        ek = key;
+    } else if (h->key_kind == AMI_GC_KI_WRAPPED) {
         rc = k->kek ? ami_hls_challenge(key, klen) : AMI_E_KEY;
         int wn = rc ? rc : ami_keywrap_wrap(k->kek, k->kek_len, key, klen, wrapped, sizeof wrapped);
         if (wn < 0) {
@@ -401,8 +417,11 @@ static bool is_plain_request(uint8_t tag)
 /*
  * general-ciphering request (0xDD; Green Book 9.2.7.2.4, 9.3.5): the originator must be the
  * association's client, the recipient (when given) this server; the content key comes from
- * key-info: identified-key (global unicast or broadcast key) or wrapped-key (RFC 3394 under the
- * KEK). The same refusals as decipher() below, plus key-refused for a key we cannot have.
+ * key-info: identified-key (global unicast or broadcast key), wrapped-key (RFC 3394 under the
+ * KEK) or agreed-key (suites 1, 2: one-pass ECDH with the client's signed ephemeral key, the
+ * policy's server_sign_key and client_verify_key). The same refusals as decipher() below, plus
+ * key-refused for a key we cannot have and bad-signature for an ephemeral key whose signature
+ * does not verify.
  */
 static int decipher_gc(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t *req, size_t len,
                        how *h, size_t *plen, uint8_t *out, size_t cap)
@@ -446,8 +465,21 @@ static int decipher_gc(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t 
             ek = key;
             ek_len = (size_t)n;
         }
+    } else if (g.key_info.kind == AMI_GC_KI_AGREED && suite >= 1 &&
+               a->policy->sec->server_sign_key && a->policy->sec->client_verify_key) {
+        /* one-pass ECDH: the client's ephemeral key, signed with its key, and ours */
+        int n = ami_gc_agree_recipient(suite, &g.key_info, a->policy->sec->client_verify_key,
+                                       a->policy->sec->server_sign_key, g.h.originator, me, key,
+                                       sizeof key);
+        if (n == AMI_E_AUTH)
+            return refuse(a, AMI_DLMS_SEC_EV_BAD_SIGNATURE, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0,
+                          out, cap);
+        if (n > 0) {
+            ek = key;
+            ek_len = (size_t)n;
+        }
     }
-    /* absent key-info, agreed-key (not supported here yet), no KEK, no such key */
+    /* absent key-info, agreed-key without EC keys or in suite 0, no KEK, no such key */
     if (!ek || ek_len != klen) {
         ami_wipe(key, sizeof key);
         return refuse(a, AMI_DLMS_SEC_EV_KEY_REFUSED, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,

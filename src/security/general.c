@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "ami/axdr.h"
 #include "ami/error.h"
@@ -382,6 +384,65 @@ int ami_gc_unwrap_key(const ami_gc_key_info *ki, const uint8_t *kek, size_t kek_
     return rc == AMI_E_AUTH ? AMI_E_KEY : rc;
 }
 
+/* ---------------------------------------------------------------- raw ECDSA (r || s) */
+
+/* Signs msg with the suite's hash; sig receives r || s, 2 * half bytes. */
+static int ecdsa_raw_sign(int suite, EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t *sig)
+{
+    size_t half = suite == 1 ? 32 : 48;
+    const EVP_MD *md = suite == 1 ? EVP_sha256() : EVP_sha384();
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t der[160];
+    size_t dlen = sizeof der;
+    int rc = AMI_E_CRYPTO;
+    if (ctx && EVP_DigestSignInit(ctx, NULL, md, NULL, key) == 1 &&
+        EVP_DigestSign(ctx, der, &dlen, msg, n) == 1) {
+        const unsigned char *q = der;
+        ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &q, (long)dlen);
+        if (s) {
+            const BIGNUM *br, *bs;
+            ECDSA_SIG_get0(s, &br, &bs);
+            if (BN_bn2binpad(br, sig, (int)half) == (int)half &&
+                BN_bn2binpad(bs, sig + half, (int)half) == (int)half)
+                rc = AMI_OK;
+            ECDSA_SIG_free(s);
+        }
+    }
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* Verifies r || s (2 * half bytes) over msg: AMI_OK or AMI_E_AUTH. */
+static int ecdsa_raw_verify(int suite, EVP_PKEY *pub, const uint8_t *msg, size_t n,
+                            const uint8_t *sig)
+{
+    size_t half = suite == 1 ? 32 : 48;
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    BIGNUM *br = BN_bin2bn(sig, (int)half, NULL);
+    BIGNUM *bs = BN_bin2bn(sig + half, (int)half, NULL);
+    if (!s || !br || !bs || ECDSA_SIG_set0(s, br, bs) != 1) {
+        BN_free(br);
+        BN_free(bs);
+        ECDSA_SIG_free(s);
+        return AMI_E_NOMEM;
+    }
+    unsigned char *der = NULL;
+    int dlen = i2d_ECDSA_SIG(s, &der);
+    ECDSA_SIG_free(s);
+    if (dlen <= 0)
+        return AMI_E_CRYPTO;
+    const EVP_MD *md = suite == 1 ? EVP_sha256() : EVP_sha384();
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = AMI_E_CRYPTO;
+    if (ctx && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pub) == 1) {
+        int v = EVP_DigestVerify(ctx, der, (size_t)dlen, msg, n);
+        rc = v == 1 ? AMI_OK : AMI_E_AUTH; /* 0: mismatch; <0: a malformed (r, s) */
+    }
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- key agreement */
 
 static int suite_curve_ok(int suite, EVP_PKEY *k)
@@ -444,6 +505,113 @@ int ami_gc_agree_key(int suite, EVP_PKEY *own, EVP_PKEY *peer, const uint8_t par
     return (int)klen;
 }
 
+/* ---------------------------------------------------------------- agreed-key (one-pass) */
+
+/* An EC public key of the suite's curve from x || y (2 * half bytes), checked on the curve. */
+static EVP_PKEY *point_key(int suite, const uint8_t *xy, size_t half)
+{
+    uint8_t pt[1 + 96];
+    pt[0] = 0x04;
+    memcpy(pt + 1, xy, 2 * half);
+    char group[8];
+    memcpy(group, suite == 1 ? "P-256" : "P-384", 6);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * half),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (pc && (EVP_PKEY_fromdata_init(pc) <= 0 ||
+               EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0))
+        pkey = NULL;
+    EVP_PKEY_CTX_free(pc);
+    if (!pkey)
+        return NULL;
+    EVP_PKEY_CTX *cc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    int ok = cc && EVP_PKEY_public_check_quick(cc) == 1;
+    EVP_PKEY_CTX_free(cc);
+    if (!ok) {
+        EVP_PKEY_free(pkey);
+        return NULL;
+    }
+    return pkey;
+}
+
+int ami_gc_agree_originator(int suite, EVP_PKEY *sign_key, EVP_PKEY *peer_static,
+                            const uint8_t party_u[8], const uint8_t party_v[8], ami_gc_key_info *ki,
+                            uint8_t *kcd, size_t kcd_cap, uint8_t *key, size_t cap)
+{
+    static const uint8_t one_pass = AMI_GC_AGREED_EPHEMERAL;
+    if (!sign_key || !peer_static || !party_u || !party_v || !ki || !kcd || !key)
+        return AMI_E_INVAL;
+    if (suite != 1 && suite != 2)
+        return AMI_E_UNSUPPORTED;
+    int rc = suite_curve_ok(suite, sign_key);
+    if (!rc)
+        rc = suite_curve_ok(suite, peer_static);
+    if (rc)
+        return rc;
+    size_t half = suite == 1 ? 32 : 48;
+    if (kcd_cap < 4 * half)
+        return AMI_E_NOSPACE;
+    EVP_PKEY *eph = EVP_EC_gen(suite == 1 ? "P-256" : "P-384");
+    if (!eph)
+        return AMI_E_CRYPTO;
+    uint8_t pt[1 + 96];
+    size_t ptlen = 0;
+    rc = AMI_E_CRYPTO;
+    if (EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof pt,
+                                        &ptlen) == 1 &&
+        ptlen == 1 + 2 * half && pt[0] == 0x04) {
+        memcpy(kcd, pt + 1, 2 * half);
+        rc = ecdsa_raw_sign(suite, sign_key, kcd, 2 * half, kcd + 2 * half);
+    }
+    int kl = rc ? rc : ami_gc_agree_key(suite, eph, peer_static, party_u, party_v, key, cap);
+    EVP_PKEY_free(eph); /* the ephemeral private key is used once */
+    if (kl < 0) {
+        ami_wipe(kcd, kcd_cap);
+        return kl;
+    }
+    memset(ki, 0, sizeof *ki);
+    ki->kind = AMI_GC_KI_AGREED;
+    ki->params = &one_pass;
+    ki->params_len = 1;
+    ki->data = kcd;
+    ki->data_len = 4 * half;
+    return kl;
+}
+
+int ami_gc_agree_recipient(int suite, const ami_gc_key_info *ki, EVP_PKEY *originator_pub,
+                           EVP_PKEY *own, const uint8_t party_u[8], const uint8_t party_v[8],
+                           uint8_t *key, size_t cap)
+{
+    if (!ki || !originator_pub || !own || !party_u || !party_v || !key)
+        return AMI_E_INVAL;
+    if (suite != 1 && suite != 2)
+        return AMI_E_UNSUPPORTED;
+    size_t half = suite == 1 ? 32 : 48;
+    if (ki->kind != AMI_GC_KI_AGREED || ki->params_len != 1 || !ki->params ||
+        ki->params[0] != AMI_GC_AGREED_EPHEMERAL)
+        return AMI_E_UNSUPPORTED;
+    if (ki->data_len != 4 * half || !ki->data)
+        return AMI_E_MALFORMED;
+    int rc = suite_curve_ok(suite, originator_pub);
+    if (!rc)
+        rc = suite_curve_ok(suite, own);
+    if (rc)
+        return rc;
+    rc = ecdsa_raw_verify(suite, originator_pub, ki->data, 2 * half, ki->data + 2 * half);
+    if (rc)
+        return rc;
+    EVP_PKEY *eph = point_key(suite, ki->data, half);
+    if (!eph)
+        return AMI_E_KEY;
+    rc = ami_gc_agree_key(suite, own, eph, party_u, party_v, key, cap);
+    EVP_PKEY_free(eph);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- general-signing */
 
 int ami_gs_parse(const uint8_t *buf, size_t len, ami_gs_apdu *a, size_t *consumed)
@@ -504,25 +672,7 @@ int ami_gs_sign(ami_wr *w, const ami_gc_header *h, const uint8_t *content, size_
         return rc;
     if (!w->p)
         return AMI_OK;
-    const EVP_MD *md = suite == 1 ? EVP_sha256() : EVP_sha384();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    uint8_t der[160];
-    size_t dlen = sizeof der;
-    rc = AMI_E_CRYPTO;
-    if (ctx && EVP_DigestSignInit(ctx, NULL, md, NULL, key) == 1 &&
-        EVP_DigestSign(ctx, der, &dlen, w->p + start, signed_len) == 1) {
-        const unsigned char *q = der;
-        ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &q, (long)dlen);
-        if (s) {
-            const BIGNUM *br, *bs;
-            ECDSA_SIG_get0(s, &br, &bs);
-            if (BN_bn2binpad(br, sig, (int)half) == (int)half &&
-                BN_bn2binpad(bs, sig + half, (int)half) == (int)half)
-                rc = AMI_OK;
-            ECDSA_SIG_free(s);
-        }
-    }
-    EVP_MD_CTX_free(ctx);
+    rc = ecdsa_raw_sign(suite, key, w->p + start, signed_len, sig);
     if (rc) {
         ami_wipe(w->p + start, w->len - start);
         w->len = start;
@@ -542,28 +692,5 @@ int ami_gs_verify(const uint8_t *buf, const ami_gs_apdu *a, int suite, EVP_PKEY 
     size_t half = suite == 1 ? 32 : 48;
     if (a->signature_len != 2 * half || !a->signature)
         return AMI_E_MALFORMED;
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *br = BN_bin2bn(a->signature, (int)half, NULL);
-    BIGNUM *bs = BN_bin2bn(a->signature + half, (int)half, NULL);
-    if (!s || !br || !bs || ECDSA_SIG_set0(s, br, bs) != 1) {
-        BN_free(br);
-        BN_free(bs);
-        ECDSA_SIG_free(s);
-        return AMI_E_NOMEM;
-    }
-    unsigned char *der = NULL;
-    int dlen = i2d_ECDSA_SIG(s, &der);
-    ECDSA_SIG_free(s);
-    if (dlen <= 0)
-        return AMI_E_CRYPTO;
-    const EVP_MD *md = suite == 1 ? EVP_sha256() : EVP_sha384();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    rc = AMI_E_CRYPTO;
-    if (ctx && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pub) == 1) {
-        int v = EVP_DigestVerify(ctx, der, (size_t)dlen, buf, a->signed_len);
-        rc = v == 1 ? AMI_OK : AMI_E_AUTH; /* 0: mismatch; <0: a malformed (r, s) */
-    }
-    EVP_MD_CTX_free(ctx);
-    OPENSSL_free(der);
-    return rc;
+    return ecdsa_raw_verify(suite, pub, buf, a->signed_len, a->signature);
 }

@@ -389,13 +389,14 @@ static void test_forms(void **state)
     }
 }
 
-/* general-ciphering (0xDD): identified-key and wrapped-key, every suite and ciphering level. */
+/* general-ciphering (0xDD): identified-key and wrapped-key, every suite and ciphering level;
+ * agreed-key (one-pass ECDH with signed ephemeral keys) in suites 1 and 2. */
 static void test_general_ciphering(void **state)
 {
     (void)state;
-    for (uint8_t ki = AMI_DLMS_SEC_KI_IDENTIFIED; ki <= AMI_DLMS_SEC_KI_WRAPPED; ki++) {
+    for (uint8_t ki = AMI_DLMS_SEC_KI_IDENTIFIED; ki <= AMI_DLMS_SEC_KI_AGREED; ki++) {
         key_info = ki;
-        for (int suite = 0; suite <= 2; suite++) {
+        for (int suite = ki == AMI_DLMS_SEC_KI_AGREED ? 1 : 0; suite <= 2; suite++) {
             cell(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH_ENC, AMI_DLMS_SEC_FORM_GC, false);
             cell(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH, AMI_DLMS_SEC_FORM_GC, false);
             cell(AMI_ACSE_MECH_LOW, suite, AMI_DLMS_SEC_ENC, AMI_DLMS_SEC_FORM_GC, false);
@@ -404,14 +405,15 @@ static void test_general_ciphering(void **state)
     key_info = 0;
 }
 
-/* An associated GMAC session (suite 0, auth-enc) with general-ciphering requests; b holds one
- * GET request, its length returned. */
+/* An associated GMAC session (auth-enc; suite 0, or 1 for agreed-key) with general-ciphering
+ * requests; b holds one GET request, its length returned. */
 static size_t gc_session(uint8_t ki, uint8_t *b, size_t cap)
 {
     key_info = ki;
-    server_setup(AMI_ACSE_MECH_GMAC, 0, AMI_DLMS_SEC_AUTH_ENC);
+    int suite = ki == AMI_DLMS_SEC_KI_AGREED ? 1 : 0;
+    server_setup(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH_ENC);
     assert_int_equal(
-        client_setup(AMI_ACSE_MECH_GMAC, 0, AMI_DLMS_SEC_AUTH_ENC, AMI_DLMS_SEC_FORM_GC, false),
+        client_setup(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH_ENC, AMI_DLMS_SEC_FORM_GC, false),
         AMI_OK);
     key_info = 0;
     ami_wr w;
@@ -432,7 +434,7 @@ static void test_general_ciphering_refusals(void **state)
 {
     (void)state;
     static uint8_t b[8192], copy[8192], resp[8192];
-    for (uint8_t ki = 0; ki <= 1; ki++) {
+    for (uint8_t ki = 0; ki <= AMI_DLMS_SEC_KI_AGREED; ki++) {
         size_t n = gc_session(ki, b, sizeof b);
         ami_gc_apdu g;
         assert_int_equal(ami_gc_parse(b, n, &g, NULL), AMI_OK);
@@ -447,6 +449,7 @@ static void test_general_ciphering_refusals(void **state)
             assert_true(r > 0);
             assert_int_equal(resp[0], AMI_APDU_EXCEPTION_RESPONSE);
             uint64_t refusals = (S.a.stats.bad_tag - before.bad_tag) +
+                                (S.a.stats.bad_signature - before.bad_signature) +
                                 (S.a.stats.system_title - before.system_title) +
                                 (S.a.stats.downgrades - before.downgrades) +
                                 (S.a.stats.key_refused - before.key_refused) +
@@ -479,10 +482,23 @@ static void test_general_ciphering_refusals(void **state)
     assert_int_equal(S.a.stats.key_refused, kr + 1);
     ami_dlms_client_sec_wipe(&C.sec);
 
-    /* the client: a response to another transaction, a tampered response, a wrong unwrap */
-    for (int kind = 0; kind < 3; kind++) {
-        n = gc_session(kind == 2 ? AMI_DLMS_SEC_KI_WRAPPED : AMI_DLMS_SEC_KI_IDENTIFIED, b,
-                       sizeof b);
+    /* agreed-key: an ephemeral key signed by another key than the policy's client key */
+    n = gc_session(AMI_DLMS_SEC_KI_AGREED, b, sizeof b);
+    S.sp.client_verify_key = p256_s; /* not the client's */
+    uint64_t bs = S.a.stats.bad_signature;
+    r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
+    assert_true(r > 0);
+    assert_int_equal(resp[0], AMI_APDU_EXCEPTION_RESPONSE);
+    assert_int_equal(S.a.stats.bad_signature, bs + 1);
+    ami_dlms_client_sec_wipe(&C.sec);
+
+    /* the client: a response to another transaction, a tampered response, a wrong unwrap, a
+     * server ephemeral key signed by another key */
+    for (int kind = 0; kind < 4; kind++) {
+        n = gc_session(kind == 2   ? AMI_DLMS_SEC_KI_WRAPPED
+                       : kind == 3 ? AMI_DLMS_SEC_KI_AGREED
+                                   : AMI_DLMS_SEC_KI_IDENTIFIED,
+                       b, sizeof b);
         r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
         assert_true(r > 0);
         assert_int_equal(resp[0], 0xDD);
@@ -491,15 +507,17 @@ static void test_general_ciphering_refusals(void **state)
             resp[2] ^= 0x01; /* transaction-id (08 then 8 bytes) */
         else if (kind == 1)
             resp[r - 1] ^= 0x01; /* GCM tag */
-        else
+        else if (kind == 2)
             C.sec.kek[0] ^= 0xFF;
+        else
+            C.sec.cfg.server_key = p256_c; /* the server's signature checked with another key */
         ami_wr w;
         ami_dlms_result res;
         ami_wr_init(&w, copy, sizeof copy);
         int rc = ami_dlms_client_input(&C.c, resp, (size_t)r, &w, &res);
-        static const int want_rc[] = {AMI_E_PROTOCOL, AMI_E_AUTH, AMI_E_KEY};
+        static const int want_rc[] = {AMI_E_PROTOCOL, AMI_E_AUTH, AMI_E_KEY, AMI_E_AUTH};
         static const int want_why[] = {AMI_DLMS_SEC_REFUSAL_TRANSACTION, AMI_DLMS_SEC_REFUSAL_TAG,
-                                       AMI_DLMS_SEC_REFUSAL_UNWRAP};
+                                       AMI_DLMS_SEC_REFUSAL_UNWRAP, AMI_DLMS_SEC_REFUSAL_SIGNATURE};
         assert_int_equal(rc, want_rc[kind]);
         assert_int_equal(ami_dlms_client_sec_refusal(&C.sec), want_why[kind]);
         ami_dlms_client_sec_wipe(&C.sec);

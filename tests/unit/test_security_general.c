@@ -462,6 +462,72 @@ static void test_independent_vectors(void **state)
     }
 }
 
+/* agreed-key one-pass: originator and recipient derive the same key; the signature over the
+ * ephemeral key is checked; malformed key-info refused. */
+static void test_agreed_one_pass(void **state)
+{
+    (void)state;
+    for (int suite = 1; suite <= 2; suite++) {
+        EVP_PKEY *orig = gen(suite), *recip = gen(suite), *stranger = gen(suite);
+        size_t half = suite == 1 ? 32 : 48, kl = suite == 1 ? 16 : 32;
+        uint8_t kcd[4 * 48], k1[32], k2[32];
+        ami_gc_key_info ki;
+        assert_int_equal(ami_gc_agree_originator(suite, orig, recip, st_a, st_b, &ki, kcd,
+                                                 sizeof kcd, k1, sizeof k1),
+                         (int)kl);
+        assert_int_equal(ki.kind, AMI_GC_KI_AGREED);
+        assert_int_equal(ki.params_len, 1);
+        assert_int_equal(ki.params[0], AMI_GC_AGREED_EPHEMERAL);
+        assert_int_equal(ki.data_len, 4 * half);
+        assert_int_equal(ami_gc_agree_recipient(suite, &ki, orig, recip, st_a, st_b, k2, sizeof k2),
+                         (int)kl);
+        assert_memory_equal(k1, k2, kl);
+        /* another signer, a flipped bit in the point or the signature */
+        assert_int_equal(
+            ami_gc_agree_recipient(suite, &ki, stranger, recip, st_a, st_b, k2, sizeof k2),
+            AMI_E_AUTH);
+        for (size_t i = 0; i < ki.data_len; i += half / 2) {
+            kcd[i] ^= 0x01;
+            assert_int_equal(
+                ami_gc_agree_recipient(suite, &ki, orig, recip, st_a, st_b, k2, sizeof k2),
+                AMI_E_AUTH);
+            kcd[i] ^= 0x01;
+        }
+        /* another party info gives another key */
+        assert_int_equal(ami_gc_agree_recipient(suite, &ki, orig, recip, st_b, st_a, k2, sizeof k2),
+                         (int)kl);
+        assert_memory_not_equal(k1, k2, kl);
+        /* malformed key-info */
+        ami_gc_key_info bad = ki;
+        bad.data_len--;
+        assert_int_equal(
+            ami_gc_agree_recipient(suite, &bad, orig, recip, st_a, st_b, k2, sizeof k2),
+            AMI_E_MALFORMED);
+        static const uint8_t two = AMI_GC_AGREED_STATIC;
+        bad = ki;
+        bad.params = &two;
+        assert_int_equal(
+            ami_gc_agree_recipient(suite, &bad, orig, recip, st_a, st_b, k2, sizeof k2),
+            AMI_E_UNSUPPORTED);
+        assert_int_equal(ami_gc_agree_recipient(0, &ki, orig, recip, st_a, st_b, k2, sizeof k2),
+                         AMI_E_UNSUPPORTED);
+        /* a key of the stranger suite's curve */
+        EVP_PKEY *wrong = gen(suite == 1 ? 2 : 1);
+        assert_int_equal(ami_gc_agree_recipient(suite, &ki, orig, wrong, st_a, st_b, k2, sizeof k2),
+                         AMI_E_KEY);
+        assert_int_equal(ami_gc_agree_originator(suite, wrong, recip, st_a, st_b, &ki, kcd,
+                                                 sizeof kcd, k1, sizeof k1),
+                         AMI_E_KEY);
+        assert_int_equal(ami_gc_agree_originator(suite, orig, recip, st_a, st_b, &ki, kcd,
+                                                 4 * half - 1, k1, sizeof k1),
+                         AMI_E_NOSPACE);
+        EVP_PKEY_free(wrong);
+        EVP_PKEY_free(orig);
+        EVP_PKEY_free(recip);
+        EVP_PKEY_free(stranger);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_tampering),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_agreement),
+        cmocka_unit_test(test_agreed_one_pass),
         cmocka_unit_test(test_signing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
