@@ -10,11 +10,19 @@
  * repetition_delay (long-unsigned, s); all settable, lists in caller-owned arrays. Method 1 push
  * (integer(0)) builds a Data-Notification APDU (Green Book 9.3.7) whose body is a structure of
  * the listed attributes' values, in list order (attribute_index 0: a structure of all the
- * object's attributes; data_index other than 0 is not supported and fails the push), with the
- * meter's clock time in date-time and a long-invoke-id counting up from 1, and hands it to the
- * caller's `send` callback (the meter delivers it to the destination: transport, retries and
- * randomisation are the caller's job; the object only stores their settings). Outside every
+ * object's attributes; data_index n > 0: only element n, 1-based, of a structure or array
+ * value, as in a Profile generic capture object; a data_index with attribute_index 0, or past
+ * the value's elements, fails the push), with the meter's clock time in date-time and a
+ * long-invoke-id counting up from 1, and hands it to the caller's `send` callback. Outside every
  * communication window (when the list is not empty) the push answers temporary-failure.
+ *
+ * Delivery is the caller's (libami opens no socket and reads no clock), with the schedule
+ * arithmetic here: the first attempt ami_cosem_push_start_delay() seconds after the trigger
+ * (randomisation_start_interval), and after a failed attempt ami_cosem_push_retry() says whether
+ * to retry (number_of_retries) and after how long (repetition_delay; the version 2 structure
+ * {repetition_delay_min, repetition_delay_exponent, repetition_delay_max} is in the fields
+ * repetition_delay, repetition_delay_exponent and repetition_delay_max, set by the caller since
+ * this class is version 0, whose attribute 7 sets repetition_delay only).
  *
  * SAP assignment: attribute 2 SAP_assignment_list (array {SAP long-unsigned,
  * logical_device_name octet-string}) in a caller-owned array; method 1 connect_logical_device
@@ -76,9 +84,12 @@ struct ami_cosem_push {
     uint8_t message;           /* 0: A-XDR encoded xDLMS APDU */
     ami_cosem_window *windows; /* caller-owned array of windows_cap (may be NULL with cap 0) */
     size_t windows_cap, windows_count;
-    uint16_t randomisation_start_interval;
+    uint16_t randomisation_start_interval; /* s */
     uint8_t number_of_retries;
-    uint16_t repetition_delay;
+    uint16_t repetition_delay; /* s (version 2: repetition_delay_min) */
+    /* version 2: the delay grows by exponent / 100 per retry (0 or 100: constant) up to max
+     * (s, 0: no maximum); 0 and 0 for versions 0 and 1 */
+    uint16_t repetition_delay_exponent, repetition_delay_max;
     uint8_t *apdu; /* caller-owned buffer the notification is built in */
     size_t apdu_cap;
     ami_push_send_fn send;
@@ -92,10 +103,27 @@ struct ami_cosem_push {
  * p->apdu and hands it to p->send (without send: built only). *len (may be NULL) gets its
  * length. Returns an enum ami_action_result: success (or send's result), temporary-failure
  * outside the communication windows, other-reason when an attribute cannot be read, the APDU
- * does not fit p->apdu, or a data_index is not 0.
+ * does not fit p->apdu, or a data_index does not select an element.
  */
 AMI_EXTERN uint8_t ami_cosem_push_run(ami_cosem_store *s, ami_cosem_obj *push, int64_t now,
                                       size_t *len);
+
+/*
+ * Seconds from a push's trigger to its first attempt: uniform in [0,
+ * randomisation_start_interval] given `random`, any value of the caller's 32-bit generator
+ * (random mod (interval + 1)). 0 for p NULL. Pure.
+ */
+AMI_EXTERN uint32_t ami_cosem_push_start_delay(const ami_cosem_push *p, uint32_t random);
+
+/*
+ * After `failed` failed attempts of one push (1: the first attempt failed): true when another
+ * attempt is due (failed <= number_of_retries), with *delay_s (may be NULL) the seconds to wait
+ * before it: repetition_delay; with a version 2 exponent e (not 0 or 100) the n-th retry waits
+ * repetition_delay x (e / 100)^(n - 1), rounded down at each step, at most repetition_delay_max
+ * when that is not 0 (Blue Book 4.4.8.2 version 2). False when the retries are used up (or
+ * failed is 0, p NULL). Pure.
+ */
+AMI_EXTERN bool ami_cosem_push_retry(const ami_cosem_push *p, unsigned failed, uint32_t *delay_s);
 
 /* ---------------------------------------------------------------- SAP assignment */
 

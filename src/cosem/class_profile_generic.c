@@ -11,6 +11,7 @@
 #include "ami/cosem_profile.h"
 #include "ami/datetime.h"
 #include "cosem/cosem_internal.h"
+#include "cosem/cosem_util.h"
 
 /* logical_name, buffer, capture_objects, capture_period, sort_method, sort_object,
  * entries_in_use, profile_entries: all read-only through the association. */
@@ -128,26 +129,6 @@ int ami_cosem_event_record(ami_cosem_obj *log, int64_t unix_s, int16_t tz, uint8
     return ami_cosem_profile_push(log, row, w.len);
 }
 
-/* Element `index` (1-based) of the structure or array Data v, as a view into v. */
-static bool element(ami_view v, uint16_t index, ami_view *out)
-{
-    ami_rd r;
-    ami_rd_init(&r, v.p, v.len);
-    uint8_t t;
-    size_t n;
-    if (ami_rd_u8(&r, &t) || (t != AMI_AXDR_STRUCTURE && t != AMI_AXDR_ARRAY) ||
-        ami_axdr_get_length(&r, &n) || index > n)
-        return false;
-    for (uint16_t i = 1; i < index; i++)
-        if (ami_axdr_skip(&r, NULL) != AMI_OK)
-            return false;
-    size_t at = r.pos;
-    if (ami_axdr_skip(&r, NULL) != AMI_OK)
-        return false;
-    *out = ami_view_of(v.p + at, r.pos - at);
-    return true;
-}
-
 int ami_cosem_profile_capture(ami_cosem_store *s, ami_cosem_obj *o)
 {
     ami_cosem_profile *p = state_of(o);
@@ -175,7 +156,7 @@ int ami_cosem_profile_capture(ami_cosem_store *s, ami_cosem_obj *o)
             return AMI_E_REMOTE;
         if (c->data_index) {
             ami_view e;
-            if (!element(ami_view_of(tmp + start, w.len - start), c->data_index, &e))
+            if (!ami__cosem_element(ami_view_of(tmp + start, w.len - start), c->data_index, &e))
                 return AMI_E_REMOTE;
             memmove(tmp + start, e.p, e.len);
             w.len = start + e.len;

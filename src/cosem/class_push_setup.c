@@ -72,66 +72,44 @@ static uint8_t push_get(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr,
     }
 }
 
-/* push_object_list: checked completely, then copied (the count bounded by the array). */
-static uint8_t set_objects(ami_cosem_push *p, ami_rd *r)
+/* One push_object_list element {class_id, logical_name, attribute_index, data_index}. */
+static uint8_t object_elem(ami_rd *r, void *state, size_t i, bool store)
 {
-    size_t n;
-    if (ami__cosem_rd_array(r, &n, p->objects_cap) != AMI_OK)
-        return AMI_DAR_OTHER_REASON;
-    size_t start = r->pos;
-    for (int pass = 0; pass < 2; pass++) {
-        r->pos = start;
-        for (size_t i = 0; i < n; i++) {
-            size_t m;
-            uint16_t cid, di;
-            uint8_t ai;
-            ami_view ln;
-            if (ami__cosem_rd_struct(r, &m, 4) != AMI_OK || m != 4 ||
-                ami__cosem_rd_u16(r, AMI_AXDR_LONG_UNSIGNED, &cid) != AMI_OK ||
-                ami__cosem_rd_octets(r, &ln) != AMI_OK || ln.len != 6 ||
-                ami__cosem_rd_u8(r, AMI_AXDR_INTEGER, &ai) != AMI_OK ||
-                ami__cosem_rd_u16(r, AMI_AXDR_LONG_UNSIGNED, &di) != AMI_OK)
-                return AMI_DAR_TYPE_UNMATCHED;
-            if (pass == 1) {
-                p->objects[i] =
-                    (ami_cosem_push_obj){.class_id = cid, .attr = (int8_t)ai, .data_index = di};
-                memcpy(p->objects[i].ln.v, ln.p, 6);
-            }
-        }
-        if (ami_rd_left(r))
-            return AMI_DAR_TYPE_UNMATCHED;
+    ami_cosem_push *p = state;
+    size_t m;
+    uint16_t cid, di;
+    uint8_t ai;
+    ami_view ln;
+    if (ami__cosem_rd_struct(r, &m, 4) != AMI_OK || m != 4 ||
+        ami__cosem_rd_u16(r, AMI_AXDR_LONG_UNSIGNED, &cid) != AMI_OK ||
+        ami__cosem_rd_octets(r, &ln) != AMI_OK || ln.len != 6 ||
+        ami__cosem_rd_u8(r, AMI_AXDR_INTEGER, &ai) != AMI_OK ||
+        ami__cosem_rd_u16(r, AMI_AXDR_LONG_UNSIGNED, &di) != AMI_OK)
+        return AMI_DAR_TYPE_UNMATCHED;
+    if (store) {
+        p->objects[i] = (ami_cosem_push_obj){.class_id = cid, .attr = (int8_t)ai, .data_index = di};
+        memcpy(p->objects[i].ln.v, ln.p, 6);
     }
-    p->objects_count = n;
     return AMI_DAR_SUCCESS;
 }
 
-static uint8_t set_windows(ami_cosem_push *p, ami_rd *r)
+/* One communication_window element {start, end}: two valid date-times. */
+static uint8_t window_elem(ami_rd *r, void *state, size_t i, bool store)
 {
-    size_t n;
-    if (ami__cosem_rd_array(r, &n, p->windows_cap) != AMI_OK)
+    ami_cosem_push *p = state;
+    size_t m;
+    ami_view a, b;
+    ami_datetime d;
+    if (ami__cosem_rd_struct(r, &m, 2) != AMI_OK || m != 2 ||
+        ami__cosem_rd_octets(r, &a) != AMI_OK || a.len != 12 ||
+        ami__cosem_rd_octets(r, &b) != AMI_OK || b.len != 12)
+        return AMI_DAR_TYPE_UNMATCHED;
+    if (ami_datetime_decode(a.p, &d) != AMI_OK || ami_datetime_decode(b.p, &d) != AMI_OK)
         return AMI_DAR_OTHER_REASON;
-    size_t start = r->pos;
-    for (int pass = 0; pass < 2; pass++) {
-        r->pos = start;
-        for (size_t i = 0; i < n; i++) {
-            size_t m;
-            ami_view a, b;
-            ami_datetime d;
-            if (ami__cosem_rd_struct(r, &m, 2) != AMI_OK || m != 2 ||
-                ami__cosem_rd_octets(r, &a) != AMI_OK || a.len != 12 ||
-                ami__cosem_rd_octets(r, &b) != AMI_OK || b.len != 12)
-                return AMI_DAR_TYPE_UNMATCHED;
-            if (ami_datetime_decode(a.p, &d) != AMI_OK || ami_datetime_decode(b.p, &d) != AMI_OK)
-                return AMI_DAR_OTHER_REASON;
-            if (pass == 1) {
-                memcpy(p->windows[i].start, a.p, 12);
-                memcpy(p->windows[i].end, b.p, 12);
-            }
-        }
-        if (ami_rd_left(r))
-            return AMI_DAR_TYPE_UNMATCHED;
+    if (store) {
+        memcpy(p->windows[i].start, a.p, 12);
+        memcpy(p->windows[i].end, b.p, 12);
     }
-    p->windows_count = n;
     return AMI_DAR_SUCCESS;
 }
 
@@ -145,7 +123,7 @@ static uint8_t push_set(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr, ami_
     ami_rd_init(&r, data.p, data.len);
     switch (attr) {
     case 2:
-        return set_objects(p, &r);
+        return ami__cosem_set_array(&r, p->objects_cap, &p->objects_count, object_elem, p);
     case 3: {
         size_t n;
         uint8_t tr, msg;
@@ -164,7 +142,7 @@ static uint8_t push_set(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr, ami_
         return AMI_DAR_SUCCESS;
     }
     case 4:
-        return set_windows(p, &r);
+        return ami__cosem_set_array(&r, p->windows_cap, &p->windows_count, window_elem, p);
     case 5:
     case 7: {
         uint16_t v;
@@ -228,7 +206,9 @@ uint8_t ami_cosem_push_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now, si
     memset(&nosel, 0, sizeof nosel);
     for (size_t i = 0; i < p->objects_count; i++) {
         const ami_cosem_push_obj *e = &p->objects[i];
-        if (e->data_index != 0 || e->attr < 0)
+        /* data_index selects one element of a structure / array value (0: all of it); it
+         * needs one attribute. */
+        if (e->attr < 0 || (e->data_index && e->attr == 0))
             return AMI_ACTION_OTHER_REASON;
         uint8_t first = (uint8_t)e->attr, last = first, n = 1;
         if (e->attr == 0) {
@@ -242,8 +222,16 @@ uint8_t ami_cosem_push_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now, si
             return AMI_ACTION_OTHER_REASON;
         for (uint8_t a = first; a <= last && a; a++) {
             ami_cosem_desc d = {e->class_id, e->ln, (int8_t)a};
+            size_t at = w.len;
             if (ami_cosem_store_ops.get(s, &d, &nosel, &ami__cosem_self_ctx, &w) != AMI_DAR_SUCCESS)
                 return AMI_ACTION_OTHER_REASON;
+            if (e->data_index && !ami_wr_error(&w)) {
+                ami_view el;
+                if (!ami__cosem_element(ami_view_of(w.p + at, w.len - at), e->data_index, &el))
+                    return AMI_ACTION_OTHER_REASON;
+                memmove(w.p + at, el.p, el.len);
+                w.len = at + el.len;
+            }
         }
     }
     if (ami_wr_error(&w))
@@ -270,6 +258,30 @@ uint8_t ami_cosem_push_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now, si
         return AMI_ACTION_SUCCESS;
     p->pushed++;
     return p->send(p->user, p, p->apdu, total);
+}
+
+uint32_t ami_cosem_push_start_delay(const ami_cosem_push *p, uint32_t random)
+{
+    return p ? random % ((uint32_t)p->randomisation_start_interval + 1u) : 0;
+}
+
+bool ami_cosem_push_retry(const ami_cosem_push *p, unsigned failed, uint32_t *delay_s)
+{
+    if (!p || !failed || failed > p->number_of_retries)
+        return false;
+    /* version 2: min x (exponent / 100)^(n - 1) for the n-th retry, at most max (0: no
+     * maximum); exponent 0 (versions 0 and 1) or 100: the same delay every time. Rounded down
+     * at each step; bounded by the cap before it can overflow. */
+    uint64_t cap = p->repetition_delay_max ? p->repetition_delay_max : UINT32_MAX;
+    uint64_t d = p->repetition_delay;
+    uint16_t e = p->repetition_delay_exponent;
+    for (unsigned n = 1; n < failed && e && e != 100 && d && d < cap; n++)
+        d = d * e / 100;
+    if (d > cap)
+        d = cap;
+    if (delay_s)
+        *delay_s = (uint32_t)d;
+    return true;
 }
 
 static uint8_t push_action(ami_cosem_store *s, ami_cosem_obj *o, uint8_t id, ami_view params,

@@ -101,6 +101,46 @@ int ami__cosem_rd_data(ami_rd *r, ami_view *v)
     return AMI_OK;
 }
 
+bool ami__cosem_element(ami_view v, uint16_t index, ami_view *out)
+{
+    ami_rd r;
+    ami_rd_init(&r, v.p, v.len);
+    uint8_t t;
+    size_t n;
+    if (!index || ami_rd_u8(&r, &t) || (t != AMI_AXDR_STRUCTURE && t != AMI_AXDR_ARRAY) ||
+        ami_axdr_get_length(&r, &n) || index > n)
+        return false;
+    for (uint16_t i = 1; i < index; i++)
+        if (ami_axdr_skip(&r, NULL) != AMI_OK)
+            return false;
+    size_t at = r.pos;
+    if (ami_axdr_skip(&r, NULL) != AMI_OK)
+        return false;
+    *out = ami_view_of(v.p + at, r.pos - at);
+    return true;
+}
+
+uint8_t ami__cosem_set_array(ami_rd *r, size_t cap, size_t *count, ami__cosem_elem_fn elem,
+                             void *state)
+{
+    size_t n;
+    if (ami__cosem_rd_array(r, &n, cap) != AMI_OK)
+        return AMI_DAR_OTHER_REASON;
+    size_t start = r->pos;
+    for (int pass = 0; pass < 2; pass++) {
+        r->pos = start;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t dar = elem(r, state, i, pass == 1);
+            if (dar != AMI_DAR_SUCCESS)
+                return dar;
+        }
+        if (ami_rd_left(r))
+            return AMI_DAR_TYPE_UNMATCHED;
+    }
+    *count = n;
+    return AMI_DAR_SUCCESS;
+}
+
 const ami_dlms_ctx ami__cosem_self_ctx = {.client_sap = 0,
                                           .server_sap = 1,
                                           .context = AMI_ACSE_CONTEXT_LN,

@@ -25,6 +25,21 @@ int ami__cosem_rd_array(ami_rd *r, size_t *n, size_t max);
 /* Skips one Data (bounded by the default A-XDR limits, depth 16), giving its bytes. */
 int ami__cosem_rd_data(ami_rd *r, ami_view *v);
 
+/* Element `index` (1-based) of the structure or array Data v, as a view into v (the data_index
+ * of a capture or push object definition). False when v is no structure / array, has fewer
+ * elements or is malformed. */
+bool ami__cosem_element(ami_view v, uint16_t index, ami_view *out);
+
+/*
+ * SET of an array attribute into a caller-owned array: the array header at r (at most `cap`
+ * elements), then `elem` reads each element. Everything is read and checked first (store
+ * false), then read again and stored (store true), so a bad element leaves the attribute as it
+ * was. elem returns AMI_DAR_SUCCESS or the DAR to answer. On success *count is the new length.
+ */
+typedef uint8_t (*ami__cosem_elem_fn)(ami_rd *r, void *state, size_t i, bool store);
+uint8_t ami__cosem_set_array(ami_rd *r, size_t cap, size_t *count, ami__cosem_elem_fn elem,
+                             void *state);
+
 /* The association the meter uses for its own actions (scripts, schedules): authenticated,
  * management logical device. Access rights are not checked for it. */
 extern const ami_dlms_ctx ami__cosem_self_ctx;

@@ -769,6 +769,119 @@ static void test_push(void **st)
     assert_int_equal(fx.push.transport, AMI_PUSH_UDP);
 }
 
+/* data_index: one element of a structure value, followed by a whole value. */
+static void test_push_data_index(void **st)
+{
+    (void)st;
+    setup_store();
+    fx.data_value[1] = 0x2A;
+    now_t = DAY0 + 12 * 3600;
+    /* {40, push setup, 3, 2}: the destination of send_destination_and_method; {1, data, 2, 0} */
+    assert_int_equal(set_hex(LN_PUSH, AMI_COSEM_PUSH_SETUP, 2,
+                             "01 02 02 04 12 00 28 09 06 00 00 19 09 00 FF 0F 03 12 00 02"
+                             " 02 04 12 00 01 09 06 00 00 60 0E 00 FF 0F 02 12 00 00"),
+                     AMI_DAR_SUCCESS);
+    expect_get(LN_PUSH, AMI_COSEM_PUSH_SETUP, 2,
+               "01 02 02 04 12 00 28 09 06 00 00 19 09 00 FF 0F 03 12 00 02"
+               " 02 04 12 00 01 09 06 00 00 60 0E 00 FF 0F 02 12 00 00");
+    assert_int_equal(act_hex(LN_PUSH, AMI_COSEM_PUSH_SETUP, 1, NULL), AMI_ACTION_SUCCESS);
+    size_t n;
+    uint8_t *want = tu_hex("02 02 09 0E 31 32 37 2E 30 2E 30 2E 31 3A 34 30 35 39 11 2A", &n);
+    assert_int_equal(pushed_len, 18 + n);
+    assert_memory_equal(pushed + 18, want, n);
+    free(want);
+    /* past the last element (3 in the structure) */
+    fx.push_objs[0].data_index = 4;
+    assert_int_equal(act_hex(LN_PUSH, AMI_COSEM_PUSH_SETUP, 1, NULL), AMI_ACTION_OTHER_REASON);
+    /* with attribute_index 0 (every attribute) */
+    fx.push_objs[0] = (ami_cosem_push_obj){AMI_COSEM_PUSH_SETUP, LN_PUSH, 0, 1};
+    assert_int_equal(act_hex(LN_PUSH, AMI_COSEM_PUSH_SETUP, 1, NULL), AMI_ACTION_OTHER_REASON);
+    /* a value that is neither a structure nor an array */
+    fx.push_objs[0] = (ami_cosem_push_obj){AMI_COSEM_DATA, LN_DATA, 2, 1};
+    assert_int_equal(act_hex(LN_PUSH, AMI_COSEM_PUSH_SETUP, 1, NULL), AMI_ACTION_OTHER_REASON);
+    /* the list is set whole or not at all: a bad second element keeps the old list */
+    assert_int_equal(set_hex(LN_PUSH, AMI_COSEM_PUSH_SETUP, 2,
+                             "01 02 02 04 12 00 01 09 06 00 00 60 0E 00 FF 0F 02 12 00 00"
+                             " 02 03 12 00 01 09 06 00 00 60 0E 00 FF 0F 02"),
+                     AMI_DAR_TYPE_UNMATCHED);
+    assert_int_equal(fx.push.objects_count, 2);
+    assert_int_equal(fx.push_objs[0].data_index, 1);
+}
+
+/* The schedule arithmetic: randomised start, retries and their delays (versions 0..2). */
+static void test_push_schedule(void **st)
+{
+    (void)st;
+    ami_cosem_push p;
+    memset(&p, 0, sizeof p);
+    uint32_t d = 7;
+    /* no randomisation: at once; else uniform over [0, interval] */
+    assert_int_equal(ami_cosem_push_start_delay(&p, 12345), 0);
+    p.randomisation_start_interval = 10;
+    assert_int_equal(ami_cosem_push_start_delay(&p, 25), 3);
+    assert_int_equal(ami_cosem_push_start_delay(&p, UINT32_MAX), 3);
+    unsigned seen = 0;
+    for (uint32_t r = 0; r < 1000; r++) {
+        uint32_t s = ami_cosem_push_start_delay(&p, r * 2654435761u);
+        assert_true(s <= 10);
+        seen |= 1u << s;
+    }
+    assert_int_equal(seen, 0x7FF);
+    p.randomisation_start_interval = 65535;
+    assert_int_equal(ami_cosem_push_start_delay(&p, 65535), 65535);
+    assert_int_equal(ami_cosem_push_start_delay(&p, 65536), 0);
+    assert_int_equal(ami_cosem_push_start_delay(NULL, 5), 0);
+
+    /* no retries */
+    assert_false(ami_cosem_push_retry(&p, 1, &d));
+    assert_int_equal(d, 7);
+    /* versions 0 and 1: number_of_retries times repetition_delay */
+    p.number_of_retries = 3;
+    p.repetition_delay = 30;
+    assert_false(ami_cosem_push_retry(&p, 0, &d));
+    for (unsigned f = 1; f <= 3; f++) {
+        d = 0;
+        assert_true(ami_cosem_push_retry(&p, f, &d));
+        assert_int_equal(d, 30);
+    }
+    assert_false(ami_cosem_push_retry(&p, 4, &d));
+    assert_true(ami_cosem_push_retry(&p, 2, NULL));
+    p.repetition_delay = 0;
+    assert_true(ami_cosem_push_retry(&p, 1, &d));
+    assert_int_equal(d, 0);
+
+    /* version 2: min x (exponent / 100)^(n - 1), at most max */
+    static const struct {
+        uint16_t min, exp, max;
+        uint32_t want[5];
+    } v2[] = {
+        {10, 200, 0, {10, 20, 40, 80, 160}}, {10, 200, 50, {10, 20, 40, 50, 50}},
+        {10, 150, 0, {10, 15, 22, 33, 49}},  {10, 100, 0, {10, 10, 10, 10, 10}},
+        {10, 50, 0, {10, 5, 2, 1, 0}},       {100, 0, 60, {60, 60, 60, 60, 60}},
+    };
+    p.number_of_retries = 5;
+    for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++) {
+        p.repetition_delay = v2[i].min;
+        p.repetition_delay_exponent = v2[i].exp;
+        p.repetition_delay_max = v2[i].max;
+        for (unsigned f = 1; f <= 5; f++) {
+            assert_true(ami_cosem_push_retry(&p, f, &d));
+            assert_int_equal(d, v2[i].want[f - 1]);
+        }
+        assert_false(ami_cosem_push_retry(&p, 6, &d));
+    }
+    /* the largest values saturate instead of overflowing */
+    p.number_of_retries = 255;
+    p.repetition_delay = 65535;
+    p.repetition_delay_exponent = 65535;
+    p.repetition_delay_max = 0;
+    assert_true(ami_cosem_push_retry(&p, 255, &d));
+    assert_int_equal(d, UINT32_MAX);
+    p.repetition_delay_max = 65535;
+    assert_true(ami_cosem_push_retry(&p, 255, &d));
+    assert_int_equal(d, 65535);
+}
+
 /* The schedule runs script 3, which pushes. */
 static void test_push_on_schedule(void **st)
 {
@@ -863,6 +976,8 @@ int main(void)
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_calendar_activation_time),
         cmocka_unit_test(test_push),
+        cmocka_unit_test(test_push_data_index),
+        cmocka_unit_test(test_push_schedule),
         cmocka_unit_test(test_push_on_schedule),
         cmocka_unit_test(test_sap),
         cmocka_unit_test(test_class_info),
