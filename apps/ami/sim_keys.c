@@ -17,7 +17,6 @@
 #include "sim_server.h"
 
 #define SIM_KEYS_CSV_MAX     (64u << 20)
-#define SIM_DEFAULT_SEED     "openami-sim" /* public: keys without --seed/--keys are test keys */
 #define SIM_DEFAULT_PASSWORD "12345678"
 static const char csv_header[] = "address,port,system_title,ek,ak,kek,password";
 

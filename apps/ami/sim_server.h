@@ -34,6 +34,9 @@ typedef struct sim_fault {
 
 /* ---------------------------------------------------------------- keys */
 
+/* The fleet seed without --seed (public: keys without --seed/--keys are test keys). */
+#define SIM_DEFAULT_SEED "openami-sim"
+
 typedef struct sim_keys {
     uint8_t system_title[8];
     uint8_t ek[16], ak[16], kek[16];
