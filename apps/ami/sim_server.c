@@ -60,12 +60,26 @@ typedef struct sim_conn {
     sim_assoc_slot as;
 } sim_conn;
 
+typedef struct sim_udp_held sim_udp_held;
+
 typedef struct sim_udp_sess {
     uv_timer_t idle;
     sim_node *node;
     struct sockaddr_storage peer;
+    sim_udp_held *held; /* delay fault: datagrams held back */
+    size_t held_bytes;
     sim_assoc_slot as;
 } sim_udp_sess;
+
+/* A datagram held back by the delay fault (each one its own delay: they may overtake). */
+struct sim_udp_held {
+    uv_timer_t timer;
+    sim_udp_sess *sess;
+    sim_udp_held *next, **pprev;
+    struct sockaddr_in peer;
+    size_t len;
+    uint8_t data[];
+};
 
 typedef struct sim_wreq {
     uv_write_t req;
@@ -520,15 +534,38 @@ static void udp_sess_closed(uv_handle_t *h)
     free(h->data);
 }
 
+static void udp_held_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void udp_held_unlink(sim_udp_held *d)
+{
+    *d->pprev = d->next;
+    if (d->next)
+        d->next->pprev = d->pprev;
+    d->sess->held_bytes -= d->len;
+}
+
 static void udp_sess_close(sim_udp_sess *s)
 {
     s->node->udp_sess = NULL;
+    while (s->held) {
+        sim_udp_held *d = s->held;
+        udp_held_unlink(d);
+        uv_close((uv_handle_t *)&d->timer, udp_held_closed);
+    }
     uv_close((uv_handle_t *)&s->idle, udp_sess_closed);
 }
 
 static void udp_idle_cb(uv_timer_t *t)
 {
-    udp_sess_close(t->data);
+    sim_udp_sess *s = t->data;
+    if (s->held) { /* requests still held by a delay fault keep the association */
+        uv_timer_start(&s->idle, udp_idle_cb, SIM_UDP_IDLE_MS, 0);
+        return;
+    }
+    udp_sess_close(s);
 }
 
 static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -546,37 +583,39 @@ static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr *b
     return x->sin_addr.s_addr == y->sin_addr.s_addr && x->sin_port == y->sin_port;
 }
 
-static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                        const struct sockaddr *addr, unsigned flags)
+/* The node's UDP association for a datagram from addr: one per meter, a new peer takes it
+ * over. NULL when out of memory. */
+static sim_udp_sess *udp_sess_for(sim_node *n, uv_loop_t *loop, const struct sockaddr *addr)
 {
-    static uint8_t out[SIM_PDU], msg[AMI_WRAPPER_HEADER_LEN + SIM_PDU];
-    sim_node *n = h->data;
-    if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || addr->sa_family != AF_INET)
-        return;
-    if (sim_fault_refusing(n) || (n->fault.flags & SIM_FAULT_STOP))
-        return;
-    ami_wrapper_msg w;
-    if (ami_wrapper_datagram_decode((const uint8_t *)buf->base, (size_t)nread, &w) != AMI_OK ||
-        w.hdr.dst_wport != SIM_SERVER_SAP)
-        return;
     sim_udp_sess *s = n->udp_sess;
     if (s && !same_peer(&s->peer, addr)) {
-        /* One UDP association per meter: a new peer takes it over. */
         s->as.has_assoc = false;
         memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
     }
     if (!s) {
         s = calloc(1, sizeof *s);
         if (!s)
-            return;
+            return NULL;
         s->node = n;
-        uv_timer_init(h->loop, &s->idle);
+        uv_timer_init(loop, &s->idle);
         s->idle.data = s;
         memcpy(&s->peer, addr, sizeof(struct sockaddr_in));
         n->udp_sess = s;
     }
     uv_timer_start(&s->idle, udp_idle_cb, SIM_UDP_IDLE_MS, 0);
-    if (n->fault.drop_ppm && sim_fault_hit(&n->fault, n->fault.drop_ppm)) {
+    return s;
+}
+
+/* Answers one wrapper datagram (already checked) of the session's peer addr. */
+static void udp_answer(sim_node *n, sim_udp_sess *s, const uint8_t *dgram, size_t len,
+                       const struct sockaddr *addr)
+{
+    static uint8_t out[SIM_PDU], msg[AMI_WRAPPER_HEADER_LEN + SIM_PDU];
+    ami_wrapper_msg w;
+    if (ami_wrapper_datagram_decode(dgram, len, &w) != AMI_OK)
+        return;
+    sim_fault *ft = &n->fault;
+    if (ft->drop_ppm && sim_fault_hit(ft, ft->drop_ppm)) {
         udp_sess_close(s); /* the association is lost, the datagram unanswered */
         return;
     }
@@ -588,12 +627,74 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         ami_wr_init(&wr, msg, sizeof msg);
         if (ami_wrapper_encode(&wr, SIM_SERVER_SAP, w.hdr.src_wport, out, (size_t)r) != AMI_OK)
             return;
-        sim_fault *ft = &n->fault;
         if (ft->corrupt_ppm && sim_fault_hit(ft, ft->corrupt_ppm))
             msg[sim_fault_draw(ft) % wr.len] ^= (uint8_t)(1u + sim_fault_draw(ft) % 255u);
         uv_buf_t b = uv_buf_init((char *)msg, (unsigned)wr.len);
-        (void)uv_udp_try_send(h, &b, 1, addr); /* a full socket buffer loses it, as UDP does */
+        (void)uv_udp_try_send(&n->udp, &b, 1,
+                              addr); /* a full socket buffer loses it, as UDP does */
     }
+}
+
+/* A held datagram's delay is over: answered as if it came now (unless the meter stopped
+ * answering meanwhile). */
+static void udp_held_cb(uv_timer_t *t)
+{
+    sim_udp_held *d = t->data;
+    sim_udp_sess *s = d->sess;
+    sim_node *n = s->node;
+    udp_held_unlink(d);
+    if (!sim_fault_refusing(n) && !(n->fault.flags & SIM_FAULT_STOP)) {
+        s = udp_sess_for(n, t->loop, (const struct sockaddr *)&d->peer);
+        if (s)
+            udp_answer(n, s, d->data, d->len, (const struct sockaddr *)&d->peer);
+    }
+    uv_close((uv_handle_t *)&d->timer, udp_held_closed);
+}
+
+static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags)
+{
+    sim_node *n = h->data;
+    if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || addr->sa_family != AF_INET)
+        return;
+    if (sim_fault_refusing(n) || (n->fault.flags & SIM_FAULT_STOP))
+        return;
+    ami_wrapper_msg w;
+    const uint8_t *dgram = (const uint8_t *)buf->base;
+    size_t len = (size_t)nread;
+    if (ami_wrapper_datagram_decode(dgram, len, &w) != AMI_OK || w.hdr.dst_wport != SIM_SERVER_SAP)
+        return;
+    sim_fault *ft = &n->fault;
+    if (!ft->delay_ms && !ft->jitter_ms) {
+        sim_udp_sess *s = udp_sess_for(n, h->loop, addr);
+        if (s)
+            udp_answer(n, s, dgram, len, addr);
+        return;
+    }
+    /* Delay fault: held D +- J, then answered (the association is taken at that time). At
+     * most SIM_DELAYQ_MAX bytes held per meter; beyond, datagrams are lost, as on a congested
+     * link. */
+    sim_udp_sess *s = n->udp_sess;
+    if (!s && !(s = udp_sess_for(n, h->loop, addr)))
+        return;
+    if (len > SIM_DELAYQ_MAX - s->held_bytes)
+        return;
+    sim_udp_held *d = malloc(sizeof *d + len);
+    if (!d)
+        return;
+    d->sess = s;
+    memcpy(&d->peer, addr, sizeof d->peer);
+    d->len = len;
+    memcpy(d->data, dgram, len);
+    d->next = s->held;
+    if (s->held)
+        s->held->pprev = &d->next;
+    s->held = d;
+    d->pprev = &s->held;
+    s->held_bytes += len;
+    uv_timer_init(h->loop, &d->timer);
+    d->timer.data = d;
+    uv_timer_start(&d->timer, udp_held_cb, delay_of(ft), 0);
 }
 
 int sim_server_udp_start(sim_node *node)

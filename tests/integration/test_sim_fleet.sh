@@ -3,8 +3,9 @@
 # starts (readiness from the "listening" line), `ami dlms get` reads 1,000 meters chosen at
 # random (seeded) in parallel batches over the TCP wrapper, plus some over UDP and HDLC; the
 # keys CSV (--keys-out, mode 0600) gives each meter's LLS password and feeds a second fleet
-# (--keys); faults through the control socket: refuse, drop, stop answering, corrupt, delay,
-# reboot, tamper, clear; address-range checks; SIGTERM exits 0.
+# (--keys); faults through the control socket: refuse, drop, stop answering, corrupt, delay
+# (drop, corrupt and delay over UDP too), reboot, tamper, clear; address-range checks; SIGTERM
+# exits 0.
 # Under a sanitizer (AMI_SANITIZE set) the fleet and the reads are scaled down (2,000 meters,
 # 100 reads): each client process costs several times more there.
 # SPDX-License-Identifier: Apache-2.0
@@ -133,9 +134,10 @@ pass "no meter past the fleet"
 # ---- faults
 get() { # meter index, extra args...; sets rc and leaves stderr in $work/e
     local i=$1; shift
-    rc=0; "$AMI" dlms get "tcp://$(addr_of "$i"):$wport" 0-0:96.1.0.255:2 --timeout 1500 "$@" \
-        >"$work/o" 2>"$work/e" || rc=$?
+    rc=0; "$AMI" dlms get "${proto:-tcp}://$(addr_of "$i"):$wport" 0-0:96.1.0.255:2 --timeout 1500 \
+        "$@" >"$work/o" 2>"$work/e" || rc=$?
 }
+uget() { proto=udp get "$@"; } # the same over the UDP wrapper
 [ "$(ctl "fault 10 refuse")" = ok ] || fail "ctl refuse"
 get 10; [ "$rc" = 1 ] && grep -q "TCP" "$work/e" || fail "refuse: $rc $(cat "$work/e")"
 get 11; [ "$rc" = 0 ] || fail "neighbour of a refusing meter: $(cat "$work/e")"
@@ -146,6 +148,8 @@ pass "refuse, clear"
 ctl "fault 12 drop" >/dev/null
 get 12; [ "$rc" = 1 ] && grep -qi "closed\|reset" "$work/e" || fail "drop: $rc $(cat "$work/e")"
 pass "drop mid-session: $(cat "$work/e")"
+uget 12 --timeout 500; [ "$rc" = 1 ] && grep -qi "no answer" "$work/e" || fail "udp drop: $rc $(cat "$work/e")"
+pass "udp drop: $(cat "$work/e")"
 
 ctl "fault 13 stop" >/dev/null
 get 13; [ "$rc" = 1 ] && grep -qi "no answer\|timed out\|timeout" "$work/e" || fail "stop: $rc $(cat "$work/e")"
@@ -154,11 +158,16 @@ pass "stop answering: $(cat "$work/e")"
 ctl "fault 14 corrupt" >/dev/null
 get 14; [ "$rc" = 1 ] || fail "corrupt: $rc $(cat "$work/o")"
 pass "corrupt: $(cat "$work/e")"
+uget 14; [ "$rc" = 1 ] || fail "udp corrupt: $rc $(cat "$work/o")"
+pass "udp corrupt: $(cat "$work/e")"
 
 ctl "fault 15-16 delay 300ms jitter 50ms" >/dev/null
 get 15; [ "$rc" = 0 ] || fail "delay 300ms within 1500ms: $(cat "$work/e")"
 get 16 --timeout 200; [ "$rc" = 1 ] || fail "delay 300ms within 200ms answered"
-pass "delay and jitter"
+uget 15; [ "$rc" = 0 ] || fail "udp delay 300ms within 1500ms: $(cat "$work/e")"
+uget 16 --timeout 200; [ "$rc" = 1 ] && grep -qi "no answer" "$work/e" ||
+    fail "udp delay 300ms within 200ms: $rc $(cat "$work/o" "$work/e")"
+pass "delay and jitter (tcp and udp)"
 
 # (down 4 s: long enough that a loaded machine still reaches the meter while it is down)
 ctl "fault 17 reboot 4s" >/dev/null
