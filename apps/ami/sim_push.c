@@ -48,8 +48,10 @@ struct push_job {
     bool ended;
     uint8_t transport;
     uint32_t meter;
-    unsigned failed;     /* attempts failed so far */
-    ami_cosem_push plan; /* number_of_retries and repetition delay at the trigger */
+    unsigned failed; /* attempts failed so far */
+    /* number_of_retries and the repetition delay at the trigger */
+    uint8_t retries;
+    uint16_t delay, exponent, delay_max;
     struct sockaddr_in sa;
     size_t len;
     uint8_t data[AMI_WRAPPER_HEADER_LEN + SIM_PUSH_APDU];
@@ -156,14 +158,18 @@ static void job_failed(push_job *j, int cause)
     if (j->ended)
         return;
     j->failed++;
+    ami_cosem_push plan = {.number_of_retries = j->retries,
+                           .repetition_delay = j->delay,
+                           .repetition_delay_exponent = j->exponent,
+                           .repetition_delay_max = j->delay_max};
     uint32_t d;
-    if (g_push.stopping || !ami_cosem_push_retry(&j->plan, j->failed, &d)) {
+    if (g_push.stopping || !ami_cosem_push_retry(&plan, j->failed, &d)) {
         plog(j, "%s; not delivered after %u attempt(s)", uv_strerror(cause), j->failed);
         job_end(j);
         return;
     }
-    plog(j, "%s; retry %u of %u in %u s (%llu ms real)", uv_strerror(cause), j->failed,
-         j->plan.number_of_retries, d, (unsigned long long)real_ms(d));
+    plog(j, "%s; retry %u of %u in %u s (%llu ms real)", uv_strerror(cause), j->failed, j->retries,
+         d, (unsigned long long)real_ms(d));
     uv_timer_start(&j->timer, on_timer, real_ms(d), 0);
 }
 
@@ -273,10 +279,10 @@ static uint8_t deliver(sim_meter *m, const uint8_t *apdu, size_t len)
     j->sa = sa;
     j->transport = p->transport;
     j->meter = ((const sim_node *)((const char *)m - offsetof(sim_node, meter)))->index;
-    j->plan.number_of_retries = p->number_of_retries;
-    j->plan.repetition_delay = p->repetition_delay;
-    j->plan.repetition_delay_exponent = p->repetition_delay_exponent;
-    j->plan.repetition_delay_max = p->repetition_delay_max;
+    j->retries = p->number_of_retries;
+    j->delay = p->repetition_delay;
+    j->exponent = p->repetition_delay_exponent;
+    j->delay_max = p->repetition_delay_max;
     uv_timer_init(sim_fleet_loop(g_push.f), &j->timer);
     j->timer.data = j;
     j->refs = 1;
