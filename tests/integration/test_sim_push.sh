@@ -76,6 +76,7 @@ PYEOF
 
 # ---- a destination that refuses first, then listens: delivered by a retry
 sim sim1 --speed 10
+sim1_pid=$sim_pid
 port=$(free_port)
 set_dest 00 "$port"
 ok dlms set "$url" $PS:6 u8:5 "${lls[@]}"
@@ -120,8 +121,10 @@ PYEOF
 pass "udp push with data_index 2: the destination alone"
 
 # ---- randomised start: within [0, interval], the same for the same seed, per meter
+spids=()
 for run_ in a b; do
     sim "sim_$run_" --speed 1000 --seed push-test
+    spids+=("$sim_pid")
     port=$(free_port)
     set_dest 00 "$port"
     ok dlms set "$url" $PS:5 u16:3600 "${lls[@]}"
@@ -133,6 +136,15 @@ sa=$(sed -n 's/.*push: first attempt in \([0-9]*\) s.*/\1/p' "$work/sim_a")
 sb=$(sed -n 's/.*push: first attempt in \([0-9]*\) s.*/\1/p' "$work/sim_b")
 [ -n "$sa" ] && [ "$sa" -le 3600 ] || fail "start delay '$sa' outside [0, 3600]"
 [ "$sa" = "$sb" ] || fail "start delay not deterministic: $sa vs $sb"
+# stopped while its push waits for the randomised start: the job is dropped, exit 0 (and no
+# leak under a sanitizer)
+stop "${spids[1]}"
+[ "$rc" = 0 ] || fail "stop with a waiting push: rc $rc $(tail -5 "$work/sim_b")"
 wait_for "$work/sim_a" "push: .*refused; not delivered after 1 attempt(s)" ||
     fail "randomised attempt not made: $(grep push "$work/sim_a")"
 pass "randomised start after $sa s of at most 3600 (simulated; /1000 real at --speed 1000), the same for the same seed"
+for p in "$sim1_pid" "${spids[0]}"; do
+    stop "$p"
+    [ "$rc" = 0 ] || fail "stop: rc $rc"
+done
+pass "stopped cleanly, also with a push waiting"
