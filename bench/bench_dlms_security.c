@@ -290,5 +290,7 @@ int main(void)
     gcm_figures(1024);
     ami_dlms_client_sec_wipe(&plain.csec);
     ami_dlms_client_sec_wipe(&ciph.csec);
+    ami_dlms_assoc_reset(&plain.a); /* frees the server association's cipher contexts */
+    ami_dlms_assoc_reset(&ciph.a);
     return 0;
 }

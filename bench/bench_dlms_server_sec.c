@@ -140,5 +140,6 @@ int main(void)
     if (ami_dlms_assoc_stats_get(&c.assoc)->replays || ami_dlms_assoc_stats_get(&c.assoc)->bad_tag)
         return 1;
     ami_sec_ctx_wipe(&c.client);
+    ami_dlms_assoc_reset(&c.assoc); /* frees its cipher contexts */
     return 0;
 }

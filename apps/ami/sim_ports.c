@@ -325,6 +325,11 @@ static void log_line(sim_fleet *f, const char *fmt, ...)
 static void port_release(mport *p)
 {
     if (--p->handles == 0) {
+        /* wipes a dedicated key, frees the associations' cipher contexts */
+        if (p->hl)
+            hlink_reset(p->hl);
+        if (p->ohl)
+            hlink_reset(p->ohl);
         free(p->hl);
         free(p->ohl);
         ami_wipe(p->password, sizeof p->password);

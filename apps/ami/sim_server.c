@@ -134,6 +134,10 @@ static void conn_close(sim_conn *c, bool reset)
                 n->index, c->hdlc ? "hdlc" : "wrapper", (unsigned long long)st->requests,
                 (unsigned long long)st->malformed, (unsigned long long)st->rejected);
     }
+    /* Wipes a dedicated key and frees the association's cipher contexts. */
+    if (c->as.has_assoc)
+        ami_dlms_assoc_reset(&c->as.assoc);
+    c->as.has_assoc = false;
     *c->pprev = c->next;
     if (c->next)
         c->next->pprev = c->pprev;
@@ -549,6 +553,9 @@ static void udp_held_unlink(sim_udp_held *d)
 
 static void udp_sess_close(sim_udp_sess *s)
 {
+    if (s->as.has_assoc)
+        ami_dlms_assoc_reset(&s->as.assoc); /* frees its cipher contexts */
+    s->as.has_assoc = false;
     s->node->udp_sess = NULL;
     while (s->held) {
         sim_udp_held *d = s->held;

@@ -415,6 +415,10 @@ typedef struct ami_dlms_assoc_sec {
     uint8_t pending_id[4];
     uint8_t pending_len[4];
     uint8_t pending_key[4][AMI_SEC_KEY_MAX];
+    /* Cipher contexts kept keyed while the association lives: [0] global unicast key, [1]
+     * dedicated key. Created on first use (by OpenSSL), rekeyed only when the key changes
+     * (key_transfer, a new dedicated key), wiped and freed by ami_dlms_assoc_reset(). */
+    ami_sec_ctx cache[2];
 } ami_dlms_assoc_sec;
 /* State of the general block transfer of an association (private). */
 typedef struct ami_dlms_gbt_state {
@@ -478,7 +482,9 @@ AMI_EXTERN int ami_dlms_assoc_init(ami_dlms_assoc *a, const ami_dlms_server *s, 
  * response; the request is lost, the association stays), or an error of the key provider's
  * next_ic (nothing is sent). Every protocol problem of the request is answered, not returned;
  * a ciphered request that is refused (bad tag, replay, downgrade) is answered with a plain
- * exception-response that carries no plaintext. Not thread-safe per association.
+ * exception-response that carries no plaintext. On a secured SAP, the first ciphered APDU makes
+ * OpenSSL allocate the association's cipher contexts (freed by ami_dlms_assoc_reset()).
+ * Not thread-safe per association.
  */
 AMI_EXTERN int ami_dlms_assoc_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len,
                                      uint8_t *out, size_t cap);
@@ -542,8 +548,12 @@ AMI_EXTERN bool ami_dlms_sn_resolve(const ami_dlms_server *s, const ami_dlms_ctx
 
 /*
  * The transport went down (HDLC DISC, TCP close): ends the association (a pre-established one
- * stays) and drops any block transfer. The dedicated key and challenges are wiped. Counters are
- * kept. Call it before freeing an association that used a dedicated key.
+ * stays) and drops any block transfer. The dedicated key, the challenges and the cipher contexts
+ * the association kept keyed (see below) are wiped, and those contexts freed. Counters are kept.
+ * Call it before freeing (or re-initialising) an association that served ciphered APDUs: such
+ * an association holds two OpenSSL cipher contexts per key it used (global unicast, dedicated),
+ * created by OpenSSL on the first ciphered APDU and kept until this call, a new AARQ or an RLRQ,
+ * so that the key schedule is computed once per key and direction instead of once per APDU.
  */
 AMI_EXTERN void ami_dlms_assoc_reset(ami_dlms_assoc *a);
 

@@ -30,9 +30,10 @@
  *
  * Keys live inside the caller-owned ami_sec_ctx; they are never logged and are overwritten by
  * ami_sec_ctx_wipe(). A context holds one block cipher key: the caller picks the context whose
- * key matches the key-set bit of SC (unicast GUEK or broadcast GBEK). A context holds one OpenSSL
- * cipher context, created by ami_sec_ctx_init() (the only allocation, done by OpenSSL) so that the
- * AES key schedule is computed once per key rather than once per frame.
+ * key matches the key-set bit of SC (unicast GUEK or broadcast GBEK). A context holds two OpenSSL
+ * cipher contexts (one per direction), created by ami_sec_ctx_init() (the only allocations, done
+ * by OpenSSL), so that the AES key schedule is computed once per key and direction rather than
+ * once per frame; setting the key a context already holds keeps them keyed.
  *
  * Thread safety: functions on distinct contexts may run concurrently; one context must not be
  * used from two threads at once. The parse functions are pure and thread-safe.
@@ -87,8 +88,9 @@ typedef struct ami_sec_ctx {
     uint8_t ak[AMI_SEC_KEY_MAX]; /* authentication key */
     uint8_t ek_len;              /* 0 (unset), 16 or 32 */
     uint8_t ak_len;              /* 0 (unset), 16 or 32 */
-    int8_t dir;                  /* private: direction the cipher context is keyed for */
-    void *evp;                   /* private: EVP_CIPHER_CTX */
+    uint8_t keyed;               /* private: bit 0 evp_dec, bit 1 evp keyed with ek */
+    void *evp;                   /* private: EVP_CIPHER_CTX, encryption (and GMAC) */
+    void *evp_dec;               /* private: EVP_CIPHER_CTX, decryption */
 } ami_sec_ctx;
 
 /*
@@ -99,7 +101,9 @@ typedef struct ami_sec_ctx {
 AMI_EXTERN int ami_sec_ctx_init(ami_sec_ctx *ctx);
 
 /*
- * Sets the block cipher key (16 bytes for suites 0/1, 32 for suite 2). The key is copied.
+ * Sets the block cipher key (16 bytes for suites 0/1, 32 for suite 2). The key is copied. Setting
+ * the key the context already holds (compared in constant time) changes nothing, so a caller may
+ * set it before every message and pay the key schedule only when it changes.
  * Returns AMI_OK, AMI_E_INVAL (NULL) or AMI_E_KEY (length not 16 or 32).
  */
 AMI_EXTERN int ami_sec_ctx_set_ek(ami_sec_ctx *ctx, const uint8_t *key, size_t len);

@@ -126,6 +126,9 @@ int ami__sec_check_policy(const ami_dlms_server_config *cfg, const ami_dlms_poli
 
 void ami__sec_reset(ami_dlms_assoc *a)
 {
+    /* The cached cipher contexts hold keys and OpenSSL state: wiped and freed first. */
+    ami_sec_ctx_wipe(&a->sec.cache[0]);
+    ami_sec_ctx_wipe(&a->sec.cache[1]);
     ami_wipe(&a->sec, sizeof a->sec);
     const ami_dlms_policy *p = a->policy;
     if (!p || !p->sec)
@@ -231,6 +234,41 @@ static void pick_key(const ami_dlms_assoc *a, const ami_dlms_keys *k, int which,
     }
 }
 
+/*
+ * The ciphering context for a key family, keyed with its current key and the AK: the
+ * association's cached context for the global unicast and the dedicated key (rekeyed only when
+ * the key changed, e.g. after key_transfer), else (broadcast key) `own`, initialised here; the
+ * caller wipes it.
+ */
+static int keyed_ctx(ami_dlms_assoc *a, const ami_dlms_keys *k, int which, ami_sec_ctx *own,
+                     ami_sec_ctx **out)
+{
+    const uint8_t *ek;
+    size_t ek_len;
+    pick_key(a, k, which, &ek, &ek_len);
+    if (which == KEY_BROADCAST) {
+        *out = own;
+        return own ? make_ctx(own, ek, ek_len, k, a->sec.policy) : AMI_E_INTERNAL;
+    }
+    ami_sec_ctx *c = &a->sec.cache[which == KEY_DEDICATED];
+    *out = c;
+    if (!ek || !valid_key_len(ek_len))
+        return AMI_E_KEY;
+    int rc = c->evp ? AMI_OK : ami_sec_ctx_init(c);
+    if (rc == AMI_OK)
+        rc = ami_sec_ctx_set_ek(c, ek, ek_len); /* a no-op when the key did not change */
+    if (rc == AMI_OK && k->ak && k->ak_len) {
+        rc = ami_sec_ctx_set_ak(c, k->ak, k->ak_len);
+    } else if (rc == AMI_OK) {
+        ami_wipe(c->ak, sizeof c->ak);
+        c->ak_len = 0;
+    }
+    c->accept = AMI_SEC_ACCEPT_AUTH_ENC | AMI_SEC_ACCEPT_AUTH;
+    if (!(a->sec.policy & AMI_DLMS_SECPOL_AUTH_REQUEST))
+        c->accept |= AMI_SEC_ACCEPT_ENC;
+    return rc;
+}
+
 /* The security control byte of a response: the protection of the request plus what the
  * policy demands of responses. */
 static uint8_t response_sc(const ami_dlms_assoc *a, uint8_t req_sc)
@@ -331,8 +369,7 @@ static int cipher_gc_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const h
  * Returns the length, 0 never, or AMI_E_NOSPACE / a key-provider error.
  */
 static int cipher_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const how *h,
-                           const uint8_t *resp, size_t n, uint8_t *out, size_t cap,
-                           ami_sec_ctx *keyed)
+                           const uint8_t *resp, size_t n, uint8_t *out, size_t cap)
 {
     if (h->gc)
         return cipher_gc_response(a, k, h, resp, n, out, cap);
@@ -345,23 +382,18 @@ static int cipher_response(ami_dlms_assoc *a, const ami_dlms_keys *k, const how 
         return (int)n;
     }
     const ami_dlms_server_sec *s = a->srv->cfg.sec;
-    const uint8_t *ek;
-    size_t ek_len;
-    /* Broadcast requests are answered with the unicast key (a response is never broadcast). */
-    pick_key(a, k, h->ded ? KEY_DEDICATED : KEY_GLOBAL, &ek, &ek_len);
     uint32_t ic;
     int rc = s->keys.next_ic(s->keys.user, a->ctx.client_sap, &ic);
     if (rc != AMI_OK)
         return rc < 0 ? rc : AMI_E_INTERNAL;
-    /* The request's context has the same key unless it came with the broadcast key. */
-    ami_sec_ctx own, *c = keyed && !(h->sc & AMI_SEC_SC_KEY_SET) ? keyed : &own;
-    rc = c == &own ? make_ctx(&own, ek, ek_len, k, a->sec.policy) : AMI_OK;
+    /* Broadcast requests are answered with the unicast key (a response is never broadcast):
+     * the association's cached context, keyed once. */
+    ami_sec_ctx *c;
+    rc = keyed_ctx(a, k, h->ded ? KEY_DEDICATED : KEY_GLOBAL, NULL, &c);
     ami_wr w;
     ami_wr_init(&w, out, cap);
     if (rc == AMI_OK)
         rc = ami_sec_apdu_build(c, &w, tag, s->system_title, sc, ic, resp, n);
-    if (c == &own)
-        ami_sec_ctx_wipe(&own);
     if (rc != AMI_OK)
         return rc == AMI_E_NOSPACE ? AMI_E_NOSPACE : AMI_E_INTERNAL;
     a->stats.ciphered_out++;
@@ -520,7 +552,7 @@ static int decipher_gc(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t 
  * error.
  */
 static int decipher(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t *req, size_t len,
-                    how *h, size_t *plen, uint8_t *out, size_t cap, ami_sec_ctx *c)
+                    how *h, size_t *plen, uint8_t *out, size_t cap, ami_sec_ctx *own)
 {
     memset(h, 0, sizeof *h);
     uint8_t tag = req[0], inner = 0;
@@ -560,14 +592,12 @@ static int decipher(ami_dlms_assoc *a, const ami_dlms_keys *k, const uint8_t *re
                       replay_last(r, a->sec.client_st), out, cap);
     if (rc != AMI_OK)
         return refuse(a, 0, AMI_SERVICE_ERROR_OTHER_REASON, 0, out, cap);
-    const uint8_t *ek;
-    size_t ek_len;
-    pick_key(a, k,
-             ded                           ? KEY_DEDICATED
-             : (p.sc & AMI_SEC_SC_KEY_SET) ? KEY_BROADCAST
-                                           : KEY_GLOBAL,
-             &ek, &ek_len);
-    rc = make_ctx(c, ek, ek_len, k, a->sec.policy); /* the caller wipes c */
+    ami_sec_ctx *c;
+    rc = keyed_ctx(a, k,
+                   ded                           ? KEY_DEDICATED
+                   : (p.sc & AMI_SEC_SC_KEY_SET) ? KEY_BROADCAST
+                                                 : KEY_GLOBAL,
+                   own, &c); /* the caller wipes own */
     if (rc == AMI_OK)
         rc = ami_sec_apdu_decrypt(c, &p, a->sec.client_st, a->mem.cipher, a->mem.cipher_cap, plen);
     if (rc == AMI_E_ACCESS)
@@ -705,11 +735,10 @@ static int decipher_initiate(ami_dlms_assoc *a, const ami_dlms_keys *k, ami_view
     int rc = ami_replay_check(r, a->sec.client_st, p.ic);
     if (rc != AMI_OK)
         return AMI_DLMS_SEC_EV_REPLAY;
-    ami_sec_ctx c;
-    rc = make_ctx(&c, k->guek, k->guek_len, k, a->sec.policy);
+    ami_sec_ctx *c;
+    rc = keyed_ctx(a, k, KEY_GLOBAL, NULL, &c);
     if (rc == AMI_OK)
-        rc = ami_sec_apdu_decrypt(&c, &p, a->sec.client_st, a->mem.cipher, a->mem.cipher_cap, plen);
-    ami_sec_ctx_wipe(&c);
+        rc = ami_sec_apdu_decrypt(c, &p, a->sec.client_st, a->mem.cipher, a->mem.cipher_cap, plen);
     if (rc == AMI_E_ACCESS)
         return AMI_DLMS_SEC_EV_DOWNGRADE;
     if (rc != AMI_OK)
@@ -826,7 +855,7 @@ static int handle_aarq(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_
     const uint8_t *ui_p = plain_ui;
     if (ciphered_ui) {
         how h = {.ciphered = true, .sc = req_sc};
-        rc = cipher_response(a, &k, &h, plain_ui, uw.len, ui, sizeof ui, NULL);
+        rc = cipher_response(a, &k, &h, plain_ui, uw.len, ui, sizeof ui);
         if (rc < 0)
             return rc;
         ui_p = ui;
@@ -930,7 +959,7 @@ int ami__sec_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *
             else
                 memmove(out, resp, (size_t)pn);
         } else {
-            n = cipher_response(a, &k, &h, resp, (size_t)pn, out, cap, ciphered ? &c : NULL);
+            n = cipher_response(a, &k, &h, resp, (size_t)pn, out, cap);
         }
     }
     /* Nothing deciphered stays behind in the buffer. */

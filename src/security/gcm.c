@@ -1,8 +1,10 @@
 /*
  * DLMS ciphering with AES-GCM (Green Book 9.2.7.2.4) on top of OpenSSL 3 EVP.
  *
- * One EVP_CIPHER_CTX per ami_sec_ctx, keyed once per key and direction; each message only
- * sets a new IV, so the AES key schedule and the GHASH key are not recomputed per frame.
+ * Two EVP_CIPHER_CTX per ami_sec_ctx, one per direction, each keyed once per key; each message
+ * only sets a new IV, so the AES key schedule and the GHASH key are not recomputed per frame,
+ * and a context that deciphers a request and ciphers its response never switches direction.
+ * Setting the key it already holds keeps both keyed (a caller may set the keys per message).
  *
  *   A+E  AES-GCM with AAD = SC || AK; the tag is verified by EVP_DecryptFinal_ex (OpenSSL
  *        compares with CRYPTO_memcmp, constant time).
@@ -18,7 +20,7 @@
 #include "ami/security.h"
 #include "core/internal.h"
 
-enum { DIR_NONE = -1, DIR_DEC = 0, DIR_ENC = 1 };
+enum { DIR_DEC = 0, DIR_ENC = 1 };
 
 int ami_sec_ctx_init(ami_sec_ctx *ctx)
 {
@@ -26,9 +28,15 @@ int ami_sec_ctx_init(ami_sec_ctx *ctx)
         return AMI_E_INVAL;
     memset(ctx, 0, sizeof(*ctx));
     ctx->accept = AMI_SEC_ACCEPT_AUTH_ENC | AMI_SEC_ACCEPT_AUTH;
-    ctx->dir = DIR_NONE;
+    ctx->keyed = 0;
     ctx->evp = EVP_CIPHER_CTX_new();
-    return ctx->evp ? AMI_OK : AMI_E_NOMEM;
+    ctx->evp_dec = EVP_CIPHER_CTX_new();
+    if (ctx->evp && ctx->evp_dec)
+        return AMI_OK;
+    EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)ctx->evp);
+    EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)ctx->evp_dec);
+    ctx->evp = ctx->evp_dec = NULL;
+    return AMI_E_NOMEM;
 }
 
 static int set_key(uint8_t *dst, uint8_t *dst_len, const uint8_t *key, size_t len)
@@ -47,9 +55,12 @@ int ami_sec_ctx_set_ek(ami_sec_ctx *ctx, const uint8_t *key, size_t len)
 {
     if (!ctx)
         return AMI_E_INVAL;
+    /* The same key again: the cipher contexts stay keyed (compared in constant time). */
+    if (key && (len == 16 || len == 32) && len == ctx->ek_len && ami_ct_equal(key, ctx->ek, len))
+        return AMI_OK;
     int rc = set_key(ctx->ek, &ctx->ek_len, key, len);
     if (rc == AMI_OK)
-        ctx->dir = DIR_NONE; /* the cipher context must be rekeyed */
+        ctx->keyed = 0; /* both cipher contexts must be rekeyed */
     return rc;
 }
 
@@ -69,8 +80,9 @@ void ami_sec_ctx_wipe(ami_sec_ctx *ctx)
     ctx->ek_len = ctx->ak_len = 0;
     /* EVP_CIPHER_CTX_free cleanses the key schedule held by OpenSSL. */
     EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)ctx->evp);
-    ctx->evp = NULL;
-    ctx->dir = DIR_NONE;
+    EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)ctx->evp_dec);
+    ctx->evp = ctx->evp_dec = NULL;
+    ctx->keyed = 0;
     ctx->accept = 0;
 }
 
@@ -99,7 +111,7 @@ static int check_sc(const ami_sec_ctx *ctx, uint8_t sc, bool policy)
         if (!(ctx->accept & level))
             return AMI_E_ACCESS;
     }
-    if (!ctx->evp || ctx->ek_len != suite_key_len(suite))
+    if (!ctx->evp || !ctx->evp_dec || ctx->ek_len != suite_key_len(suite))
         return AMI_E_KEY;
     if (a && ctx->ak_len == 0)
         return AMI_E_KEY;
@@ -111,18 +123,23 @@ int ami_sec_check_sc(const ami_sec_ctx *ctx, uint8_t sc)
     return check_sc(ctx, sc, true);
 }
 
-/* Keys the cipher context for `dir` if needed and starts a message with the given IV. */
+/* The cipher context of a direction. */
+static EVP_CIPHER_CTX *evp_of(const ami_sec_ctx *ctx, int dir)
+{
+    return (EVP_CIPHER_CTX *)(dir == DIR_ENC ? ctx->evp : ctx->evp_dec);
+}
+
+/* Keys the cipher context of `dir` if needed and starts a message with the given IV. */
 static int start(ami_sec_ctx *ctx, int dir, const uint8_t iv[12])
 {
-    EVP_CIPHER_CTX *evp = (EVP_CIPHER_CTX *)ctx->evp;
-    if (ctx->dir != dir) {
+    EVP_CIPHER_CTX *evp = evp_of(ctx, dir);
+    uint8_t bit = (uint8_t)(1u << dir);
+    if (!(ctx->keyed & bit)) {
         const EVP_CIPHER *c = ctx->ek_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
         /* The default GCM IV length is 12 bytes, the DLMS IV length. */
-        if (EVP_CipherInit_ex(evp, c, NULL, ctx->ek, iv, dir) != 1) {
-            ctx->dir = DIR_NONE;
+        if (EVP_CipherInit_ex(evp, c, NULL, ctx->ek, iv, dir) != 1)
             return AMI_E_CRYPTO;
-        }
-        ctx->dir = (int8_t)dir;
+        ctx->keyed |= bit;
         return AMI_OK;
     }
     return EVP_CipherInit_ex(evp, NULL, NULL, NULL, iv, -1) == 1 ? AMI_OK : AMI_E_CRYPTO;
@@ -135,9 +152,9 @@ static void make_iv(uint8_t iv[12], const uint8_t system_title[8], uint32_t ic)
 }
 
 /* Feeds AAD = SC || AK (the caller adds the information for GMAC). */
-static int add_aad_head(ami_sec_ctx *ctx, uint8_t sc)
+static int add_aad_head(ami_sec_ctx *ctx, int dir, uint8_t sc)
 {
-    EVP_CIPHER_CTX *evp = (EVP_CIPHER_CTX *)ctx->evp;
+    EVP_CIPHER_CTX *evp = evp_of(ctx, dir);
     int outl = 0;
     if (EVP_CipherUpdate(evp, NULL, &outl, &sc, 1) != 1 ||
         EVP_CipherUpdate(evp, NULL, &outl, ctx->ak, ctx->ak_len) != 1)
@@ -146,13 +163,12 @@ static int add_aad_head(ami_sec_ctx *ctx, uint8_t sc)
 }
 
 /* Runs the keystream over n bytes (EVP takes int lengths; n <= INT32_MAX checked by callers). */
-static int update(ami_sec_ctx *ctx, const uint8_t *in, size_t n, uint8_t *out)
+static int update(ami_sec_ctx *ctx, int dir, const uint8_t *in, size_t n, uint8_t *out)
 {
     int outl = 0;
     if (n == 0)
         return AMI_OK;
-    if (EVP_CipherUpdate((EVP_CIPHER_CTX *)ctx->evp, out, &outl, in, (int)n) != 1 ||
-        (size_t)outl != n)
+    if (EVP_CipherUpdate(evp_of(ctx, dir), out, &outl, in, (int)n) != 1 || (size_t)outl != n)
         return AMI_E_CRYPTO;
     return AMI_OK;
 }
@@ -161,12 +177,12 @@ static int update(ami_sec_ctx *ctx, const uint8_t *in, size_t n, uint8_t *out)
 static int gmac(ami_sec_ctx *ctx, uint8_t sc, const uint8_t iv[12], const uint8_t *info, size_t n,
                 uint8_t tag[AMI_SEC_TAG_LEN])
 {
-    EVP_CIPHER_CTX *evp = (EVP_CIPHER_CTX *)ctx->evp;
+    EVP_CIPHER_CTX *evp = evp_of(ctx, DIR_ENC);
     int outl = 0;
     uint8_t fin[16];
     int rc = start(ctx, DIR_ENC, iv);
     if (rc == AMI_OK)
-        rc = add_aad_head(ctx, sc);
+        rc = add_aad_head(ctx, DIR_ENC, sc);
     if (rc == AMI_OK && n && EVP_CipherUpdate(evp, NULL, &outl, info, (int)n) != 1)
         rc = AMI_E_CRYPTO;
     if (rc == AMI_OK && (EVP_CipherFinal_ex(evp, fin, &outl) != 1 ||
@@ -193,12 +209,12 @@ int ami_sec_encrypt(ami_sec_ctx *ctx, const uint8_t system_title[8], uint8_t sc,
             memmove(out, in, n);
         return gmac(ctx, sc, iv, out, n, tag);
     }
-    EVP_CIPHER_CTX *evp = (EVP_CIPHER_CTX *)ctx->evp;
+    EVP_CIPHER_CTX *evp = evp_of(ctx, DIR_ENC);
     rc = start(ctx, DIR_ENC, iv);
     if (rc == AMI_OK && a)
-        rc = add_aad_head(ctx, sc);
+        rc = add_aad_head(ctx, DIR_ENC, sc);
     if (rc == AMI_OK)
-        rc = update(ctx, in, n, out);
+        rc = update(ctx, DIR_ENC, in, n, out);
     if (rc == AMI_OK && a) {
         uint8_t fin[16];
         int outl = 0;
@@ -238,12 +254,12 @@ int ami_sec_decrypt(ami_sec_ctx *ctx, const uint8_t system_title[8], uint8_t sc,
             ami_wipe(out, n);
         return rc;
     }
-    EVP_CIPHER_CTX *evp = (EVP_CIPHER_CTX *)ctx->evp;
+    EVP_CIPHER_CTX *evp = evp_of(ctx, DIR_DEC);
     rc = start(ctx, DIR_DEC, iv);
     if (rc == AMI_OK && a)
-        rc = add_aad_head(ctx, sc);
+        rc = add_aad_head(ctx, DIR_DEC, sc);
     if (rc == AMI_OK)
-        rc = update(ctx, in, n, out);
+        rc = update(ctx, DIR_DEC, in, n, out);
     if (rc == AMI_OK && a) {
         uint8_t fin[16];
         int outl = 0;

@@ -105,6 +105,8 @@ static uint8_t level_policy(int level)
 
 static void server_setup(int mech, int suite, int level)
 {
+    if (S.a.srv)
+        ami_dlms_assoc_reset(&S.a); /* frees the association's cipher contexts */
     ami_wipe(&S, sizeof S);
     S.kl = suite == 2 ? 32 : 16;
     for (size_t i = 0; i < S.kl; i++) {

@@ -135,6 +135,8 @@ static const uint8_t auth_read[2] = {AMI_ACCESS_READ, AMI_ACCESS_AUTH_READ};
 static void setup_server(uint8_t mech, uint8_t suite, uint8_t policy, EVP_PKEY *skey,
                          EVP_PKEY *ckey)
 {
+    if (F.a.srv)
+        ami_dlms_assoc_reset(&F.a); /* frees the association's cipher contexts */
     ami_wipe(&F, sizeof F);
     size_t kl = suite == 2 ? 32 : 16;
     for (size_t i = 0; i < kl; i++) {
@@ -213,6 +215,8 @@ static void open_assoc(uint16_t sap)
 {
     ami_dlms_assoc_mem mem = {F.block,          sizeof F.block, F.scratch,
                               sizeof F.scratch, F.cipher,       sizeof F.cipher};
+    if (F.a.srv)
+        ami_dlms_assoc_reset(&F.a);
     assert_int_equal(ami_dlms_assoc_init(&F.a, &F.srv, sap, &mem), AMI_OK);
 }
 
@@ -961,16 +965,21 @@ static void test_config(void **state)
     ami_dlms_assoc_mem mem = {F.block, sizeof F.block, NULL, 0, NULL, 0};
     assert_int_equal(ami_dlms_assoc_init(&F.a, &s, 1, &mem), AMI_E_CONFIG);
     assert_int_equal(ami_dlms_assoc_init(&F.a, &s, 16, &mem), AMI_OK);
+    ami_wipe(&F.a, sizeof F.a); /* it points at the local server; it holds no cipher context */
     assert_string_equal(ami_dlms_sec_event_name(99), "unknown");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gurux_hls5_session), cmocka_unit_test(test_green_book_hls5),
-        cmocka_unit_test(test_every_mechanism),    cmocka_unit_test(test_suites_and_levels),
-        cmocka_unit_test(test_refusals),           cmocka_unit_test(test_security_setup),
-        cmocka_unit_test(test_pre_established),    cmocka_unit_test(test_config),
+        cmocka_unit_test(test_gurux_hls5_session),
+        cmocka_unit_test(test_green_book_hls5),
+        cmocka_unit_test(test_every_mechanism),
+        cmocka_unit_test(test_suites_and_levels),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_security_setup),
+        cmocka_unit_test(test_pre_established),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
