@@ -434,7 +434,14 @@ static uint8_t read_attr(ami_dlms_assoc *a, const ami_attr_sel *sel, uint8_t *bu
      * something else than one Data is answered other-reason. */
     if (ami_wr_error(&out) || !one_data(a, buf, out.len))
         return AMI_DAR_OTHER_REASON;
-    *n = out.len;
+    size_t len = out.len;
+    /* Association LN object_list: the store lists its objects, the engine adds its own. */
+    if (sel->attr.class_id == 15 && sel->attr.id == 2) {
+        dar = ami__sec_object_list(a, buf, cap, &len);
+        if (dar != AMI_DAR_SUCCESS)
+            return dar;
+    }
+    *n = len;
     return AMI_DAR_SUCCESS;
 }
 

@@ -31,6 +31,15 @@ int ami__sec_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *
  */
 int ami__sec_get(ami_dlms_assoc *a, const ami_attr_sel *sel, ami_wr *out);
 
+/*
+ * Association LN object_list (server_seclist.c): appends to the store's array in buf[0..*len)
+ * the objects the engine serves itself that this association can reach (Security Setup on a
+ * secured SAP, the invocation counter of every secured client SAP), unless the store lists them.
+ * Updates *len; returns AMI_DAR_SUCCESS, or AMI_DAR_OTHER_REASON when the list does not fit cap
+ * or buf is not an array.
+ */
+uint8_t ami__sec_object_list(const ami_dlms_assoc *a, uint8_t *buf, size_t cap, size_t *len);
+
 /* Methods the engine serves itself (Security Setup security_activate, key_transfer): -1 when
  * not one of them, else the action-result (return data, if any, in out). */
 int ami__sec_action(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view params, ami_wr *out);

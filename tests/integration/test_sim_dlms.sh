@@ -100,7 +100,7 @@ while True:
         break
     r = wx(s, H('C002C1') + struct.pack('>I', bn), 17)
     num += 1
-assert num > 10 and raw[:2] == H('014D'), (num, raw[:4].hex())  # array of 77 objects
+assert num > 10 and raw[:2] == H('014E'), (num, raw[:4].hex())  # 77 objects + 0-0:43.1.1.255
 # LLS may set the clock (time zone)
 r = wx(s, bytes([0xC1, 1, 0xC1]) + H('0008') + H('0000010000FF') + bytes([3, 0]) + H('10FFC4'), 17)
 assert r == H('C501C100'), r.hex()
@@ -165,7 +165,7 @@ r = hx(AARQ_PUBLIC)
 assert H('A203020100') in r, r.hex()
 r = hx(get('0000600100FF', 1, 2))
 assert r == H('C401C1000A05') + b'SIM42', r.hex()
-r = hx(get('0000280000FF', 15, 2))          # 77 objects: datablocks in several HDLC segments
+r = hx(get('0000280000FF', 15, 2))          # 78 objects: datablocks in several HDLC segments
 raw = b''
 while r[:2] == H('C402'):
     last, bn = r[3], struct.unpack('>I', r[4:8])[0]
@@ -180,7 +180,7 @@ while r[:2] == H('C402'):
 else:
     assert r[:4] == H('C401C100'), r[:8].hex()
     raw = r[4:]
-assert raw[:2] == H('014D'), raw[:8].hex()
+assert raw[:2] == H('014E'), raw[:8].hex()
 r = hx(H('6203800100'))
 assert r == H('6303800100'), r.hex()
 h.sendall(frame(0x53))                        # DISC

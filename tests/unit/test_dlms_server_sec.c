@@ -910,6 +910,83 @@ static void test_security_setup(void **state)
     assert_int_equal(F.out[3], AMI_DAR_READ_WRITE_DENIED);
 }
 
+/* True when an object_list (Data in p[0..n)) has an element of class_id at logical name ln,
+ * and gives its first method's access mode (0 when it has none). */
+static bool list_has(const uint8_t *p, size_t n, uint16_t class_id, const uint8_t ln[6],
+                     uint8_t *method1_mode)
+{
+    const uint8_t head[] = {0x02, 0x04, 0x12, (uint8_t)(class_id >> 8), (uint8_t)class_id};
+    for (size_t i = 0; i + 16 <= n; i++) {
+        if (memcmp(p + i, head, sizeof head) || p[i + 7] != 0x09 || p[i + 8] != 6 ||
+            memcmp(p + i + 9, ln, 6))
+            continue;
+        ami_rd r;
+        ami_rd_init(&r, p + i, n - i);
+        uint8_t arena_buf[8192];
+        ami_arena a;
+        ami_arena_init(&a, arena_buf, sizeof arena_buf);
+        ami_axdr_value *v = NULL;
+        assert_int_equal(ami_axdr_decode(&r, &a, NULL, &v), AMI_OK);
+        assert_int_equal(v->type, AMI_AXDR_STRUCTURE);
+        const ami_axdr_value *rights = v->child->next->next->next;
+        const ami_axdr_value *methods = rights->child->next;
+        *method1_mode = methods->count ? (uint8_t)methods->child->child->next->v.u : 0;
+        return true;
+    }
+    return false;
+}
+
+/* The Association LN object_list lists the objects the engine serves: Security Setup on a
+ * secured SAP (methods for authenticated requests), the invocation counter of every secured
+ * client SAP on every SAP. */
+static void test_object_list(void **state)
+{
+    (void)state;
+    static const uint8_t ss[6] = {0, 0, 43, 0, 0, 255}, ic1[6] = {0, 0, 43, 1, 1, 255},
+                         ic3[6] = {0, 0, 43, 1, 3, 255}, ic16[6] = {0, 0, 43, 1, 16, 255};
+    const uint8_t get[] = {0xC0, 0x01, 0xC1, 0x00, 0x0F, 0, 0, 40, 0, 0, 255, 0x02, 0x00};
+    uint8_t mode = 0xFF;
+    setup_server(AMI_ACSE_MECH_GMAC, 0, AMI_DLMS_SECPOL_AUTH_ENC, NULL, NULL);
+    /* The public client (no security): 3 store objects and the counters of SAPs 1, 2, 3. */
+    open_assoc(16);
+    uint8_t init[64], aarq[256];
+    size_t in = make_initiate(NULL, 0, init, sizeof init);
+    size_t q = make_aarq(AMI_ACSE_CONTEXT_LN, AMI_ACSE_MECH_NONE, NULL, 0, NULL, init, in, aarq,
+                         sizeof aarq);
+    assert_true(handle(aarq, q) > 0);
+    assert_int_equal(ami_dlms_assoc_state(&F.a), AMI_DLMS_ASSOC_ASSOCIATED);
+    int n = handle(get, sizeof get);
+    assert_true(n > 6);
+    assert_int_equal(F.out[0], AMI_APDU_GET_RESPONSE);
+    assert_int_equal(F.out[4], AMI_AXDR_ARRAY);
+    assert_int_equal(F.out[5], 6);
+    assert_false(list_has(F.out + 4, (size_t)n - 4, 64, ss, &mode));
+    assert_true(list_has(F.out + 4, (size_t)n - 4, 1, ic1, &mode));
+    assert_int_equal(mode, 0);
+    assert_true(list_has(F.out + 4, (size_t)n - 4, 1, ic3, &mode));
+    assert_false(list_has(F.out + 4, (size_t)n - 4, 1, ic16, &mode));
+    /* The management client after HLS: Security Setup too. */
+    assert_true(associate(1, AMI_ACSE_MECH_GMAC, NULL) > 0);
+    ami_hls_params p = client_hls(AMI_ACSE_MECH_GMAC, NULL);
+    uint8_t f[64];
+    static uint8_t r[2048];
+    int fl = ami_hls_compute(&p, F.stoc, 16, F.ctos, 16, f, sizeof f);
+    assert_true(send_hls_reply(f, (size_t)fl) > 0);
+    n = sec_request(get, sizeof get, r, sizeof r);
+    assert_true(n > 6);
+    assert_int_equal(r[0], AMI_APDU_GET_RESPONSE);
+    assert_int_equal(r[1], 1); /* normal: the whole list in one response */
+    assert_int_equal(r[5], 7);
+    assert_true(list_has(r + 4, (size_t)n - 4, 64, ss, &mode));
+    assert_int_equal(mode, AMI_METHOD_AUTH_ACCESS);
+    assert_true(list_has(r + 4, (size_t)n - 4, 1, ic1, &mode));
+    /* Attribute 2 of what the list announces is served. */
+    const uint8_t get_ic[] = {0xC0, 0x01, 0xC1, 0x00, 0x01, 0, 0, 43, 1, 3, 255, 0x02, 0x00};
+    n = sec_request(get_ic, sizeof get_ic, r, sizeof r);
+    assert_int_equal(r[3], 0);
+    assert_int_equal(r[4], AMI_AXDR_DOUBLE_LONG_UNSIGNED);
+}
+
 /* ---------------------------------------------------------------- pre-established */
 
 /* A pre-established secured SAP: ciphered at once with the global keys and the policy's client
@@ -978,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_suites_and_levels),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_security_setup),
+        cmocka_unit_test(test_object_list),
         cmocka_unit_test(test_pre_established),
         cmocka_unit_test(test_config),
     };
