@@ -58,6 +58,10 @@ static void help(FILE *out)
             "  --keys FILE         per-meter keys and passwords from a CSV (rows in meter order,\n"
             "                      header address,port,system_title,ek,ak,kek,password)\n"
             "  --keys-out FILE     write that CSV (mode 0600) once all meters listen\n"
+            "  --state-dir DIR     keep each meter's server invocation counter in\n"
+            "                      DIR/<system title>.server (written ahead in steps of 1024):\n"
+            "                      a restarted fleet continues above it. Without: counters start\n"
+            "                      at 8 x the seconds since 2024-01-01 UTC\n"
             "  --ek HEX            SAP 1 global unicast encryption key (16 bytes) of every\n"
             "                      meter, instead of the seed's or the CSV's\n"
             "  --ak HEX            SAP 1 authentication key (16 bytes) of every meter\n"
@@ -114,7 +118,8 @@ enum {
     OPT_FW_KEY,
     OPT_FW_VERSION,
     OPT_SPEED,
-    OPT_HISTORY
+    OPT_HISTORY,
+    OPT_STATE_DIR
 };
 
 /* One of --ek/--ak/--kek (16 bytes: suite 0) or --system-title (8 bytes) into keys. */
@@ -178,6 +183,7 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         {"fault-seed", required_argument, NULL, 'F'},
         {"speed", required_argument, NULL, OPT_SPEED},
         {"history-days", required_argument, NULL, OPT_HISTORY},
+        {"state-dir", required_argument, NULL, OPT_STATE_DIR},
         {"control", required_argument, NULL, 'c'},
         {"p1", required_argument, NULL, OPT_P1},
         {"p1-key", required_argument, NULL, OPT_P1_KEY},
@@ -276,6 +282,9 @@ static int run(struct ami_cli *cli, int argc, char **argv)
             if (!cli_parse_long(optarg, 0, 366, &v))
                 return cli_usage("sim", "--history-days: 0 to 366");
             o.history_s = (int64_t)v * 86400;
+            break;
+        case OPT_STATE_DIR:
+            o.state_dir = optarg;
             break;
         case 'c':
             o.control = optarg;

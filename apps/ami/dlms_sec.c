@@ -5,17 +5,15 @@
 #include "dlms_sec.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "ic_state.h"
 
 /* Counters reserved ahead in the state file (a crash skips at most this many). */
 #define IC_RESERVE 64u
@@ -213,20 +211,6 @@ static void state_name(const struct dlms_sec *s, const char *url, uint8_t client
     snprintf(out, cap, "%s.c%u", base, client_sap ? client_sap : 16);
 }
 
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        int rc = mkdir(path, 0700);
-        *p = '/';
-        if (rc && errno != EEXIST)
-            return -1;
-    }
-    return mkdir(path, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 static int state_dir(const struct dlms_sec *s, char *out, size_t cap)
 {
     const char *d = s->state_dir ? s->state_dir : getenv("AMI_STATE_DIR");
@@ -245,48 +229,25 @@ static int state_dir(const struct dlms_sec *s, char *out, size_t cap)
 
 static void state_load(struct dlms_sec *s, uint32_t *client_ic, bool *known)
 {
-    *known = false;
-    FILE *f = fopen(s->state_path, "r");
-    if (!f)
-        return;
-    char line[128];
-    while (fgets(line, sizeof line, f)) {
-        unsigned long long v;
-        char name[32];
-        if (sscanf(line, "%31s %llu", name, &v) != 2 || v > 0xFFFFFFFFull)
-            continue;
-        if (!strcmp(name, "client_ic")) {
-            *client_ic = (uint32_t)v;
-            *known = true;
-        } else if (!strcmp(name, "server_ic")) {
-            s->server_ic = (uint32_t)v;
-            s->server_ic_known = true;
-        }
+    ic_state_var v[2] = {{"client_ic", 0, false}, {"server_ic", 0, false}};
+    (void)ic_state_read(s->state_path, v, 2);
+    *known = v[0].present;
+    if (v[0].present)
+        *client_ic = v[0].value;
+    if (v[1].present) {
+        s->server_ic = v[1].value;
+        s->server_ic_known = true;
     }
-    fclose(f);
 }
 
-/* Writes the state file atomically (temporary file, fsync, rename). */
+/* Writes the state file atomically (ic_state.h). */
 static int state_write(struct dlms_sec *s, uint32_t client_ic)
 {
     if (!s->state_ok)
         return AMI_OK;
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->state_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return AMI_E_IO;
-    char text[96];
-    int n = s->server_ic_known ? snprintf(text, sizeof text, "client_ic %u\nserver_ic %u\n",
-                                          (unsigned)client_ic, (unsigned)s->server_ic)
-                               : snprintf(text, sizeof text, "client_ic %u\n", (unsigned)client_ic);
-    bool ok = n > 0 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, s->state_path) != 0) {
-        unlink(tmp);
-        return AMI_E_IO;
-    }
-    return AMI_OK;
+    const ic_state_var v[2] = {{"client_ic", client_ic, true},
+                               {"server_ic", s->server_ic, s->server_ic_known}};
+    return ic_state_write(s->state_path, v, 2) == 0 ? AMI_OK : AMI_E_IO;
 }
 
 static int ic_save(void *user, uint32_t next)
@@ -468,7 +429,7 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
         char name[256];
         state_name(s, url, lo->client_sap, name, sizeof name);
         int n = snprintf(s->state_path, sizeof s->state_path, "%s/%s", dir, name);
-        if (n > 0 && (size_t)n < sizeof s->state_path && mkdirs(dir) == 0) {
+        if (n > 0 && (size_t)n < sizeof s->state_path && ic_state_mkdirs(dir) == 0) {
             s->state_ok = true;
             state_load(s, &ic, &known);
         }

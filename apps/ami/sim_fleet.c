@@ -494,7 +494,9 @@ int sim_fleet_run(sim_fleet *f, const char **what)
     uv_timer_start(&f->tick, on_tick, 1000, 1000);
     uv_unref((uv_handle_t *)&f->tick);
 
-    rc = open_listeners(f, what);
+    rc = sim_state_open(f, what);
+    if (rc == AMI_OK)
+        rc = open_listeners(f, what);
     for (size_t p = 0; rc == AMI_OK && p < f->nports; p++) {
         f->ports_opened = p + 1;
         for (size_t i = 0; rc == AMI_OK && i < f->n; i++) {

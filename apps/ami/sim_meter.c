@@ -261,13 +261,34 @@ static int keys_update(void *user, uint16_t sap, uint8_t id, const uint8_t *key,
     return AMI_OK;
 }
 
+static sim_ic_reserve_fn ic_reserve;
+static void *ic_reserve_user;
+
+void sim_meter_set_ic_store(sim_ic_reserve_fn reserve, void *user)
+{
+    ic_reserve = reserve;
+    ic_reserve_user = user;
+}
+
+/* Counters reserved per write of the store: a restart skips at most this many. */
+#define SIM_IC_RESERVE 1024u
+
 static int keys_next_ic(void *user, uint16_t sap, uint32_t *ic)
 {
     sim_meter *m = user;
     (void)sap;
     if (m->ic == UINT32_MAX)
         return AMI_E_OVERFLOW; /* a new key is needed */
-    *ic = ++m->ic;
+    uint32_t next = m->ic + 1;
+    if (ic_reserve && next > m->ic_reserved) {
+        uint32_t upto = next > UINT32_MAX - SIM_IC_RESERVE ? UINT32_MAX : next + SIM_IC_RESERVE;
+        int rc = ic_reserve(ic_reserve_user, m, upto);
+        if (rc != AMI_OK)
+            return rc;
+        m->ic_reserved = upto;
+    }
+    m->ic = next;
+    *ic = next;
     return AMI_OK;
 }
 

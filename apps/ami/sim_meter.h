@@ -73,7 +73,8 @@ typedef struct sim_meter {
     /* Security of SAP 1 (management): keys lent to the engine by the key provider. */
     uint8_t ek[16], ak[16], kek[16];
     uint8_t system_title[8];
-    uint32_t ic; /* the server's invocation counter (in memory: a restart starts again at 1) */
+    uint32_t ic;          /* the server's invocation counter: the last one used */
+    uint32_t ic_reserved; /* with a counter store: the highest counter made durable */
     ami_dlms_sec_policy sec_policy;
     ami_replay_entry replay_slots[16];
     ami_replay replay;
@@ -137,6 +138,15 @@ ami_fwimg_version sim_meter_default_fw(void);
  */
 void sim_meter_set_security(sim_meter *m, const uint8_t *ek, const uint8_t *ak, const uint8_t *kek,
                             const uint8_t *system_title);
+
+/*
+ * Invocation counter store of every meter (sim_state.c, `--state-dir`): before the server uses
+ * a counter above m->ic_reserved, reserve(user, m, upto) must make `upto` durable (the meter
+ * then uses counters up to it without asking again); AMI_OK, or an error that refuses the
+ * response (a counter that might repeat is never used). NULL: counters in memory only.
+ */
+typedef int (*sim_ic_reserve_fn)(void *user, sim_meter *m, uint32_t upto);
+void sim_meter_set_ic_store(sim_ic_reserve_fn reserve, void *user);
 
 /* Simulated Unix time of clock c at this instant (system time for NULL): every meter's time
  * derives from it. */

@@ -75,8 +75,9 @@ typedef struct sim_fleet_opts {
     const char *serial;      /* serial of meter 0 when meters == 1 (NULL: derived) */
     const uint8_t *seed;     /* fleet seed (NULL: none) */
     size_t seed_len;
-    const char *keys_in;  /* CSV of keys (NULL: none) */
-    const char *keys_out; /* CSV written once listening (NULL: none) */
+    const char *keys_in;   /* CSV of keys (NULL: none) */
+    const char *keys_out;  /* CSV written once listening (NULL: none) */
+    const char *state_dir; /* server invocation counters (NULL: from the wall clock) */
     /* SAP 1 keys for every meter (--ek/--ak/--kek, 16 bytes) and the system title of meter 0
      * (--system-title, 8 bytes, one meter only); NULL: the seed's or the CSV's. */
     const uint8_t *ek, *ak, *kek, *system_title;
@@ -193,5 +194,13 @@ bool sim_hdlc_start(ami_hdlc_conn *hc, uint8_t *pend, size_t *pend_len, uint8_t 
 
 /* Writes the keys CSV (mode 0600). */
 int sim_keys_write(sim_fleet *f, const char *path);
+
+/*
+ * The meters' server invocation counters at start (sim_state.c): with o.state_dir, each
+ * meter's counter continues above the reservation in DIR/<system title hex>.server (written
+ * ahead in steps; created with DIR when missing); without, every counter starts at 8 x the
+ * seconds since 2024-01-01 UTC. Returns AMI_OK or AMI_E_IO (*what names the cause).
+ */
+int sim_state_open(sim_fleet *f, const char **what);
 
 #endif
