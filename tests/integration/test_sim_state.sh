@@ -6,20 +6,7 @@
 # from the wall clock (far above the first run's).
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
-
-: "${AMI:?}"
-work=$(mktemp -d)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EK=000102030405060708090A0B0C0D0E0F
 AK=D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
@@ -30,34 +17,18 @@ SST=4F414D0000000042
 sim_help=$("$AMI" sim --help)
 grep -q -- "--state-dir" <<<"$sim_help" || fail "ami sim --help does not document --state-dir"
 
-# start_sim [options]: starts the simulator, sets $pid and $tcp
-start_sim() {
-    "$AMI" sim --listen 127.0.0.1 --port 0 --hdlc-port 0 --ek $EK --ak $AK --kek $KEK \
-        --system-title $SST "$@" 2>"$work/sim" &
-    pid=$!
-    for _ in $(seq 1 200); do
-        grep -q "listening" "$work/sim" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || fail "sim exited: $(cat "$work/sim")"
-        "$PY" -c 'import time; time.sleep(0.05)'
-    done
-    local line wport
-    line=$(grep "listening" "$work/sim") || fail "no listening line"
-    wport=$(sed -n 's/.*wrapper \([0-9]*\),.*/\1/p' <<<"$line")
-    [ -n "$wport" ] || fail "port not in '$line'"
-    tcp="tcp://127.0.0.1:$wport"
-}
+# meter: starts the simulator with the test keys (sets sim_pid, tcp)
+meter() { start_sim sim --hdlc-port 0 --ek $EK --ak $AK --kek $KEK --system-title $SST "$@"; }
 stop_sim() {
-    kill -TERM "$pid"
-    wait "$pid" || fail "sim did not exit 0 on SIGTERM"
-    pid=
+    stop "$sim_pid"
+    [ $rc -eq 0 ] || fail "sim did not exit 0 on SIGTERM: $rc"
 }
-run() { set +e; "$AMI" "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
 sec=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title $ST
      --server-system-title $SST --ek $EK --ak $AK --state-dir "$work/client")
 counter() { sed -n 's/^server_ic \([0-9]*\)$/\1/p' "$1"; }
 
 # 1. first run: the counter file appears, written ahead
-start_sim --state-dir "$work/meters"
+meter --state-dir "$work/meters"
 run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}"
 [ $rc -eq 0 ] || fail "ciphered get: $rc $(tail -3 "$work/err")"
 f="$work/meters/$SST.server"
@@ -72,7 +43,7 @@ pass "counter reserved up to $first, the client saw $seen"
 
 # 2. restart: the counters continue above the reservation, the client keeps reading
 stop_sim
-start_sim --state-dir "$work/meters"
+meter --state-dir "$work/meters"
 run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}"
 [ $rc -eq 0 ] || fail "ciphered get after a restart: $rc $(tail -3 "$work/err")"
 second=$(counter "$f")
@@ -83,7 +54,7 @@ pass "after a restart the meter continued at $seen2 (reserved up to $second)"
 
 # 3. without --state-dir: counters from the wall clock, above the first runs'
 stop_sim
-start_sim
+meter
 run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}"
 [ $rc -eq 0 ] || fail "ciphered get without --state-dir: $rc $(tail -3 "$work/err")"
 seen3=$(counter "$work/client/$SST.c1")
