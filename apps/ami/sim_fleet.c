@@ -522,6 +522,7 @@ int sim_fleet_run(sim_fleet *f, const char **what)
         rc = sim_keys_write(f, f->o.keys_out);
         if (rc != AMI_OK)
             *what = "--keys-out";
+        sim_keys_watch(f);
     }
     if (rc == AMI_OK)
         print_listening(f);

@@ -151,13 +151,20 @@ int sim_keys_assign(sim_fleet *f, char (*serials)[SIM_SERIAL_MAX + 1], char (*pa
 
 int sim_keys_write(sim_fleet *f, const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* Atomically: a temporary file (mode 0600), fsync, rename over the CSV, so a reader never
+     * sees half of it, also when a key change rewrites it while a client reads it. */
+    char tmp[4096];
+    int tl = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (tl <= 0 || (size_t)tl >= sizeof tmp)
+        return AMI_E_IO;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return AMI_E_IO;
     (void)fchmod(fd, 0600); /* also when the file existed with a wider mode */
     FILE *fp = fdopen(fd, "w");
     if (!fp) {
         close(fd);
+        unlink(tmp);
         return AMI_E_IO;
     }
     fprintf(fp, "%s\n", csv_header);
@@ -175,8 +182,36 @@ int sim_keys_write(sim_fleet *f, const char *path)
     ami_wipe(ek, sizeof ek);
     ami_wipe(ak, sizeof ak);
     ami_wipe(kek, sizeof kek);
-    int bad = ferror(fp);
-    if (fclose(fp) != 0 || bad)
+    int bad = ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+    if (fclose(fp) != 0 || bad || rename(tmp, path) != 0) {
+        unlink(tmp);
         return AMI_E_IO;
+    }
     return AMI_OK;
+}
+
+/* A key_transfer changed a meter's keys: the fleet's copy and the CSV follow, so that `ami
+ * dlms` with the CSV keeps reaching the meter. */
+static void keys_changed(void *user, sim_meter *m)
+{
+    sim_fleet *f = user;
+    for (size_t i = 0; i < f->n; i++) {
+        sim_node *n = &f->nodes[i];
+        if (&n->meter != m)
+            continue;
+        memcpy(n->keys.ek, m->ek, sizeof n->keys.ek);
+        memcpy(n->keys.ak, m->ak, sizeof n->keys.ak);
+        memcpy(n->keys.kek, m->kek, sizeof n->keys.kek);
+        break;
+    }
+    if (sim_keys_write(f, f->o.keys_out) != AMI_OK)
+        fprintf(f->log, "ami sim: --keys-out: cannot rewrite %s after a key change\n",
+                f->o.keys_out);
+    else if (f->o.verbose)
+        fprintf(f->log, "ami sim: --keys-out: %s rewritten after a key change\n", f->o.keys_out);
+}
+
+void sim_keys_watch(sim_fleet *f)
+{
+    sim_meter_set_keys_hook(f->o.keys_out ? keys_changed : NULL, f);
 }

@@ -261,6 +261,22 @@ static int keys_update(void *user, uint16_t sap, uint8_t id, const uint8_t *key,
     return AMI_OK;
 }
 
+static sim_keys_changed_fn keys_changed;
+static void *keys_changed_user;
+
+void sim_meter_set_keys_hook(sim_keys_changed_fn changed, void *user)
+{
+    keys_changed = changed;
+    keys_changed_user = user;
+}
+
+static void sec_event(void *user, const ami_dlms_ctx *ctx, int event)
+{
+    (void)ctx;
+    if (event == AMI_DLMS_SEC_EV_KEY_CHANGED && keys_changed)
+        keys_changed(keys_changed_user, user);
+}
+
 static sim_ic_reserve_fn ic_reserve;
 static void *ic_reserve_user;
 
@@ -1013,7 +1029,9 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
         return rc;
     m->sec = (ami_dlms_server_sec){.system_title = m->system_title,
                                    .keys = {keys_get, keys_update, keys_next_ic, m},
-                                   .replay = &m->replay};
+                                   .replay = &m->replay,
+                                   .on_event = sec_event,
+                                   .event_user = m};
     ami_dlms_server_config cfg = {.ops = &ami_cosem_store_ops,
                                   .store = &m->store,
                                   .policies = m->policies,

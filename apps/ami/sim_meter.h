@@ -148,6 +148,11 @@ void sim_meter_set_security(sim_meter *m, const uint8_t *ek, const uint8_t *ak, 
 typedef int (*sim_ic_reserve_fn)(void *user, sim_meter *m, uint32_t upto);
 void sim_meter_set_ic_store(sim_ic_reserve_fn reserve, void *user);
 
+/* Called for every meter whose SAP 1 keys a key_transfer changed (after the engine installed
+ * all of them; m->ek, m->ak, m->kek hold the new ones). NULL: nobody is told. */
+typedef void (*sim_keys_changed_fn)(void *user, sim_meter *m);
+void sim_meter_set_keys_hook(sim_keys_changed_fn changed, void *user);
+
 /* Simulated Unix time of clock c at this instant (system time for NULL): every meter's time
  * derives from it. */
 int64_t sim_time_now(const ami_simclock *c);

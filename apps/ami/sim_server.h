@@ -192,8 +192,11 @@ int sim_keys_assign(sim_fleet *f, char (*serials)[SIM_SERIAL_MAX + 1], char (*pa
 bool sim_hdlc_start(ami_hdlc_conn *hc, uint8_t *pend, size_t *pend_len, uint8_t *rx, size_t rx_cap,
                     uint8_t *tx, size_t tx_cap);
 
-/* Writes the keys CSV (mode 0600). */
+/* Writes the keys CSV (mode 0600) atomically (path.tmp, fsync, rename). */
 int sim_keys_write(sim_fleet *f, const char *path);
+
+/* With --keys-out: rewrites the CSV whenever a key_transfer changes a meter's keys. */
+void sim_keys_watch(sim_fleet *f);
 
 /*
  * The meters' server invocation counters at start (sim_state.c): with o.state_dir, each
