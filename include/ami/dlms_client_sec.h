@@ -189,11 +189,12 @@ typedef struct ami_dlms_client_sec {
     bool ic_exhausted;
     ami_replay replay;
     ami_replay_entry slot[1];
-    uint8_t refusal;     /* enum ami_dlms_sec_refusal of the last refusal */
-    int refusal_rc;      /* the error returned with it */
-    uint32_t refused_ic; /* the counter of a replayed response */
-    uint32_t last_ic;    /* the last server counter accepted */
-    bool last_secured;   /* the last response came ciphered (or was a plain error report) */
+    uint8_t refusal;       /* enum ami_dlms_sec_refusal of the last refusal */
+    int refusal_rc;        /* the error returned with it */
+    uint32_t refused_ic;   /* the counter of a replayed response */
+    uint32_t refused_last; /* the last counter accepted from that sender (state included) */
+    uint32_t last_ic;      /* the last server counter accepted */
+    bool last_secured;     /* the last response came ciphered (or was a plain error report) */
 } ami_dlms_client_sec;
 
 /*

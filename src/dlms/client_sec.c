@@ -267,7 +267,7 @@ int ami_dlms_client_sec_describe(const ami_dlms_client_sec *s, char *buf, size_t
     int n;
     if (s->refusal == AMI_DLMS_SEC_REFUSAL_REPLAY)
         n = snprintf(buf, cap, "security: replayed invocation counter %u (last accepted %u)",
-                     (unsigned)s->refused_ic, (unsigned)s->last_ic);
+                     (unsigned)s->refused_ic, (unsigned)s->refused_last);
     else
         n = snprintf(buf, cap, "security: %s", ami_dlms_sec_refusal_name(s->refusal));
     if (n < 0)
@@ -282,6 +282,18 @@ static int refuse(ami_dlms_client_sec *s, uint8_t why, int rc)
     s->refusal = why;
     s->refusal_rc = rc;
     return rc;
+}
+
+/* Records a replayed counter and the sender's last accepted one (from the guard, which holds
+ * what a state file said as well as what this session accepted) for the error message. */
+static void note_replay(ami_dlms_client_sec *s, const uint8_t *st, uint32_t ic)
+{
+    s->refused_ic = ic;
+    s->refused_last = s->last_ic;
+    for (size_t i = 0; i < s->replay.cap; i++)
+        if (s->replay.slots[i].used &&
+            !memcmp(s->replay.slots[i].system_title, st, AMI_SEC_SYSTEM_TITLE_LEN))
+            s->refused_last = s->replay.slots[i].last_ic;
 }
 
 static bool ciphering(const ami_dlms_client_sec *s)
@@ -427,7 +439,7 @@ static int decipher_gc(ami_dlms_client_sec *s, const uint8_t *in, size_t n, ami_
     if (rc) {
         ami_wipe(key, sizeof key);
         if (rc == AMI_E_REPLAY) {
-            s->refused_ic = ic;
+            note_replay(s, st, ic);
             return refuse(s, AMI_DLMS_SEC_REFUSAL_REPLAY, rc);
         }
         return rc;
@@ -544,7 +556,7 @@ static int decipher(ami_dlms_client_sec *s, const uint8_t *in, size_t n, ami_vie
         return refuse(s, AMI_DLMS_SEC_REFUSAL_MALFORMED, rc);
     rc = ami_replay_check(&s->replay, st, p.ic);
     if (rc == AMI_E_REPLAY) {
-        s->refused_ic = p.ic;
+        note_replay(s, st, p.ic);
         return refuse(s, AMI_DLMS_SEC_REFUSAL_REPLAY, rc);
     }
     if (rc)
@@ -885,7 +897,7 @@ int ami__csec_pass4(ami_dlms_client *c, ami_view f_ctos)
          * (inside a ciphered response the outer APDU's counter was checked instead). */
         rc = ami_replay_accept(&s->replay, p.st_responder, ic);
         if (rc == AMI_E_REPLAY) {
-            s->refused_ic = ic;
+            note_replay(s, p.st_responder, ic);
             return refuse(s, AMI_DLMS_SEC_REFUSAL_REPLAY, rc);
         }
         s->last_ic = ic;
