@@ -42,5 +42,6 @@
 #include "ami/cosem_disconnect.h"
 #include "ami/cosem_push.h"
 #include "ami/cosem_script.h"
+#include "ami/cosem_special_days.h"
 
 #endif

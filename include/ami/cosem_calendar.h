@@ -25,6 +25,7 @@
 #define AMI_COSEM_CALENDAR_H
 
 #include "ami/cosem.h"
+#include "ami/cosem_special_days.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,6 +60,9 @@ typedef struct ami_cosem_calendar {
      */
     int (*on_write)(void *user, struct ami_cosem_calendar *c);
     void *user;           /* given to on_activate and on_write */
+    /* The Special days table (class 11) whose day_ids replace the week profile's day on its
+     * dates (ami/cosem_special_days.h); NULL: none. */
+    const ami_cosem_special_days *special_days;
     int64_t last;         /* ami_cosem_store_run: time run up to (internal) */
     uint32_t activations; /* statistics */
 } ami_cosem_calendar;
@@ -79,7 +83,8 @@ AMI_EXTERN int ami_cosem_calendar_check_part(unsigned part, const uint8_t *p, si
 /*
  * The active calendar's action at unix time t for local time at deviation tz (Blue Book sign):
  * the season whose season_start is the latest not after t (none: the latest of all, the season
- * running since last year), its week profile, that weekday's day profile, and the latest
+ * running since last year), its week profile, that weekday's day profile (or the day_id of a
+ * special day of c->special_days matching the local date), and the latest
  * day_schedule entry whose start_time is not after the time of day (none: the day's last
  * entry, running since the day before). *until (may be NULL) gets the next time the answer may
  * change (the next start_time of the day, else the next local midnight).

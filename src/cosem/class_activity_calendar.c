@@ -212,6 +212,10 @@ int ami_cosem_calendar_at(const ami_cosem_calendar *c, int64_t t, int16_t tz,
     }
     if (!found)
         return AMI_E_NOTFOUND;
+    /* a special day replaces the week profile's day */
+    int special = ami_cosem_special_day_at(c->special_days, &lt);
+    if (special >= 0)
+        day_id = (uint8_t)special;
 
     /* day profile by day_id -> the entry in force now, and the next start today */
     int32_t now_s = tod(&lt), cur = -1, last = -1, next = 86400;

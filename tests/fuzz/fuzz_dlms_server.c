@@ -3,7 +3,8 @@
  * (Data, Register, Clock, Association LN, Profile generic stored and virtual with their
  * selective-access parameters, Extended and Demand registers, and the control classes whose SET
  * values and method parameters the store decodes: Disconnect control, Clock methods, Script
- * table, Single action schedule, Activity calendar, Push setup, SAP assignment; public, LLS and
+ * table, Single action schedule, Activity calendar, Push setup, SAP assignment, Special days
+ * table; public, LLS and
  * pre-established SAPs) is associated,
  * then fed APDUs cut from the input. Every APDU must be answered or dropped, never crash; every
  * answer must be one APDU our own decoder accepts, within the output buffer and, once
@@ -170,6 +171,8 @@ typedef struct fz_control {
     uint8_t push_apdu[256];
     ami_cosem_sap sap;
     ami_cosem_sap_entry sap_entries[2];
+    ami_cosem_special_days sd;
+    ami_cosem_special_day sd_entries[3];
 } fz_control;
 
 static uint8_t fz_send(void *user, const ami_cosem_push *p, const uint8_t *apdu, size_t len)
@@ -183,7 +186,7 @@ static uint8_t fz_send(void *user, const ami_cosem_push *p, const uint8_t *apdu,
     return AMI_ACTION_SUCCESS;
 }
 
-/* Appends the control objects to objs[n..n+6]; returns the new count. */
+/* Appends the control objects to objs[n..n+7]; returns the new count. */
 static size_t add_control(ami_cosem_obj *objs, size_t n, fz_control *c)
 {
     memset(c, 0, sizeof *c);
@@ -239,6 +242,14 @@ static size_t add_control(ami_cosem_obj *objs, size_t n, fz_control *c)
                                 .ln = AMI_OBIS(0, 0, 41, 0, 0, 255),
                                 .method_access = m_all,
                                 .state = &c->sap};
+    /* special days: one holiday (25 December, day 2), the calendar follows the table */
+    c->sd = (ami_cosem_special_days){.entries = c->sd_entries, .cap = 3, .count = 1};
+    c->sd_entries[0] = (ami_cosem_special_day){1, {0xFF, 0xFF, 12, 25, 0xFF}, 2};
+    c->cal.special_days = &c->sd;
+    objs[n++] = (ami_cosem_obj){.class_id = AMI_COSEM_SPECIAL_DAYS_TABLE,
+                                .ln = AMI_OBIS(0, 0, 11, 0, 0, 255),
+                                .method_access = m_all,
+                                .state = &c->sd};
     return n;
 }
 
@@ -274,7 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .columns = v_cols, .ncolumns = 2, .profile_entries = 6000, .source = &fz_src};
     ami_cosem_ext_register xr = {.status = 1, .capture_time = 1795327200};
     ami_cosem_demand_register dr = {fz_demand};
-    ami_cosem_obj objs[11 + 6] = {
+    ami_cosem_obj objs[11 + 7] = {
         {.class_id = AMI_COSEM_ASSOCIATION_LN, .ln = AMI_OBIS(0, 0, 40, 0, 0, 255)},
         {.class_id = AMI_COSEM_DATA,
          .ln = AMI_OBIS(0, 0, 42, 0, 0, 255),
