@@ -361,16 +361,22 @@ typedef struct ami_metro_hooks {
     uint32_t capture_period_s;
     ami_metro_capture_fn capture;
     void *capture_ctx;
+    /*
+     * true: month starts close nothing (no ami_metro_bill, no `billed` call, the maxima kept):
+     * the caller closes billing periods itself, e.g. through an end-of-billing script.
+     */
+    bool no_billing;
 } ami_metro_hooks;
 
 /*
  * Advances to t, switching tariffs by the calendar, calling the capture hook at each capture time
  * and closing a billing period at each local month start (00:00 on the 1st, load.utc_offset_s)
- * it passes. At an instant that is both, the capture comes first (it sees the period's maxima).
- * This is how a new meter is given its history: init at now - AMI_METRO_HISTORY_DEFAULT_S, then
- * run to now; profiles, billing snapshots and demand are then filled as if it had run all along.
- * hooks may be NULL. Returns as ami_metro_advance, or AMI_E_INVAL when the calendar returns a
- * tariff >= 4 or an *until <= the time asked, or capture_period_s is not a divisor of 86400.
+ * it passes (unless hooks->no_billing). At an instant that is both, the capture comes first (it
+ * sees the period's maxima). This is how a new meter is given its history: init at now -
+ * AMI_METRO_HISTORY_DEFAULT_S, then run to now; profiles, billing snapshots and demand are then
+ * filled as if it had run all along. hooks may be NULL. Returns as ami_metro_advance, or
+ * AMI_E_INVAL when the calendar returns a tariff >= 4 or an *until <= the time asked, or
+ * capture_period_s is not a divisor of 86400.
  */
 AMI_EXTERN int ami_metro_run(ami_metro *m, int64_t t, const ami_metro_hooks *hooks);
 

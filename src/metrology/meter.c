@@ -159,7 +159,7 @@ int ami_metro_run(ami_metro *m, int64_t t, const ami_metro_hooks *hooks)
             return rc;
         if (m->t == capture && h->capture)
             h->capture(h->capture_ctx, m);
-        if (m->t == month) {
+        if (m->t == month && !h->no_billing) {
             ami_metro_billing b;
             ami_metro_bill(m, &b);
             if (h->billed)
