@@ -40,6 +40,36 @@ static const uint8_t int0[] = {AMI_AXDR_INTEGER, 0};
 static const ami_cosem_action push_actions[1] = {
     {AMI_SCRIPT_EXECUTE_METHOD, AMI_COSEM_PUSH_SETUP, LN_PUSH, 1, int0, sizeof int0}};
 static const ami_cosem_script push_scripts[1] = {{1, push_actions, 1}};
+/* End of billing (0-0:10.0.1.255 script 1): capture the monthly billing profile (class 7
+ * method 2), then reset the maximum demand registers, all tariffs, T1 and T2 (class 4
+ * method 1). */
+static const ami_cosem_action billing_actions[4] = {
+    {AMI_SCRIPT_EXECUTE_METHOD,
+     AMI_COSEM_PROFILE_GENERIC,
+     {{0, 0, 98, 1, 0, 255}},
+     2,
+     int0,
+     sizeof int0},
+    {AMI_SCRIPT_EXECUTE_METHOD,
+     AMI_COSEM_EXTENDED_REGISTER,
+     {{1, 0, 1, 6, 0, 255}},
+     1,
+     int0,
+     sizeof int0},
+    {AMI_SCRIPT_EXECUTE_METHOD,
+     AMI_COSEM_EXTENDED_REGISTER,
+     {{1, 0, 1, 6, 1, 255}},
+     1,
+     int0,
+     sizeof int0},
+    {AMI_SCRIPT_EXECUTE_METHOD,
+     AMI_COSEM_EXTENDED_REGISTER,
+     {{1, 0, 1, 6, 2, 255}},
+     1,
+     int0,
+     sizeof int0},
+};
+static const ami_cosem_script billing_scripts[1] = {{1, billing_actions, 4}};
 
 /* ---------------------------------------------------------------- default calendar */
 
@@ -57,7 +87,8 @@ static void put_hdr(ami_wr *w, uint8_t type, size_t n)
 }
 
 /* Calendar "OPENAMI": one season from 1 January, week "W" with day 1 every day, day 1:
- * 00:00 T2, 07:00 T1, 23:00 T2 (the sim's historic day/night tariffs). */
+ * 00:00 T2, 07:00 T1, 23:00 T2 (the sim's historic day/night tariffs); day 2 (the special
+ * days' holidays): 00:00 T2 all day. */
 static void default_calendar(ami_cosem_buf b[4])
 {
     ami_wr w;
@@ -87,21 +118,24 @@ static void default_calendar(ami_cosem_buf b[4])
     static const struct {
         uint8_t hour;
         uint16_t script;
-    } day[3] = {{0, 2}, {7, 1}, {23, 2}};
+    } day[4] = {{0, 2}, {7, 1}, {23, 2}, {0, 2}};
     static const uint8_t tariffs[6] = {0, 0, 10, 0, 100, 255};
     ami_wr_init(&w, b[AMI_CALENDAR_DAYS].p, b[AMI_CALENDAR_DAYS].cap);
-    put_hdr(&w, AMI_AXDR_ARRAY, 1);
-    put_hdr(&w, AMI_AXDR_STRUCTURE, 2);
-    ami_wr_u8(&w, AMI_AXDR_UNSIGNED);
-    ami_wr_u8(&w, 1);
-    put_hdr(&w, AMI_AXDR_ARRAY, 3);
-    for (int i = 0; i < 3; i++) {
-        uint8_t t[4] = {day[i].hour, 0, 0, 0};
-        put_hdr(&w, AMI_AXDR_STRUCTURE, 3);
-        put_octets(&w, t, 4);
-        put_octets(&w, tariffs, 6);
-        ami_wr_u8(&w, AMI_AXDR_LONG_UNSIGNED);
-        ami_wr_u16be(&w, day[i].script);
+    put_hdr(&w, AMI_AXDR_ARRAY, 2);
+    for (int id = 1, i = 0; id <= 2; id++) {
+        int n = id == 1 ? 3 : 1;
+        put_hdr(&w, AMI_AXDR_STRUCTURE, 2);
+        ami_wr_u8(&w, AMI_AXDR_UNSIGNED);
+        ami_wr_u8(&w, (uint8_t)id);
+        put_hdr(&w, AMI_AXDR_ARRAY, (size_t)n);
+        for (int k = 0; k < n; k++, i++) {
+            uint8_t t[4] = {day[i].hour, 0, 0, 0};
+            put_hdr(&w, AMI_AXDR_STRUCTURE, 3);
+            put_octets(&w, t, 4);
+            put_octets(&w, tariffs, 6);
+            ami_wr_u8(&w, AMI_AXDR_LONG_UNSIGNED);
+            ami_wr_u16be(&w, day[i].script);
+        }
     }
     b[AMI_CALENDAR_DAYS].len = w.len;
 }
@@ -189,18 +223,6 @@ static uint8_t on_reset(void *user, uint16_t id)
     return AMI_ACTION_SUCCESS;
 }
 
-static uint8_t on_billing(void *user, uint16_t id)
-{
-    sim_meter *m = user;
-    (void)id;
-    /* End of billing: the metrology closes its period when it passes the month start; bring it
-     * there first so that the snapshot keeps the maxima, then reset the maximum demand. */
-    sim_meter_advance(m);
-    ami_demand_clear_max(&m->metro.demand);
-    m->cls.mdi_resets++;
-    return AMI_ACTION_SUCCESS;
-}
-
 static uint8_t push_send(void *user, const ami_cosem_push *p, const uint8_t *apdu, size_t len)
 {
     sim_meter *m = user;
@@ -251,14 +273,11 @@ int sim_classes_add(sim_meter *m)
                                  .method_access = m_all,
                                  .state = &c->disconnect});
 
-    /* Script tables. The end of billing has no actions: the metrology closes the billing
-     * period (the billing profile 0-0:98.1.0.255 and the maxima derive from its closings) when
-     * the hook brings it to the month start, then the maximum demand is reset. */
-    c->billing_script[0] = (ami_cosem_script){1, NULL, 0};
+    /* Script tables. The end of billing is the only path that closes a billing period after
+     * the history: the schedule below runs it monthly, a client may run it any time. */
     c->reset_table = (ami_cosem_script_table){
         .scripts = reset_scripts, .count = 1, .on_execute = on_reset, .user = user};
-    c->billing_table = (ami_cosem_script_table){
-        .scripts = c->billing_script, .count = 1, .on_execute = on_billing, .user = user};
+    c->billing_table = (ami_cosem_script_table){.scripts = billing_scripts, .count = 1};
     c->tariff_table = (ami_cosem_script_table){.scripts = tariff_scripts, .count = 4};
     c->push_table = (ami_cosem_script_table){.scripts = push_scripts, .count = 1};
     rc |= add(m, (ami_cosem_obj){.class_id = AMI_COSEM_SCRIPT_TABLE,
@@ -309,10 +328,26 @@ int sim_classes_add(sim_meter *m)
     ami_datetime never;
     ami_datetime_unspecified(&never);
     ami_datetime_encode(&never, c->calendar.activate_time);
+    c->calendar.special_days = &c->special;
     rc |= add(m, (ami_cosem_obj){.class_id = AMI_COSEM_ACTIVITY_CALENDAR,
                                  .ln = AMI_OBIS(0, 0, 13, 0, 0, 255),
                                  .method_access = m_all,
                                  .state = &c->calendar});
+
+    /* Special days: public holidays (every year) take day 2 of the calendar, T2 all day. */
+    static const ami_cosem_special_day holidays[4] = {
+        {1, {0xFF, 0xFF, 1, 1, 0xFF}, 2},   /* 1 January */
+        {2, {0xFF, 0xFF, 5, 1, 0xFF}, 2},   /* 1 May */
+        {3, {0xFF, 0xFF, 12, 25, 0xFF}, 2}, /* 25 December */
+        {4, {0xFF, 0xFF, 12, 26, 0xFF}, 2}, /* 26 December */
+    };
+    memcpy(c->special_entries, holidays, sizeof holidays);
+    c->special = (ami_cosem_special_days){
+        .entries = c->special_entries, .cap = SIM_SPECIAL_DAYS, .count = 4};
+    rc |= add(m, (ami_cosem_obj){.class_id = AMI_COSEM_SPECIAL_DAYS_TABLE,
+                                 .ln = AMI_OBIS(0, 0, 11, 0, 0, 255),
+                                 .method_access = m_all,
+                                 .state = &c->special});
 
     /* Push setup: the push setup's name, identity, clock, A+ and the disconnector state. */
     static const ami_cosem_push_obj pushed[5] = {

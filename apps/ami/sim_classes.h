@@ -1,11 +1,11 @@
 /*
  * The virtual meter's control objects (sim_meter.h): disconnect control 0-0:96.3.10.255,
- * activity calendar 0-0:13.0.0.255 driving the tariffs, end-of-billing single action schedule
- * 0-0:15.0.0.255, script tables 0-0:10.0.0.255 (global meter reset), 0-0:10.0.1.255 (MDI reset /
- * end of billing) and 0-0:10.0.100.255 (tariffication), push setup 0-0:25.9.0.255 with its
- * schedule 0-0:15.0.4.255 and script table 0-0:10.0.108.255, and SAP assignment 0-0:41.0.0.255.
- * See docs/meter-profile.md.
- * SPDX-License-Identifier: Apache-2.0
+ * activity calendar 0-0:13.0.0.255 driving the tariffs with the special days table 0-0:11.0.0.255,
+ * end-of-billing single action schedule 0-0:15.0.0.255, script tables 0-0:10.0.0.255 (global meter
+ * reset), 0-0:10.0.1.255 (end of billing: capture of the billing profile, reset of the maximum
+ * demand) and 0-0:10.0.100.255 (tariffication), push setup 0-0:25.9.0.255 with its schedule
+ * 0-0:15.0.4.255 and script table 0-0:10.0.108.255, and SAP assignment 0-0:41.0.0.255. See
+ * docs/meter-profile.md. SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AMI_APP_SIM_CLASSES_H
 #define AMI_APP_SIM_CLASSES_H
@@ -13,7 +13,9 @@
 #include "ami/ami.h"
 
 /* Objects sim_classes_add adds. */
-#define SIM_CLASSES_OBJECTS 10
+#define SIM_CLASSES_OBJECTS 11
+/* Entries of the special days table 0-0:11.0.0.255. */
+#define SIM_SPECIAL_DAYS 8
 
 /* Calendar buffers (one encoded Data each): name, season, week and day profiles. */
 #define SIM_CAL_NAME   32
@@ -31,13 +33,14 @@ typedef struct sim_classes {
     ami_cosem_clock clock;
     /* script tables: global reset, end of billing, tariffs, push */
     ami_cosem_script_table reset_table, billing_table, tariff_table, push_table;
-    ami_cosem_script billing_script[1];
     ami_cosem_schedule billing_schedule, push_schedule;
     ami_cosem_exec_time billing_times[1], push_times[4];
     ami_cosem_calendar calendar;
     /* The meter's own calendar buffers (SIM_CAL_BYTES, active then passive) once a client
      * writes the calendar; until then both point at the default every meter shares. */
     uint8_t *cal_own;
+    ami_cosem_special_days special;
+    ami_cosem_special_day special_entries[SIM_SPECIAL_DAYS];
     ami_cosem_push push;
     ami_cosem_push_obj push_objs[8];
     ami_cosem_window push_windows[2];
@@ -45,8 +48,7 @@ typedef struct sim_classes {
     ami_cosem_sap_entry sap_entries[2];
     /* Delivers a push (the fleet sets it: TCP or UDP to the destination); NULL: not sent. */
     uint8_t (*deliver)(sim_meter *m, const uint8_t *apdu, size_t len);
-    uint32_t resets;     /* global meter resets run */
-    uint32_t mdi_resets; /* end-of-billing scripts run */
+    uint32_t resets; /* global meter resets run */
 } sim_classes;
 
 /*

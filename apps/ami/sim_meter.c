@@ -42,7 +42,7 @@ enum {
 /* Capacity of the virtual profiles: 45 days of 15 minutes, 400 days, 24 months. */
 #define LP1_ENTRIES     (45 * 96)
 #define LP2_ENTRIES     400
-#define BILLING_ENTRIES 24
+#define BILLING_ENTRIES SIM_BILLING_ENTRIES
 
 #define OB(a, b, c, d, e, f) \
     {                        \
@@ -79,8 +79,9 @@ static unsigned tariff_of(void *ctx, int64_t t, int64_t *until)
 }
 
 /* Brings the metrology up to the meter's time (never backwards: a clock set into the past
- * freezes the registers until time catches up, as the energy a meter counted stays). The
- * billing periods close at local month starts on the way (maximum demand reset). */
+ * freezes the registers until time catches up, as the energy a meter counted stays). Month
+ * starts of the history close its billing periods (the history is as if the end-of-billing
+ * schedule had run); after the history only the end-of-billing script closes them. */
 static void advance(sim_meter *m)
 {
     int64_t now = sim_meter_now(m);
@@ -94,7 +95,11 @@ static void advance(sim_meter *m)
     }
     if (now > m->metro.t) {
         ami_metro_hooks h = {.tariff = tariff_of, .tariff_ctx = m};
-        (void)ami_metro_run(&m->metro, now, &h);
+        if (m->metro.t < m->history_end)
+            (void)ami_metro_run(&m->metro, now < m->history_end ? now : m->history_end, &h);
+        h.no_billing = true;
+        if (now > m->metro.t)
+            (void)ami_metro_run(&m->metro, now, &h);
     }
 }
 
@@ -336,6 +341,20 @@ static uint8_t maxdem_value(void *user, const ami_cosem_obj *obj, ami_wr *out)
     return AMI_DAR_SUCCESS;
 }
 
+/* reset (method 1) of a maximum demand register: its maximum (all tariffs for 1-0:1.6.0,
+ * tariff E for 1-0:1.6.E) starts again; the end-of-billing script runs it. */
+static uint8_t maxdem_method(void *user, ami_cosem_obj *o, uint8_t id, ami_view params, ami_wr *out)
+{
+    (void)params;
+    (void)out;
+    sim_meter *m = user;
+    if (id != 1 || o->ln.v[4] > AMI_METRO_TARIFFS)
+        return AMI_ACTION_OTHER_REASON;
+    advance(m);
+    m->metro.demand.max[o->ln.v[4]] = (ami_demand_max){0};
+    return AMI_ACTION_SUCCESS;
+}
+
 static void maxdem_snapshot(void *user, const ami_cosem_obj *o, uint8_t *status, int64_t *t)
 {
     sim_meter *m = user;
@@ -392,10 +411,12 @@ static uint64_t closings_until(const sim_meter *m, int64_t until, uint64_t k, in
     }
 }
 
+/* Closings of the history (month starts up to history_end) the metrology has passed. */
 static uint64_t closings(sim_meter *m, uint64_t k, int64_t *when)
 {
     advance(m);
-    return closings_until(m, m->metro.t, k, when);
+    int64_t until = m->metro.t < m->history_end ? m->metro.t : m->history_end;
+    return closings_until(m, until, k, when);
 }
 
 /*
@@ -462,10 +483,10 @@ static void on_capture(void *ctx, const ami_metro *mt)
     g->stop = ami_wr_error(&w) || !g->emit(g->ctx, row, w.len);
 }
 
-/* One billing entry: clock, energies, then the A+ maximum demand and its time. */
-static void on_billed(void *ctx, const ami_metro_billing *b)
+/* One billing entry: clock (the capture time t), energies, then the A+ maximum demand (10 W)
+ * and its time (0: not specified). */
+static void bill_row(gen *g, int64_t t, const ami_metro_registers *reg, int64_t max, int64_t max_t)
 {
-    gen *g = ctx;
     uint64_t k = g->next++;
     if (g->stop || k < g->first || k > g->last)
         return;
@@ -474,12 +495,12 @@ static void on_billed(void *ctx, const ami_metro_billing *b)
     ami_wr_init(&w, row, sizeof row);
     ami_wr_u8(&w, AMI_AXDR_STRUCTURE);
     ami_wr_u8(&w, (uint8_t)g->p->ncolumns);
-    put_time(&w, b->end);
+    put_time(&w, t);
     for (uint16_t i = 1; i + 2 < g->p->ncolumns; i++)
-        put_u32(&w, energy_wh(&b->reg, g->p->columns[i].ln.v[2], g->p->columns[i].ln.v[4]));
-    put_u32(&w, ami_demand_register(b->max[0].value_mw));
-    if (b->max[0].time)
-        put_time(&w, b->max[0].time);
+        put_u32(&w, energy_wh(reg, g->p->columns[i].ln.v[2], g->p->columns[i].ln.v[4]));
+    put_u32(&w, max);
+    if (max_t)
+        put_time(&w, max_t);
     else {
         uint8_t u[12];
         ami_datetime dt;
@@ -490,6 +511,12 @@ static void on_billed(void *ctx, const ami_metro_billing *b)
         ami_wr_bytes(&w, u, 12);
     }
     g->stop = ami_wr_error(&w) || !g->emit(g->ctx, row, w.len);
+}
+
+/* A billing period of the history closed by the metrology. */
+static void on_billed(void *ctx, const ami_metro_billing *b)
+{
+    bill_row(ctx, b->end, &b->reg, ami_demand_register(b->max[0].value_mw), b->max[0].time);
 }
 
 static uint32_t entries_of(const ami_cosem_profile *p, uint64_t total)
@@ -550,9 +577,11 @@ static void lp_locate(void *user, const ami_cosem_obj *o, int64_t from, int64_t 
     *count = (uint32_t)(hi - lo + 1);
 }
 
+/* Billing entries: the history's closings, then the captures made since (the ring m->bills). */
 static uint32_t billing_entries(void *user, const ami_cosem_obj *o)
 {
-    return entries_of(o->state, closings(user, 0, NULL));
+    sim_meter *m = user;
+    return entries_of(o->state, closings(m, 0, NULL) + m->bills_used);
 }
 
 static uint8_t billing_rows(void *user, const ami_cosem_obj *o, uint32_t first, uint32_t count,
@@ -560,18 +589,72 @@ static uint8_t billing_rows(void *user, const ami_cosem_obj *o, uint32_t first, 
 {
     sim_meter *m = user;
     const ami_cosem_profile *p = o->state;
-    uint64_t total = closings(m, 0, NULL);
+    uint64_t hist = closings(m, 0, NULL), total = hist + m->bills_used;
     uint64_t skip = total - entries_of(p, total);
     gen g = {m, p, 1, skip + first, skip + first + count - 1, emit, ctx, false};
-    int64_t until = 0, from = 0;
-    (void)closings(m, g.last, &until);
-    (void)closings(m, g.first, &from);
+    if (g.first <= hist) {
+        /* the history: the metrology run forward closes them */
+        int64_t until = 0, from = 0;
+        (void)closings(m, g.last < hist ? g.last : hist, &until);
+        (void)closings(m, g.first, &from);
+        ami_metro mt;
+        start_state(m, from - 1, &mt);
+        g.next = closings_until(m, mt.t, 0, NULL) + 1;
+        ami_metro_hooks h = {
+            .tariff = tariff_of, .tariff_ctx = m, .billed = on_billed, .billed_ctx = &g};
+        if (ami_metro_run(&mt, until, &h) != AMI_OK)
+            return AMI_DAR_HARDWARE_FAULT;
+    }
+    /* the captures: the energies at each capture time, the maximum kept at the capture */
+    uint64_t k0 = g.first > hist ? g.first : hist + 1;
+    if (k0 > g.last || g.stop)
+        return AMI_DAR_SUCCESS;
+    const sim_bill *b0 = &m->bills[(m->bills_head + (k0 - hist - 1)) % SIM_BILLING_ENTRIES];
     ami_metro mt;
-    start_state(m, from - 1, &mt);
-    g.next = closings_until(m, mt.t, 0, NULL) + 1;
-    ami_metro_hooks h = {
-        .tariff = tariff_of, .tariff_ctx = m, .billed = on_billed, .billed_ctx = &g};
-    return ami_metro_run(&mt, until, &h) == AMI_OK ? AMI_DAR_SUCCESS : AMI_DAR_HARDWARE_FAULT;
+    start_state(m, m->history_start + b0->t, &mt);
+    for (uint64_t k = k0; k <= g.last && !g.stop; k++) {
+        const sim_bill *b = &m->bills[(m->bills_head + (k - hist - 1)) % SIM_BILLING_ENTRIES];
+        int64_t t = m->history_start + b->t;
+        ami_metro_hooks h = {.tariff = tariff_of, .tariff_ctx = m, .no_billing = true};
+        if (t > mt.t && ami_metro_run(&mt, t, &h) != AMI_OK)
+            return AMI_DAR_HARDWARE_FAULT;
+        g.next = k;
+        bill_row(&g, t, &mt.reg, b->max, b->max_t ? m->history_start + b->max_t : 0);
+    }
+    return AMI_DAR_SUCCESS;
+}
+
+/* Method 2 capture of the billing profile (the end-of-billing script runs it): records the
+ * capture time and the maximum demand at that instant. Method 1 (reset) is not served: the
+ * history is the metrology's. */
+static uint8_t billing_method(void *user, ami_cosem_obj *o, uint8_t id, ami_view params,
+                              ami_wr *out)
+{
+    (void)o;
+    (void)params;
+    (void)out;
+    sim_meter *m = user;
+    if (id != 2)
+        return AMI_ACTION_OTHER_REASON;
+    advance(m);
+    ami_demand_max mx = ami_demand_maximum(&m->metro.demand, -1);
+    int64_t t = m->metro.t - m->history_start;
+    int64_t mt = mx.time > m->history_start ? mx.time - m->history_start : 0;
+    if (t < 0 || t > UINT32_MAX || mt > UINT32_MAX)
+        return AMI_ACTION_OTHER_REASON;
+    size_t slot;
+    if (m->bills_used < SIM_BILLING_ENTRIES) {
+        slot = (m->bills_head + m->bills_used++) % SIM_BILLING_ENTRIES;
+    } else {
+        slot = m->bills_head;
+        m->bills_head = (uint8_t)((m->bills_head + 1) % SIM_BILLING_ENTRIES);
+    }
+    int64_t v = ami_demand_register(mx.value_mw);
+    m->bills[slot] = (sim_bill){(uint32_t)t, (uint32_t)mt,
+                                (uint32_t)(v < 0            ? 0
+                                           : v > UINT32_MAX ? UINT32_MAX
+                                                            : v)};
+    return AMI_ACTION_SUCCESS;
 }
 
 /* ---------------------------------------------------------------- the object table */
@@ -615,6 +698,11 @@ static const ami_cosem_capture_def log_cols[SIM_LOG_COUNT][2] = {
     {{AMI_COSEM_CLOCK, OB(0, 0, 1, 0, 0, 255), 2, 0},
      {AMI_COSEM_DATA, OB(0, 0, 96, 11, 3, 255), 2, 0}},
 };
+
+/* SAP 17 (LLS) may capture the billing profile (an end of billing outside the schedule) and
+ * reset a maximum demand register (an MDI reset); the public client runs no method. */
+static const uint8_t billing_methods[2] = {AMI_METHOD_NONE, AMI_METHOD_ACCESS};
+static const uint8_t maxdem_methods[1] = {AMI_METHOD_ACCESS};
 
 /* SAP 17 (LLS) may reset and capture the event logs; the public client runs no method. */
 static const uint8_t log_methods[2] = {AMI_METHOD_ACCESS, AMI_METHOD_ACCESS};
@@ -864,8 +952,10 @@ static void add_objects(sim_meter *m)
         m->maxdem[e] = (ami_cosem_ext_register){.snapshot = maxdem_snapshot};
         add(m, (ami_cosem_obj){.class_id = AMI_COSEM_EXTENDED_REGISTER,
                                .ln = AMI_OBIS(1, 0, 1, 6, e, 255),
+                               .method_access = maxdem_methods,
                                .state = &m->maxdem[e],
                                .read = maxdem_value,
+                               .method = maxdem_method,
                                .user = m,
                                .scaler = 1,
                                .unit = U_W});
@@ -895,7 +985,12 @@ static void add_objects(sim_meter *m)
                                      .source = &m->billing_src};
     add_profile(m, AMI_OBIS(1, 0, 99, 1, 0, 255), &m->lp1);
     add_profile(m, AMI_OBIS(1, 0, 99, 2, 0, 255), &m->lp2);
-    add_profile(m, AMI_OBIS(0, 0, 98, 1, 0, 255), &m->billing);
+    add(m, (ami_cosem_obj){.class_id = AMI_COSEM_PROFILE_GENERIC,
+                           .ln = AMI_OBIS(0, 0, 98, 1, 0, 255),
+                           .method_access = billing_methods,
+                           .method = billing_method,
+                           .user = m,
+                           .state = &m->billing});
 
     /* event logs (stored rings) and their event code objects */
     for (uint8_t x = 0; x < SIM_LOG_COUNT; x++) {
@@ -960,7 +1055,8 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
     m->password_len = pn;
 
     ami_metro_load_from_seed(&m->load, fnv1a(serial));
-    m->history_start = sim_time_now(clock) - history_s;
+    m->history_end = sim_time_now(clock);
+    m->history_start = m->history_end - history_s;
     /* The history is integrated lazily, at the first read (advance()): a fleet of 10,000 meters
      * starts without running 35 days of metrology for each. */
     int rc = ami_metro_init(&m->metro, &m->load, 15, 15, m->history_start);

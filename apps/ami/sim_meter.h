@@ -29,6 +29,19 @@
 /* Entries of each event log (stored ring). */
 #define SIM_EVENT_ENTRIES 16
 
+/* Entries of the monthly billing profile 0-0:98.1.0.255. */
+#define SIM_BILLING_ENTRIES 24
+
+/* One billing entry captured while the simulator runs (method 2 of 0-0:98.1.0.255, run by the
+ * end-of-billing script): seconds after history_start of the capture and of the maximum demand
+ * (0: none), and the A+ maximum demand (1-0:1.6.0.255, 10 W units). The energies are the
+ * metrology's at the capture time, recomputed on demand. */
+typedef struct sim_bill {
+    uint32_t t;
+    uint32_t max_t;
+    uint32_t max;
+} sim_bill;
+
 /* The event logs (0-0:99.98.x.255, x = the value) and their event code objects 0-0:96.11.x.255. */
 enum sim_log {
     SIM_LOG_STANDARD = 0, /* power up/down, clock adjusted, billing */
@@ -53,9 +66,16 @@ typedef struct sim_meter {
     const ami_simclock *clock; /* simulated time (--speed; NULL: system time), not owned */
     int64_t clock_offset;      /* set by SET of the clock: meter time - simulated time (s) */
     int64_t history_start;     /* the metrology started here (now - the history at init) */
-    ami_metro metro;           /* live: integrated up to the meter's time */
-    ami_metro ckpt; /* the state at yesterday's local midnight (or at history_start, which the
-                     * virtual buffers derive again from the load model): a shortcut */
+    /* The history ends here (the clock's now at init): the metrology closes the billing periods
+     * of the month starts up to it by itself, as if the end-of-billing schedule had run; after
+     * it, only the end-of-billing script (its capture of 0-0:98.1.0.255 and its resets of the
+     * maxima) closes them. */
+    int64_t history_end;
+    sim_bill bills[SIM_BILLING_ENTRIES]; /* captured after history_end: a ring */
+    uint8_t bills_head, bills_used;
+    ami_metro metro; /* live: integrated up to the meter's time */
+    ami_metro ckpt;  /* the state at yesterday's local midnight (or at history_start, which the
+                      * virtual buffers derive again from the load model): a shortcut */
     ami_metro_load load;
     /* The object table is the fleet's (sim_meter_add_object): per-meter state below. */
     uint8_t status_value[2];              /* AMR profile status 0-0:96.10.1.255 */

@@ -59,7 +59,7 @@ typedef struct ami_cosem_calendar {
      * AMI_OK, else the write is refused (temporary-failure; activation returns the error).
      */
     int (*on_write)(void *user, struct ami_cosem_calendar *c);
-    void *user;           /* given to on_activate and on_write */
+    void *user; /* given to on_activate and on_write */
     /* The Special days table (class 11) whose day_ids replace the week profile's day on its
      * dates (ami/cosem_special_days.h); NULL: none. */
     const ami_cosem_special_days *special_days;

@@ -2,9 +2,10 @@
 # `ami sim` control objects through `ami dlms` on 127.0.0.1 (free ports): remote disconnect and
 # reconnect (0-0:96.3.10.255) per control mode with the energy frozen while disconnected, the
 # public client refused; the activity calendar (0-0:13.0.0.255) read, a passive calendar written
-# and activated; the end-of-billing script and schedule; clock shift_time; a push
-# (0-0:25.9.0.255) delivered over TCP to a listener as a wrapper-framed Data-Notification; SAP
-# assignment.
+# and activated; the special days table (0-0:11.0.0.255) insert and delete; the end-of-billing
+# schedule and script (a billing entry captured, the maximum demand reset); clock shift_time; a
+# push (0-0:25.9.0.255) delivered over TCP to a listener as a wrapper-framed Data-Notification;
+# SAP assignment.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
@@ -71,12 +72,51 @@ ok dlms get "$url" $CAL:2
 has '"WINTER"' "activated calendar name"
 pass "calendar read, passive written and activated"
 
+# ---- special days table: the holidays, an insert and a delete
+SD=11/0-0:11.0.0.255
+ok dlms get "$url" $SD:2
+has "FFFF0C19FF" "25 December is a special day"
+ok dlms action "$url" $SD:1 hex:02031200050905FFFF0B0BFF1102 "${lls[@]}"
+ok dlms get "$url" $SD:2
+has "FFFF0B0BFF" "inserted special day"
+ok dlms action "$url" $SD:2 u16:5 "${lls[@]}"
+ok dlms get "$url" $SD:2
+grep -q "FFFF0B0BFF" "$work/out" && fail "deleted special day still there"
+run dlms action "$url" $SD:1 hex:02031200050905FFFF0B0BFF1102
+[ $rc -eq 1 ] || fail "public client inserted a special day"
+pass "special days table: insert, delete, public refused"
+
 # ---- end of billing: schedule and script; clock shift_time
 ok dlms get "$url" 22/0-0:15.0.0.255:2 22/0-0:15.0.0.255:4
 has "0-0:10.0.1.255" "billing script table"
 has "FFFFFF01FF" "every month on the 1st"
-ok dlms action "$url" 9/0-0:10.0.1.255:1 u16:1 "${lls[@]}"
-has "success" "end-of-billing script"
+ok dlms get "$url" 9/0-0:10.0.1.255:2
+has "0-0:98.1.0.255" "the script captures the billing profile"
+has "1-0:1.6.2.255" "the script resets the maximum demand"
+# entries_in_use of the billing profile and the maximum demand A+, as "N MAX"
+bill_state() {
+    ok dlms get "$url" 7/0-0:98.1.0.255:7 4/1-0:1.6.0.255:2 --json
+    "$PY" -c '
+import json, sys
+v = [json.loads(l)["value"]["value"] for l in sys.stdin if l.strip()]
+print(v[0], v[1])' <"$work/out"
+}
+# A maximum may close between two requests: then the step is taken again.
+for attempt in 1 2 3; do
+    read -r n1 mx1 < <(bill_state)
+    ok dlms action "$url" 9/0-0:10.0.1.255:1 u16:1 "${lls[@]}"
+    has "success" "end-of-billing script"
+    read -r n2 mx2 < <(bill_state)
+    ok dlms profile "$url" 0-0:98.1.0.255 --last 1 --csv "${lls[@]}"
+    last=$(tail -n 1 "$work/out")
+    [ "$mx2" = 0 ] && grep -q ",$mx1," <<<"$last," && break
+done
+[ "$mx2" = 0 ] || fail "maximum demand after the script: $mx2"
+[ "$n2" -eq $((n1 + 1)) ] || [ "$n1" -eq 24 ] || fail "billing entries $n1 -> $n2"
+grep -q ",$mx1," <<<"$last," || fail "new billing entry $last lacks the maximum $mx1"
+pass "end-of-billing script: billing entry $n2 ($last), maximum demand $mx1 -> 0"
+run dlms action "$url" 9/0-0:10.0.1.255:1 u16:1
+[ $rc -eq 1 ] || fail "public client ran the end-of-billing script"
 run dlms action "$url" 9/0-0:10.0.1.255:1 u16:9 "${lls[@]}"
 [ $rc -eq 1 ] || fail "unknown script accepted"
 ok dlms action "$url" 8/0-0:1.0.0.255:6 i16:60 "${lls[@]}"

@@ -100,7 +100,7 @@ while True:
         break
     r = wx(s, H('C002C1') + struct.pack('>I', bn), 17)
     num += 1
-assert num > 10 and raw[:2] == H('014E'), (num, raw[:4].hex())  # 77 objects + 0-0:43.1.1.255
+assert num > 10 and raw[:2] == H('014F'), (num, raw[:4].hex())  # 78 objects + 0-0:43.1.1.255
 # LLS may set the clock (time zone)
 r = wx(s, bytes([0xC1, 1, 0xC1]) + H('0008') + H('0000010000FF') + bytes([3, 0]) + H('10FFC4'), 17)
 assert r == H('C501C100'), r.hex()
