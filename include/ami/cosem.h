@@ -5,12 +5,12 @@
  *
  * Each interface class is one file, src/cosem/class_<name>.c (see src/cosem/cosem_internal.h
  * for how a class plugs in). Classes: Data (class 1, version 0), Register (class 3, version 0,
- * scaler_unit), Clock (class 8, version 0: time, time_zone, status and fixed daylight-savings
- * attributes; time settable) and Association LN (class 15, version 1: object_list with access
- * rights, associated_partners_id, application_context_name, xDLMS_context_info,
- * authentication_mechanism_name, association_status); Profile generic (class 7, version 1:
- * ami/cosem_profile.h), Extended register (class 4, ami/cosem_ext_register.h) and Demand register
- * (class 5, ami/cosem_demand.h), Image transfer (class 18, ami/cosem_image.h). Values come
+ * scaler_unit), Clock (class 8, version 0: time, time_zone, status and daylight-savings
+ * attributes, applied with an ami/cosem_clock.h state; time settable) and Association LN (class 15,
+ * version 1: object_list with access rights, associated_partners_id, application_context_name,
+ * xDLMS_context_info, authentication_mechanism_name, association_status); Profile generic (class 7,
+ * version 1: ami/cosem_profile.h), Extended register (class 4, ami/cosem_ext_register.h) and Demand
+ * register (class 5, ami/cosem_demand.h), Image transfer (class 18, ami/cosem_image.h). Values come
  * from the caller: a callback per
  * Data/Register object (so the virtual meter can feed metrology) or a caller-owned value buffer,
  * and a clock source.

@@ -18,6 +18,20 @@
  *   5 preset_adjusting_time (structure {preset_time, validity_interval_start,
  *     validity_interval_end}, three date-time octet-strings, fully specified);
  *   6 shift_time (long, -900..900 s): adds the seconds to the time.
+ *
+ * Daylight saving is applied when the state enables it (attribute 8) with a non-zero deviation
+ * (attribute 7, minutes added to local time): between daylight_savings_begin (a local standard
+ * time) and daylight_savings_end (a local daylight saving time) of each year, time (attribute
+ * 2) carries local time with deviation time_zone - daylight_savings_deviation and status bit
+ * 0x80, which status (attribute 4) shows too; so do the store's local times (schedules, push
+ * windows, calendar activation) and every profile capturing the clock. The begin and end
+ * dates (Blue Book wildcards): year 0xFFFF every year (else that year only); month 1..12; day of
+ * month 1..31, 0xFE the last day, 0xFD the second last; with a day of week (1 = Monday), 0xFE /
+ * 0xFD give the last / second last such weekday of the month and a day d the first such
+ * weekday on or after d ("FFFF 03 FE 07" is the last Sunday of March, "FFFF 03 08 07" the
+ * second Sunday); hour, minute, second 0xFF mean 0; a deviation given in the rule is used as
+ * it is. A window whose end precedes its begin in the year (southern hemisphere) covers the
+ * turn of the year.
  * Not thread-safe.
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -25,6 +39,7 @@
 #define AMI_COSEM_CLOCK_H
 
 #include "ami/cosem.h"
+#include "ami/datetime.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +57,17 @@ typedef struct ami_cosem_clock {
     int8_t dst_deviation;
     bool dst_enabled;
 } ami_cosem_clock;
+
+/* Is daylight saving in force at unix time t for a clock of time_zone tz (Blue Book sign)? False
+ * for a NULL c, DST disabled, a zero deviation or a rule that gives no date in that year. */
+AMI_EXTERN bool ami_cosem_clock_dst_at(const ami_cosem_clock *c, int64_t t, int16_t tz);
+
+/*
+ * The deviation (minutes, Blue Book sign) and clock status of the local time of Clock object
+ * o at unix time t: its time_zone and clock_status, or during daylight saving time_zone -
+ * daylight_savings_deviation and status | AMI_CLOCK_DST. status may be NULL.
+ */
+AMI_EXTERN int16_t ami_cosem_clock_deviation(const ami_cosem_obj *o, int64_t t, uint8_t *status);
 
 /* Fills c: no preset, DST disabled with begin/end every field not specified, deviation 60
  * ("last Sunday of March 02:00" and October are typical values a head-end writes), period as

@@ -386,7 +386,7 @@ size_t ami__cosem_calendar_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now
     if (ami_datetime_decode(c->activate_time, &dt) != AMI_OK)
         return 0;
     if (dt.deviation == AMI_DT_DEVIATION_UNSPEC)
-        dt.deviation = ami__cosem_store_tz(s);
+        dt.deviation = ami__cosem_store_dev(s, now);
     if (ami_datetime_to_unix(&dt, 0, &at) != AMI_OK || at <= last || at > now)
         return 0;
     return ami_cosem_calendar_activate(c) == AMI_OK ? 1 : 0;

@@ -24,6 +24,105 @@ static int clock_check(const ami_cosem_store *s, const ami_cosem_obj *o)
     return s->clock.now ? AMI_OK : AMI_E_CONFIG;
 }
 
+/* ---------------------------------------------------------------- daylight saving */
+
+static unsigned days_in(unsigned y, unsigned m)
+{
+    static const uint8_t d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* Day of week of a Gregorian date, 1 = Monday .. 7 = Sunday. */
+static unsigned weekday_of(unsigned y, unsigned m, unsigned d)
+{
+    static const uint8_t t[12] = {0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4};
+    if (m < 3)
+        y--;
+    unsigned w = (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7; /* 0 = Sunday */
+    return w == 0 ? 7 : w;
+}
+
+/* The day of month a rule's date gives in year y (ami/cosem_clock.h), 0 for none. */
+static unsigned rule_day(const ami_datetime *r, unsigned y)
+{
+    if (r->month < 1 || r->month > 12)
+        return 0;
+    unsigned dim = days_in(y, r->month), d;
+    bool from_end = r->day == AMI_DT_DAY_LAST || r->day == AMI_DT_DAY_2ND_LAST;
+    if (from_end)
+        d = r->day == AMI_DT_DAY_LAST ? dim : dim - 1;
+    else if (r->day >= 1 && r->day <= dim)
+        d = r->day;
+    else
+        return 0;
+    if (r->weekday < 1 || r->weekday > 7)
+        return d;
+    if (from_end) { /* the last (second last) such weekday of the month */
+        unsigned last = dim - (weekday_of(y, r->month, dim) + 7 - r->weekday) % 7;
+        return r->day == AMI_DT_DAY_LAST ? last : last - 7;
+    }
+    d += (r->weekday + 7 - weekday_of(y, r->month, d)) % 7; /* the first on or after d */
+    return d <= dim ? d : 0;
+}
+
+/* The instant of a daylight_savings_begin/end rule in year y, its time read at deviation dev
+ * unless it gives its own. */
+static bool rule_at(const uint8_t b[12], unsigned y, int dev, int64_t *out)
+{
+    ami_datetime r;
+    if (ami_datetime_decode(b, &r) != AMI_OK || (r.year != AMI_DT_YEAR_UNSPEC && r.year != y))
+        return false;
+    unsigned d = rule_day(&r, y);
+    if (!d)
+        return false;
+    ami_datetime x = {.year = (uint16_t)y,
+                      .month = r.month,
+                      .day = (uint8_t)d,
+                      .weekday = AMI_DT_UNSPEC,
+                      .hour = r.hour == AMI_DT_UNSPEC ? 0 : r.hour,
+                      .minute = r.minute == AMI_DT_UNSPEC ? 0 : r.minute,
+                      .second = r.second == AMI_DT_UNSPEC ? 0 : r.second,
+                      .hundredths = 0,
+                      .deviation =
+                          (int16_t)(r.deviation == AMI_DT_DEVIATION_UNSPEC ? dev : r.deviation),
+                      .status = AMI_DT_STATUS_UNSPEC};
+    return ami_datetime_to_unix(&x, 0, out) == AMI_OK;
+}
+
+bool ami_cosem_clock_dst_at(const ami_cosem_clock *c, int64_t t, int16_t tz)
+{
+    if (!c || !c->dst_enabled || !c->dst_deviation)
+        return false;
+    ami_datetime lt;
+    if (ami_datetime_from_unix(t, tz, 0, 0, &lt) != AMI_OK)
+        return false;
+    int64_t b, e;
+    /* begin in standard local time, end in daylight saving time */
+    if (!rule_at(c->dst_begin, lt.year, tz, &b) ||
+        !rule_at(c->dst_end, lt.year, tz - c->dst_deviation, &e))
+        return false;
+    return b < e ? t >= b && t < e : t >= b || t < e;
+}
+
+int16_t ami_cosem_clock_deviation(const ami_cosem_obj *o, int64_t t, uint8_t *status)
+{
+    if (!o)
+        return 0;
+    uint8_t st = o->clock_status & (uint8_t)~AMI_CLOCK_DST;
+    int16_t dev = o->time_zone;
+    const ami_cosem_clock *c = o->class_id == AMI_COSEM_CLOCK ? o->state : NULL;
+    if (ami_cosem_clock_dst_at(c, t, o->time_zone)) {
+        dev = (int16_t)(dev - c->dst_deviation);
+        st |= AMI_CLOCK_DST;
+    }
+    if (status)
+        *status = st;
+    return dev;
+}
+
+/* ---------------------------------------------------------------- class */
+
 static uint8_t clock_get(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr,
                          const ami_access_selection *sel, const ami_dlms_ctx *ctx, ami_wr *out)
 {
@@ -36,7 +135,9 @@ static uint8_t clock_get(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr,
         uint8_t b[12];
         ami_datetime dt;
         int64_t now = s->clock.now(s->clock.user);
-        if (ami_datetime_from_unix(now, o->time_zone, o->clock_status, 0, &dt) != AMI_OK)
+        uint8_t st;
+        int16_t dev = ami_cosem_clock_deviation(o, now, &st);
+        if (ami_datetime_from_unix(now, dev, st, 0, &dt) != AMI_OK)
             return AMI_DAR_HARDWARE_FAULT;
         ami_datetime_encode(&dt, b);
         ami__cosem_put_octets(out, b, sizeof b);
@@ -45,9 +146,12 @@ static uint8_t clock_get(ami_cosem_store *s, ami_cosem_obj *o, uint8_t attr,
     case 3:
         ami__cosem_put_u16(out, AMI_AXDR_LONG, (uint16_t)o->time_zone);
         return AMI_DAR_SUCCESS;
-    case 4:
-        ami__cosem_put_u8(out, AMI_AXDR_UNSIGNED, o->clock_status);
+    case 4: {
+        uint8_t st;
+        (void)ami_cosem_clock_deviation(o, s->clock.now(s->clock.user), &st);
+        ami__cosem_put_u8(out, AMI_AXDR_UNSIGNED, st);
         return AMI_DAR_SUCCESS;
+    }
     case 5:
     case 6: /* daylight_savings_begin / end: without state not used, every field unspecified */
         if (!c) {

@@ -185,7 +185,7 @@ uint8_t ami_cosem_push_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now, si
     if (!s || !o || o->class_id != AMI_COSEM_PUSH_SETUP || !o->state)
         return AMI_ACTION_OTHER_REASON;
     ami_cosem_push *p = o->state;
-    int16_t tz = ami__cosem_store_tz(s);
+    int16_t tz = ami__cosem_store_dev(s, now);
     if (p->windows_count) {
         bool open = false;
         for (size_t i = 0; i < p->windows_count && !open; i++)

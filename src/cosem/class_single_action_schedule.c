@@ -205,7 +205,6 @@ size_t ami__cosem_schedule_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now
     if (now - from > 86400)
         from = now - 86400;
     sc->last = now;
-    int16_t tz = ami__cosem_store_tz(s);
     size_t fired = 0;
     ami_cosem_obj tmp;
     ami_cosem_obj *table = ami_cosem_store_bind(s, &sc->script_ln, &tmp);
@@ -213,7 +212,9 @@ size_t ami__cosem_schedule_run(ami_cosem_store *s, ami_cosem_obj *o, int64_t now
     int64_t m0 = from - (((from % 60) + 60) % 60);
     for (int64_t m = m0; m <= now; m += 60) {
         ami_datetime lt;
-        if (ami__cosem_local(m, tz, &lt) != AMI_OK)
+        /* local time, daylight saving applied: a 02:30 falls in no minute on the spring
+         * change and in two on the autumn one, as on a meter */
+        if (ami__cosem_local(m, ami__cosem_store_dev(s, m), &lt) != AMI_OK)
             continue;
         for (size_t i = 0; i < sc->count; i++) {
             unsigned sec;

@@ -5,6 +5,7 @@
 #include "cosem/cosem_util.h"
 
 #include "ami/axdr.h"
+#include "ami/cosem_clock.h"
 #include "ami/datetime.h"
 
 bool ami__cosem_is_integer0(ami_view v)
@@ -161,6 +162,17 @@ int16_t ami__cosem_store_tz(const ami_cosem_store *s)
     for (size_t i = 0; i < s->count; i++)
         if (s->objects[i].class_id == AMI_COSEM_CLOCK)
             return s->instance ? s->time_zone : s->objects[i].time_zone;
+    return 0;
+}
+
+int16_t ami__cosem_store_dev(const ami_cosem_store *s, int64_t t)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (s->objects[i].class_id != AMI_COSEM_CLOCK)
+            continue;
+        ami_cosem_obj tmp; /* a shared table's state is an offset: bind it to the instance */
+        return ami_cosem_clock_deviation(ami__cosem_bind(s, &s->objects[i], &tmp), t, NULL);
+    }
     return 0;
 }
 

@@ -52,6 +52,9 @@ bool ami__cosem_id_valid(uint16_t cls, int8_t id, bool method);
  * object, 0 without one. */
 int16_t ami__cosem_store_tz(const ami_cosem_store *s);
 
+/* The same at unix time t, daylight saving applied (ami_cosem_clock_deviation). */
+int16_t ami__cosem_store_dev(const ami_cosem_store *s, int64_t t);
+
 /*
  * Local broken-down time of unix time t at deviation tz (weekday 1 = Monday). Returns AMI_OK or
  * AMI_E_RANGE.

@@ -3,7 +3,8 @@
 # reconnect (0-0:96.3.10.255) per control mode with the energy frozen while disconnected, the
 # public client refused; the activity calendar (0-0:13.0.0.255) read, a passive calendar written
 # and activated; the special days table (0-0:11.0.0.255) insert and delete; the end-of-billing
-# schedule and script (a billing entry captured, the maximum demand reset); clock shift_time; a
+# schedule and script (a billing entry captured, the maximum demand reset); clock shift_time and
+# daylight saving; a
 # push (0-0:25.9.0.255) delivered over TCP to a listener as a wrapper-framed Data-Notification;
 # SAP assignment.
 # SPDX-License-Identifier: Apache-2.0
@@ -123,6 +124,20 @@ ok dlms action "$url" 8/0-0:1.0.0.255:6 i16:60 "${lls[@]}"
 run dlms action "$url" 8/0-0:1.0.0.255:6 i16:901 "${lls[@]}"
 [ $rc -eq 1 ] || fail "shift_time 901 accepted"
 pass "billing schedule and script, clock shift_time"
+
+# ---- daylight saving applied: a window over the whole year (1 January 00:00 to the last day of
+# December 23:59:59), deviation 60: status bit 0x80 and local time an hour ahead; then disabled
+CK=8/0-0:1.0.0.255
+ok dlms set "$url" $CK:5 oct:FFFF0101FF000000008000FF "${lls[@]}"
+ok dlms set "$url" $CK:6 oct:FFFF0CFEFF173B3B008000FF "${lls[@]}"
+ok dlms set "$url" $CK:7 i8:60 "${lls[@]}"
+ok dlms set "$url" $CK:8 bool:true "${lls[@]}"
+ok dlms get "$url" $CK:4 $CK:2
+has "unsigned 128" "clock status with the DST bit"
+ok dlms set "$url" $CK:8 bool:false "${lls[@]}"
+ok dlms get "$url" $CK:4
+has "unsigned 0" "clock status without DST"
+pass "daylight saving applied to the clock's status"
 
 # ---- push over TCP to a listener
 "$PY" - "$work/push" <<'PYEOF' &
