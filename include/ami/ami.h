@@ -31,6 +31,7 @@
 #include "ami/iec21.h"
 #include "ami/metrology.h"
 #include "ami/dlms_server.h"
+#include "ami/dlms_cert.h"
 #include "ami/cosem.h"
 #include "ami/cosem_profile.h"
 #include "ami/cosem_ext_register.h"

@@ -226,6 +226,14 @@ typedef struct ami_dlms_sec_policy {
      * signing key, and the client's (ami/security_general.h, ami_gc_agree_*). */
     EVP_PKEY *server_sign_key;
     EVP_PKEY *client_verify_key;
+    /*
+     * Serve Security Setup version 0 (Blue Book 4.4.7) instead of version 1, for old clients:
+     * attributes 1..5 (security_policy as the version-0 enum 0 nothing, 1 all messages
+     * authenticated, 2 all encrypted, 3 both), methods security_activate (that enum) and
+     * global_key_transfer. Requires suite 0 and a security_policy that is 0, AUTH_REQUEST |
+     * AUTH_RESPONSE, ENC_REQUEST | ENC_RESPONSE or AMI_DLMS_SECPOL_AUTH_ENC.
+     */
+    bool setup_v0;
 } ami_dlms_sec_policy;
 
 /* Key ids (Blue Book 4.4.7 key_transfer key_id). */
@@ -316,6 +324,9 @@ typedef struct ami_dlms_server_sec {
      * source). Tests use it to replay recorded sessions. Returns AMI_OK or an AMI_E_* code. */
     int (*challenge)(void *user, uint8_t *out, size_t len);
     void *challenge_user;
+    /* Key pairs and certificates of Security Setup version 1 (ami/dlms_cert.h): NULL, the
+     * certificates attribute is empty and the certificate methods are denied. */
+    const struct ami_dlms_cert_provider *certs;
 } ami_dlms_server_sec;
 
 /* ---------------------------------------------------------------- server */
@@ -419,6 +430,7 @@ typedef struct ami_dlms_assoc_sec {
      * dedicated key. Created on first use (by OpenSSL), rekeyed only when the key changes
      * (key_transfer, a new dedicated key), wiped and freed by ami_dlms_assoc_reset(). */
     ami_sec_ctx cache[2];
+    uint8_t cert_refusal; /* enum ami_dlms_cert_refusal of the last certificate method */
 } ami_dlms_assoc_sec;
 /* State of the general block transfer of an association (private). */
 typedef struct ami_dlms_gbt_state {

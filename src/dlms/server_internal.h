@@ -44,6 +44,11 @@ uint8_t ami__sec_object_list(const ami_dlms_assoc *a, uint8_t *buf, size_t cap, 
  * not one of them, else the action-result (return data, if any, in out). */
 int ami__sec_action(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view params, ami_wr *out);
 
+/* Security Setup version 1 certificates (server_cert.c): attribute 6 (the value in out; an
+ * action-result), methods 4..8 (action-result; return data in out). */
+int ami__cert_get(ami_dlms_assoc *a, ami_wr *out);
+int ami__cert_action(ami_dlms_assoc *a, uint8_t method, ami_view params, ami_wr *out);
+
 /* HLS pass 3/4 (server_hls.c): the plaintext of a request received in the PENDING state.
  * Writes the ACTION response (or an exception-response) into w. */
 int ami__hls_reply(ami_dlms_assoc *a, const ami_dlms_keys *keys, const uint8_t *req, size_t len,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ami/axdr.h"
+#include "ami/dlms_cert.h"
 #include "ami/dlms_server.h"
 #include "ami/security_general.h"
 #include "server_internal.h"
@@ -103,6 +104,20 @@ void ami__sec_event(ami_dlms_assoc *a, int event)
         s->on_event(s->event_user, &a->ctx, event);
 }
 
+/* Security Setup version 0 security_policy (0 nothing, 1 all messages authenticated, 2 all
+ * encrypted, 3 both) as policy bits, and back (-1: no version-0 value). */
+static const uint8_t v0_bits[4] = {0, AMI_DLMS_SECPOL_AUTH_REQUEST | AMI_DLMS_SECPOL_AUTH_RESPONSE,
+                                   AMI_DLMS_SECPOL_ENC_REQUEST | AMI_DLMS_SECPOL_ENC_RESPONSE,
+                                   AMI_DLMS_SECPOL_AUTH_ENC};
+
+static int v0_enum(uint8_t bits)
+{
+    for (int i = 0; i < 4; i++)
+        if (v0_bits[i] == bits)
+            return i;
+    return -1;
+}
+
 static bool valid_key_len(size_t n)
 {
     return n == 16 || n == 32;
@@ -118,6 +133,8 @@ int ami__sec_check_policy(const ami_dlms_server_config *cfg, const ami_dlms_poli
                                                 sp->challenge_len > AMI_HLS_CHALLENGE_MAX)))
         return AMI_E_CONFIG;
     if (sp->security_policy & ~(unsigned)AMI_DLMS_SECPOL_AUTH_ENC)
+        return AMI_E_CONFIG;
+    if (sp->setup_v0 && (sp->suite != 0 || v0_enum(sp->security_policy) < 0))
         return AMI_E_CONFIG;
     if (p->mechanism == AMI_ACSE_MECH_ECDSA && (!sp->server_sign_key || !sp->client_verify_key))
         return AMI_E_CONFIG;
@@ -1039,18 +1056,20 @@ int ami__sec_get(ami_dlms_assoc *a, const ami_attr_sel *sel, ami_wr *out)
         ami_wr_u32be(out, ic);
         return AMI_DAR_SUCCESS;
     }
-    /* Security Setup (class 64 version 1) of this association's security context. */
+    /* Security Setup (class 64 version 1, or 0 per policy) of this association's security
+     * context. */
     if (d->class_id != 64 || !is_ln(&d->instance, 43, 0, 0) || !a->policy || !a->policy->sec)
         return -1;
     if (sel->access.present)
         return AMI_DAR_SCOPE_OF_ACCESS_VIOLATED;
+    bool v0 = a->policy->sec->setup_v0;
     switch (d->id) {
     case 1:
         put_ln(out, &d->instance);
         break;
-    case 2: /* security_policy */
+    case 2: /* security_policy: version 1 bits, or the version 0 enum */
         ami_wr_u8(out, AMI_AXDR_ENUM);
-        ami_wr_u8(out, a->sec.policy);
+        ami_wr_u8(out, v0 ? (uint8_t)v0_enum(a->sec.policy) : a->sec.policy);
         break;
     case 3: /* security_suite */
         ami_wr_u8(out, AMI_AXDR_ENUM);
@@ -1062,10 +1081,10 @@ int ami__sec_get(ami_dlms_assoc *a, const ami_attr_sel *sel, ami_wr *out)
     case 5: /* server_system_title */
         put_octets(out, s->system_title, 8);
         break;
-    case 6: /* certificates: none (suites 1/2 certificate handling is not served) */
-        ami_wr_u8(out, AMI_AXDR_ARRAY);
-        ami_wr_u8(out, 0);
-        break;
+    case 6: /* certificates (version 1 only: server_cert.c) */
+        if (v0)
+            return AMI_DAR_OBJECT_UNDEFINED;
+        return ami__cert_get(a, out);
     default:
         return AMI_DAR_OBJECT_UNDEFINED;
     }
@@ -1136,17 +1155,29 @@ static int key_transfer(ami_dlms_assoc *a, ami_view params)
 
 int ami__sec_action(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view params, ami_wr *out)
 {
-    (void)out;
     if (!a->srv->cfg.sec || !a->policy || !a->policy->sec || ref->class_id != 64 ||
         !is_ln(&ref->instance, 43, 0, 0))
         return -1;
-    /* Both methods change the security of the meter: only for authenticated requests. */
-    if (!a->ctx.apdu_authenticated)
+    bool v0 = a->policy->sec->setup_v0;
+    if (ref->id < 1 || ref->id > (v0 ? 2 : 8))
+        return AMI_DAR_OBJECT_UNDEFINED;
+    /* Every method changes or reveals the security of the meter: only for authenticated
+     * requests. */
+    if (!a->ctx.apdu_authenticated) {
+        a->sec.cert_refusal = AMI_DLMS_CERT_DENIED;
         return AMI_DAR_READ_WRITE_DENIED;
+    }
+    if (ref->id >= 3)
+        return ami__cert_action(a, (uint8_t)ref->id, params, out);
     if (ref->id == 1) { /* security_activate(security_policy): may only strengthen */
         if (params.len != 2 || params.p[0] != AMI_AXDR_ENUM)
             return AMI_DAR_TYPE_UNMATCHED;
         uint8_t v = params.p[1];
+        if (v0) { /* the version 0 enum */
+            if (v > 3)
+                return AMI_DAR_TYPE_UNMATCHED;
+            v = v0_bits[v];
+        }
         if ((v & ~(unsigned)AMI_DLMS_SECPOL_AUTH_ENC) || (v & a->sec.policy) != a->sec.policy)
             return AMI_DAR_READ_WRITE_DENIED;
         if (v != a->sec.policy) {
@@ -1155,7 +1186,5 @@ int ami__sec_action(ami_dlms_assoc *a, const ami_cosem_desc *ref, ami_view param
         }
         return AMI_DAR_SUCCESS;
     }
-    if (ref->id == 2)
-        return key_transfer(a, params);
-    return AMI_DAR_OBJECT_UNDEFINED;
+    return key_transfer(a, params); /* version 0: global_key_transfer, the same parameters */
 }
