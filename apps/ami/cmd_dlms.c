@@ -1,13 +1,18 @@
 /*
  * ami dlms: a DLMS/COSEM client over the endpoint URLs of io/dlms_transport.h: object list,
- * GET (with-list), SET, ACTION, profile reads by range or entry, clock read and sync.
+ * GET (with-list), SET, ACTION, profile reads by range or entry, clock read and sync, key
+ * rotation, and the meter's certificates (cert).
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "ami/ami.h"
 #include "cli.h"
@@ -27,6 +32,8 @@ typedef struct dopts {
     struct cli_key new_ek, new_ak, new_bek;
     bool random_keys, show_keys;
     const char *setup;
+    /* cert */
+    const char *entity, *ctype, *ctitle, *serial, *issuer, *out;
 } dopts;
 
 static void help_common(FILE *out)
@@ -66,6 +73,23 @@ static const char *const usage_line[] = {
     "method 2 global_key_transfer with the keys wrapped under the KEK (RFC 3394).\n"
     "--random draws a new EK and AK from the OS. Prints which keys changed; the new keys\n"
     "only with --show-keys. Give the current keys with the usual options.\n",
+    "cert list|export|import|remove|csr|genkey URL [ARGS] [OPTIONS]\n\n"
+    "The meter's key pairs and certificates: Security Setup version 1 (class 64,\n"
+    "default 0.0.43.0.0.255, --setup OBIS) attribute 6 and methods 4..8. Needs an\n"
+    "association whose requests are authenticated (e.g. --client 1 --auth hls-gmac\n"
+    "--security auth-enc with the keys).\n\n"
+    "  cert list URL                 the certificates (entity, type, serial, subject,\n"
+    "                                issuer; the issuer's DER in hex for --issuer)\n"
+    "  cert export URL ID [--out F]  one certificate: DER into F, else hex on stdout\n"
+    "  cert import URL FILE          an X.509 certificate (DER or PEM)\n"
+    "  cert remove URL ID            remove one certificate\n"
+    "  cert csr URL [--type T] [--out F]  PKCS#10 request for the meter's key pair\n"
+    "                                (DER into F, else PEM on stdout)\n"
+    "  cert genkey URL [--type T]    a new key pair (voids the meter's certificate of it)\n\n"
+    "ID: --entity server|client|ca|other --type signing|agreement|tls|other\n"
+    "    [--subject-title HEX] (8 bytes, the subject CN), or --serial HEX --issuer HEX\n"
+    "  --type T            key pair / certificate type (default signing)\n"
+    "  --out FILE          where export and csr write the DER\n",
 };
 
 static void help(FILE *out, int which)
@@ -93,6 +117,12 @@ static int parse(int argc, char **argv, dopts *d, int which)
         {"random", no_argument, NULL, 2003},
         {"show-keys", no_argument, NULL, 2004},
         {"setup", required_argument, NULL, 2005},
+        {"entity", required_argument, NULL, 2006},
+        {"type", required_argument, NULL, 2007},
+        {"subject-title", required_argument, NULL, 2008},
+        {"serial", required_argument, NULL, 2009},
+        {"issuer", required_argument, NULL, 2010},
+        {"out", required_argument, NULL, 2011},
         DLMS_CONN_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -134,18 +164,33 @@ static int parse(int argc, char **argv, dopts *d, int which)
                 return st;
             break;
         }
+        case 2006:
+        case 2007:
+        case 2008:
+        case 2009:
+        case 2010:
+        case 2011: {
+            if (which != 7)
+                return cli_usage(d->c.cmd, "--entity, --type, --subject-title, --serial, "
+                                           "--issuer and --out are options of cert");
+            const char **dst[] = {&d->entity, &d->ctype,  &d->ctitle,
+                                  &d->serial, &d->issuer, &d->out};
+            *dst[c - 2006] = optarg;
+            break;
+        }
+        case 2005:
+            if (which != 6 && which != 7)
+                return cli_usage(d->c.cmd, "--setup is an option of keys rotate and cert");
+            d->setup = optarg;
+            break;
         case 2003:
         case 2004:
-        case 2005:
             if (which != 6)
-                return cli_usage(d->c.cmd, "--random, --show-keys and --setup are options of keys "
-                                           "rotate");
+                return cli_usage(d->c.cmd, "--random and --show-keys are options of keys rotate");
             if (c == 2003)
                 d->random_keys = true;
-            else if (c == 2004)
-                d->show_keys = true;
             else
-                d->setup = optarg;
+                d->show_keys = true;
             break;
         default:
             st = dlms_conn_option(&d->c, c, optarg);
@@ -1084,6 +1129,327 @@ static int cmd_keys(struct ami_cli *cli, int argc, char **argv)
     return cli_dispatch(cli, argc, argv, "ami dlms keys rotate URL [OPTIONS]", key_subs);
 }
 
+/* ---------------------------------------------------------------- cert */
+
+enum { CERT_LIST, CERT_EXPORT, CERT_IMPORT, CERT_REMOVE, CERT_CSR, CERT_GENKEY };
+
+static const char *const entity_names[] = {"server", "client", "ca", "other"};
+static const char *const type_names[] = {"signing", "agreement", "tls", "other"};
+
+static int name_index(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+/* The certificate_identification of the options into w; 0 or a usage exit status. */
+static int cert_id(dopts *d, ami_wr *w, uint8_t *buf, size_t cap)
+{
+    ami_dlms_cert_id id = {0};
+    if (d->serial || d->issuer) {
+        if (!d->serial || !d->issuer || d->entity || d->ctitle)
+            return cli_usage(d->c.cmd, "--serial HEX with --issuer HEX, or --entity and --type");
+        int a = ami_hex_decode(d->serial, strlen(d->serial), buf, cap / 2);
+        int b = a < 0 ? -1 : ami_hex_decode(d->issuer, strlen(d->issuer), buf + a, cap / 2);
+        if (a <= 0 || b <= 0)
+            return cli_usage(d->c.cmd, "--serial and --issuer: hex (as cert list prints them)");
+        id.kind = AMI_DLMS_CERT_BY_SERIAL;
+        id.serial = ami_view_of(buf, (size_t)a);
+        id.issuer = ami_view_of(buf + a, (size_t)b);
+    } else {
+        int e = d->entity ? name_index(d->entity, entity_names, 4) : -1;
+        int t = name_index(d->ctype ? d->ctype : "signing", type_names, 4);
+        if (e < 0 || t < 0)
+            return cli_usage(d->c.cmd, "give --entity server|client|ca|other (and --type "
+                                       "signing|agreement|tls|other), or --serial and --issuer");
+        id.kind = AMI_DLMS_CERT_BY_ENTITY;
+        id.entity = (uint8_t)e;
+        id.type = (uint8_t)t;
+        if (d->ctitle) {
+            if (ami_hex_decode(d->ctitle, strlen(d->ctitle), buf, 8) != 8)
+                return cli_usage(d->c.cmd, "--subject-title: 8 bytes in hex");
+            id.system_title = ami_view_of(buf, 8);
+        }
+    }
+    ami_dlms_cert_id_encode(w, &id);
+    return ami_wr_error(w) ? cli_usage(d->c.cmd, "identification too long") : 0;
+}
+
+static void print_hex(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("%02X", p[i]);
+}
+
+/* A Name's DER as one line of text ("CN=..., O=..."), or "?" */
+static void print_name(ami_view der)
+{
+    const unsigned char *q = der.p;
+    X509_NAME *nm = d2i_X509_NAME(NULL, &q, (long)der.len);
+    char text[512] = "?";
+    if (nm) {
+        BIO *b = BIO_new(BIO_s_mem());
+        if (b && X509_NAME_print_ex(b, nm, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+            int n = BIO_read(b, text, (int)sizeof text - 1);
+            text[n > 0 ? n : 0] = 0;
+        }
+        BIO_free(b);
+        X509_NAME_free(nm);
+    }
+    fputs(text, stdout);
+}
+
+static void json_name(ami_view der)
+{
+    const unsigned char *q = der.p;
+    X509_NAME *nm = d2i_X509_NAME(NULL, &q, (long)der.len);
+    char text[512] = "";
+    if (nm)
+        X509_NAME_oneline(nm, text, sizeof text);
+    X509_NAME_free(nm);
+    fputc('"', stdout);
+    for (const char *c = text; *c; c++)
+        if (*c == '"' || *c == '\\')
+            printf("\\%c", *c);
+        else if ((unsigned char)*c >= 0x20)
+            fputc(*c, stdout);
+    fputc('"', stdout);
+}
+
+static int cert_list_print(dopts *d, ami_view v)
+{
+    ami_dlms_cert_list it;
+    ami_dlms_cert_info info;
+    int rc = ami_dlms_cert_list_begin(&it, v.p, v.len);
+    if (d->json)
+        fputc('[', stdout);
+    int k = 0;
+    while (rc == AMI_OK && (rc = ami_dlms_cert_list_next(&it, &info)) == 1) {
+        rc = AMI_OK;
+        if (d->json) {
+            printf("%s{\"entity\":\"%s\",\"type\":\"%s\",\"serial\":\"", k ? "," : "",
+                   entity_names[info.entity], type_names[info.type]);
+            print_hex(info.serial.p, info.serial.len);
+            fputs("\",\"subject\":", stdout);
+            json_name(info.subject);
+            fputs(",\"issuer\":", stdout);
+            json_name(info.issuer);
+            fputs(",\"issuer_der\":\"", stdout);
+            print_hex(info.issuer.p, info.issuer.len);
+            fputs("\"}", stdout);
+        } else {
+            printf("%-6s %-9s serial ", entity_names[info.entity], type_names[info.type]);
+            print_hex(info.serial.p, info.serial.len);
+            fputs("  subject ", stdout);
+            print_name(info.subject);
+            fputs("  issuer ", stdout);
+            print_name(info.issuer);
+            fputs("\n  issuer DER ", stdout);
+            print_hex(info.issuer.p, info.issuer.len);
+            fputc('\n', stdout);
+        }
+        k++;
+    }
+    if (d->json)
+        puts("]");
+    else if (!k && rc == 0)
+        puts("no certificates");
+    if (rc < 0)
+        return cli_fail(d->c.cmd, d->c.url, "COSEM", "certificates attribute: %s",
+                        ami_strerror(rc));
+    return AMI_EXIT_OK;
+}
+
+/* Writes DER to --out, or (no --out) hex (export) / PEM (csr) on stdout. */
+static int cert_output(dopts *d, const uint8_t *der, size_t n, bool csr)
+{
+    if (d->out) {
+        FILE *f = fopen(d->out, "wb");
+        bool ok = f && fwrite(der, 1, n, f) == n;
+        if (f && fclose(f) != 0)
+            ok = false;
+        if (!ok)
+            return cli_fail(d->c.cmd, d->out, NULL, "%s", strerror(errno));
+        if (!d->json)
+            printf("%zu bytes written to %s\n", n, d->out);
+        else
+            printf("{\"bytes\":%zu,\"file\":\"%s\"}\n", n, d->out);
+        return AMI_EXIT_OK;
+    }
+    if (csr) {
+        const unsigned char *q = der;
+        X509_REQ *r = d2i_X509_REQ(NULL, &q, (long)n);
+        int ok = r ? PEM_write_X509_REQ(stdout, r) : 0;
+        X509_REQ_free(r);
+        if (!ok)
+            return cli_fail(d->c.cmd, d->c.url, "COSEM", "the meter's request is not PKCS#10");
+        return AMI_EXIT_OK;
+    }
+    print_hex(der, n);
+    fputc('\n', stdout);
+    return AMI_EXIT_OK;
+}
+
+/* An octet-string return value's content, or false. */
+static bool octets_of(ami_view v, ami_view *out)
+{
+    ami_rd r;
+    ami_rd_init(&r, v.p, v.len);
+    uint8_t t;
+    size_t n;
+    const uint8_t *p;
+    if (ami_rd_u8(&r, &t) || t != AMI_AXDR_OCTET_STRING || ami_axdr_get_length(&r, &n) ||
+        ami_rd_view(&r, n, &p) || ami_rd_left(&r))
+        return false;
+    *out = ami_view_of(p, n);
+    return true;
+}
+
+static int cert_run(struct ami_cli *cli, int argc, char **argv, int op)
+{
+    static const char *const names[] = {"dlms cert list",   "dlms cert export", "dlms cert import",
+                                        "dlms cert remove", "dlms cert csr",    "dlms cert genkey"};
+    dopts d = {.c.cmd = names[op], .json = cli->json};
+    int st = parse(argc, argv, &d, 7);
+    if (st)
+        return st < 0 ? AMI_EXIT_OK : st;
+    const char *file = NULL;
+    if (op == CERT_IMPORT) {
+        if (optind >= argc)
+            return cli_usage(d.c.cmd, "give the certificate FILE");
+        file = argv[optind++];
+    }
+    if (optind != argc)
+        return cli_usage(d.c.cmd, "unexpected argument '%s'", argv[optind]);
+    static uint8_t params[AMI_DLMS_CERT_MAX + 64], scratch[2 * AMI_DLMS_CERT_MAX + 16];
+    ami_wr w;
+    ami_wr_init(&w, params, sizeof params);
+    uint8_t method = 0;
+    if (op == CERT_EXPORT || op == CERT_REMOVE) {
+        if ((st = cert_id(&d, &w, scratch, sizeof scratch)))
+            return st;
+        method = op == CERT_EXPORT ? 7 : 8;
+    } else if (op == CERT_CSR || op == CERT_GENKEY) {
+        int t = name_index(d.ctype ? d.ctype : "signing", type_names, 3);
+        if (t < 0)
+            return cli_usage(d.c.cmd, "--type: signing, agreement or tls");
+        ami_wr_u8(&w, AMI_AXDR_ENUM);
+        ami_wr_u8(&w, (uint8_t)t);
+        method = op == CERT_CSR ? 5 : 4;
+    } else if (op == CERT_IMPORT) {
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        if (cli_read_file(file, 65536, &buf, &len) != AMI_OK)
+            return cli_fail(d.c.cmd, file, NULL, "%s", strerror(errno));
+        /* PEM or DER: normalised to DER by OpenSSL */
+        const unsigned char *q = buf;
+        X509 *x = d2i_X509(NULL, &q, (long)len);
+        if (!x) {
+            BIO *b = BIO_new_mem_buf(buf, (int)len);
+            x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+            BIO_free(b);
+        } else if ((size_t)(q - buf) != len) {
+            X509_free(x);
+            x = NULL;
+        }
+        free(buf);
+        int n = x ? i2d_X509(x, NULL) : -1;
+        if (n <= 0 || (size_t)n > AMI_DLMS_CERT_MAX) {
+            X509_free(x);
+            return cli_fail(d.c.cmd, file, "X.509",
+                            n > 0 ? "larger than %u bytes" : "not a certificate (DER or PEM)",
+                            AMI_DLMS_CERT_MAX);
+        }
+        ami_wr_u8(&w, AMI_AXDR_OCTET_STRING);
+        ami_axdr_put_length(&w, (size_t)n);
+        unsigned char *at = ami_wr_reserve(&w, (size_t)n);
+        if (at)
+            i2d_X509(x, &at);
+        X509_free(x);
+        method = 6;
+    }
+    ami_cosem_desc m = {64, AMI_OBIS(0, 0, 43, 0, 0, 255), (int8_t)method};
+    if (d.setup && ami_obis_parse(d.setup, strlen(d.setup), &m.instance) != AMI_OK)
+        return cli_usage(d.c.cmd, "--setup: an OBIS code");
+    ami_dlms_link *l;
+    if ((st = dlms_conn_open(&d.c, &l)))
+        return st;
+    ami_dlms_result res;
+    int rc;
+    if (op == CERT_LIST) {
+        ami_attr_sel sel = {{64, m.instance, 6}, {false, 0, {0, 0}}};
+        rc = ami_dlms_link_get(l, &sel, 1, &res);
+    } else {
+        ami_view pv = ami_view_of(params, w.len);
+        rc = ami_dlms_link_action(l, &m, &pv, &res);
+    }
+    static const char *const what[] = {
+        "certificates",       "export_certificate",           "import_certificate",
+        "remove_certificate", "generate_certificate_request", "generate_key_pair"};
+    if (rc)
+        st = cli_fail(d.c.cmd, d.c.url, NULL, "%s", ami_dlms_link_why(l));
+    else if (res.outcome != AMI_DLMS_SUCCESS)
+        st = remote_fail(&d, what[op], &res);
+    else if (op == CERT_LIST)
+        st = cert_list_print(&d, res.data);
+    else if (op == CERT_EXPORT || op == CERT_CSR) {
+        ami_view der;
+        if (!res.has_data || !octets_of(res.data, &der))
+            st = cli_fail(d.c.cmd, d.c.url, "COSEM", "%s: no octet-string returned", what[op]);
+        else
+            st = cert_output(&d, der.p, der.len, op == CERT_CSR);
+    } else if (d.json) {
+        printf("{\"done\":\"%s\"}\n", what[op]);
+    } else {
+        printf("%s: done\n", what[op]);
+    }
+    dlms_conn_done(l);
+    return st;
+}
+
+static int cmd_cert_list(struct ami_cli *c, int n, char **v)
+{
+    return cert_run(c, n, v, CERT_LIST);
+}
+static int cmd_cert_export(struct ami_cli *c, int n, char **v)
+{
+    return cert_run(c, n, v, CERT_EXPORT);
+}
+static int cmd_cert_import(struct ami_cli *c, int n, char **v)
+{
+    return cert_run(c, n, v, CERT_IMPORT);
+}
+static int cmd_cert_remove(struct ami_cli *c, int n, char **v)
+{
+    return cert_run(c, n, v, CERT_REMOVE);
+}
+static int cmd_cert_csr(struct ami_cli *c, int n, char **v)
+{
+    return cert_run(c, n, v, CERT_CSR);
+}
+static int cmd_cert_genkey(struct ami_cli *c, int n, char **v)
+{
+    return cert_run(c, n, v, CERT_GENKEY);
+}
+
+static const struct ami_subcommand cert_subs[] = {
+    {"list", "the meter's certificates (Security Setup attribute 6)", cmd_cert_list},
+    {"export", "one certificate by entity/type or serial/issuer", cmd_cert_export},
+    {"import", "import an X.509 certificate (DER or PEM)", cmd_cert_import},
+    {"remove", "remove one certificate", cmd_cert_remove},
+    {"csr", "a PKCS#10 request for one of the meter's key pairs", cmd_cert_csr},
+    {"genkey", "generate one of the meter's key pairs", cmd_cert_genkey},
+    {NULL, NULL, NULL},
+};
+
+static int cmd_cert(struct ami_cli *cli, int argc, char **argv)
+{
+    return cli_dispatch(cli, argc, argv, "ami dlms cert list|export|import|remove|csr|genkey URL",
+                        cert_subs);
+}
+
 static const struct ami_subcommand subs[] = {
     {"objects", "list the objects of the association", cmd_objects},
     {"get", "read attributes", cmd_get},
@@ -1092,6 +1458,7 @@ static const struct ami_subcommand subs[] = {
     {"profile", "read a profile buffer by range or last entries", cmd_profile},
     {"clock", "read (and --sync) the clock", cmd_clock},
     {"keys", "rotate the meter's keys (keys rotate URL ...)", cmd_keys},
+    {"cert", "the meter's key pairs and certificates (cert list|export|import|...)", cmd_cert},
     {"fw", "firmware update with a signed image (image transfer)", ami_dlms_fw},
     {NULL, NULL, NULL},
 };

@@ -1127,7 +1127,9 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
                                    .keys = {keys_get, keys_update, keys_next_ic, m},
                                    .replay = &m->replay,
                                    .on_event = sec_event,
-                                   .event_user = m};
+                                   .event_user = m,
+                                   .certs = &m->cert_provider};
+    sim_cert_init(m);
     ami_dlms_server_config cfg = {.ops = &ami_cosem_store_ops,
                                   .store = &m->store,
                                   .policies = m->policies,
@@ -1139,8 +1141,10 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
 
 void sim_meter_fini(sim_meter *m)
 {
-    if (m)
+    if (m) {
         sim_classes_fini(m);
+        sim_cert_fini(m);
+    }
 }
 
 unsigned sim_meter_tariff(sim_meter *m)

@@ -99,6 +99,8 @@ typedef struct sim_meter {
     ami_replay_entry replay_slots[16];
     ami_replay replay;
     ami_dlms_server_sec sec;
+    ami_dlms_cert_provider cert_provider; /* Security Setup certificates (sim_cert.c) */
+    struct sim_certs *certs;              /* allocated at the first key pair or import */
     ami_dlms_server server;
     uint32_t nevents;      /* events recorded by sim_meter_event/_record_event (not the meter's own
                             * power-up and clock-adjusted entries) */
@@ -203,7 +205,8 @@ int sim_meter_add_object(sim_meter *m, ami_cosem_obj o);
  * complete one added earlier), else NULL. */
 ami_cosem_obj *sim_meter_building(const ami_obis *ln);
 
-/* Releases what the meter allocated (a calendar written by a client). */
+/* Releases what the meter allocated (a calendar written by a client, key pairs and
+ * certificates). */
 void sim_meter_fini(sim_meter *m);
 
 /* Brings the metrology up to the meter's time, as a read of a register does (no energy while
@@ -215,5 +218,11 @@ void sim_meter_advance(sim_meter *m);
  * 07:00-23:00 local, or 1, T2, night). For the P1 and optical ports, after sim_meter_advance.
  */
 unsigned sim_meter_tariff(sim_meter *m);
+
+/* Security Setup certificates of SAP 1 (sim_cert.c): sim_meter_init installs the provider;
+ * sim_cert_fini (from sim_meter_fini) frees what a client made the meter keep (key pairs,
+ * certificates). */
+void sim_cert_init(sim_meter *m);
+void sim_cert_fini(sim_meter *m);
 
 #endif
