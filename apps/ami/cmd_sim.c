@@ -36,7 +36,8 @@ static void help(FILE *out)
             "Client SAP 16: no authentication (read only); SAP 17: LLS with the password\n"
             "(may also set the clock, use the control objects and update the firmware through\n"
             "Image transfer 0-0:44.0.0.255, docs/firmware.md); SAP 1: management,\n"
-            "HLS-GMAC with authenticated encryption (suite 0), Security Setup 0-0:43.0.0.255,\n"
+            "HLS-GMAC with authenticated encryption (suite 0), Security Setup 0-0:43.0.0.255\n"
+            "(key_transfer; key pairs, CSR and certificates in memory: ami dlms cert),\n"
             "invocation counter 0-0:43.1.0.255 readable by SAP 16. Meter i listens on address\n"
             "ADDR+i (inside 127.0.0.0/8 when N > 1). Prints one \"listening\" line on stderr\n"
             "when every meter is ready.\n\n");

@@ -22,10 +22,10 @@ grep -q "genkey" <<<"$cert_help" || fail "ami dlms cert --help: $cert_help"
 
 start_sim sim --ek $EK --ak $AK --system-title $SST
 url=$tcp
-sec=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title $ST
-     --server-system-title $SST --ek $EK --ak $AK --state-dir "$work/state")
+sec=(--client 1 --auth hls-gmac --security auth-enc --suite 0 --system-title "$ST"
+     --server-system-title "$SST" --ek "$EK" --ak "$AK" --state-dir "$work/state")
 
-ok() { run "$@"; [ $rc -eq 0 ] || fail "$*: $rc $(cat "$work/err")"; }
+ok() { run "$@"; [ "$rc" -eq 0 ] || fail "$*: $rc $(cat "$work/err")"; }
 
 # 1. empty at first
 ok dlms cert list "$url" "${sec[@]}"
@@ -88,18 +88,18 @@ pass "export by serial/issuer, by entity/title and as hex: identical to the impo
 
 # 5. refusals
 run dlms cert import "$url" "$work/p384.der" "${sec[@]}"
-[ $rc -eq 1 ] || fail "P-384 under suite 0 accepted: $rc"
+[ "$rc" -eq 1 ] || fail "P-384 under suite 0 accepted: $rc"
 grep -qi "other-reason\|other reason" "$work/err" || fail "P-384: $(cat "$work/err")"
 run dlms cert import "$url" "$work/garbage.der" "${sec[@]}"
-[ $rc -ne 0 ] || fail "garbage accepted"
+[ "$rc" -ne 0 ] || fail "garbage accepted"
 grep -q "not a certificate" "$work/err" || fail "garbage: $(cat "$work/err")"
 run dlms cert import "$url" "$work/big.der" "${sec[@]}"
-[ $rc -ne 0 ] || fail "oversize accepted"
+[ "$rc" -ne 0 ] || fail "oversize accepted"
 run dlms cert export "$url" "${sec[@]}" --entity client --type agreement
-[ $rc -eq 1 ] || fail "export of nothing: $rc"
+[ "$rc" -eq 1 ] || fail "export of nothing: $rc"
 grep -qi "object-unavailable\|object unavailable" "$work/err" || fail "not found: $(cat "$work/err")"
 run dlms cert list "$url" --client 16
-[ $rc -eq 1 ] || fail "the public client read the certificates"
+[ "$rc" -eq 1 ] || fail "the public client read the certificates"
 pass "P-384, garbage, oversize, not found and the public client refused"
 
 # 6. remove, then a new key pair voids the meter's certificate
