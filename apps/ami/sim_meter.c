@@ -18,10 +18,11 @@
      AMI_CONF_GENERAL_BLOCK_TRANSFER | AMI_CONF_ATTRIBUTE0_WITH_GET)
 
 /* The short-name client (SAP 32): Read, Write, UnconfirmedWrite, parameterized access,
- * multiple references, general block transfer. */
+ * multiple references, block transfer with Read (data-block-result), general block transfer. */
 #define SIM_CONFORMANCE_SN                                                                         \
     (AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE | AMI_CONF_PARAMETERIZED_ACCESS | \
-     AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_GENERAL_BLOCK_TRANSFER)
+     AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |                     \
+     AMI_CONF_GENERAL_BLOCK_TRANSFER)
 
 /* GBT window the meter announces and streams (the server drains ami_dlms_assoc_next). */
 #define SIM_GBT_WINDOW 4

@@ -193,14 +193,15 @@ typedef struct ami_dlms_client {
     ami_dlms_client_state state;
     uint8_t auth[AMI_DLMS_CLIENT_MAX_AUTH];
     uint8_t title[16];
-    uint8_t op;      /* the outstanding operation */
-    uint8_t iip;     /* invoke-id-and-priority of the outstanding request */
-    uint8_t next_id; /* next invoke id */
-    uint32_t block;  /* block number of the transfer in progress */
-    size_t have;     /* bytes in data_buf */
-    ami_view src;    /* SET value / ACTION parameters being sent in blocks (caller-owned) */
-    size_t src_off;  /* bytes of src already sent */
-    size_t chunk;    /* raw bytes per block */
+    uint8_t op;        /* the outstanding operation */
+    uint8_t iip;       /* invoke-id-and-priority of the outstanding request */
+    uint8_t next_id;   /* next invoke id */
+    uint32_t block;    /* block number of the transfer in progress */
+    size_t have;       /* bytes in data_buf */
+    ami_view src;      /* SET value / ACTION parameters being sent in blocks (caller-owned) */
+    size_t src_off;    /* bytes of src already sent */
+    size_t chunk;      /* raw bytes per block */
+    uint32_t sn_items; /* SN Read: results expected (SN has no invoke id to match) */
     uint32_t server_conformance;
     uint16_t server_max_pdu;
     uint64_t ignored; /* responses dropped (another invoke id) */

@@ -33,8 +33,10 @@
  * data in pblocks. On a SAP with security, GBT carries the ciphered APDUs and long responses
  * keep the service-specific block transfer inside the ciphering.
  *
- * Not covered here (yet): general-ciphering (0xDD), SN block transfer (long SN responses go
- * through GBT).
+ * Short-name Read responses too long for the client's PDU go out in data-block-result blocks
+ * (Green Book 9.3.14) when block transfer with Read was agreed, in GBT when GBT was.
+ * Not covered here (yet): general-ciphering (0xDD), SN requests sent in blocks
+ * (read-data-block-access, write-data-block-access).
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AMI_DLMS_SERVER_H

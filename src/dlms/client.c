@@ -854,7 +854,7 @@ static int dispatch(ami_dlms_client *c, const ami_apdu *a, ami_wr *out, ami_dlms
         return on_action(c, a, out, res);
     case AMI__OP_READ:
     case AMI__OP_WRITE:
-        return ami__dlms_client_sn_response(c, a, res);
+        return ami__dlms_client_sn_response(c, a, out, res);
     case OP_RLRQ:
         if (a->tag != AMI_ACSE_RLRE)
             return AMI_E_PROTOCOL;

@@ -28,7 +28,9 @@ int ami__dlms_client_emit(ami_dlms_client *c, ami_wr *out, const ami_apdu *a);
 void ami__dlms_client_begin(ami_dlms_client *c, uint8_t op, uint8_t iip);
 int ami__dlms_client_keep(ami_dlms_client *c, ami_view v);
 
-/* A response to Read/Write (client_sn.c). */
-int ami__dlms_client_sn_response(ami_dlms_client *c, const ami_apdu *a, ami_dlms_result *res);
+/* A response to Read/Write (client_sn.c): AMI_OK, AMI_E_AGAIN with the request for the next
+ * data block in out, or an AMI_E_* error. */
+int ami__dlms_client_sn_response(ami_dlms_client *c, const ami_apdu *a, ami_wr *out,
+                                 ami_dlms_result *res);
 
 #endif

@@ -11,9 +11,6 @@
 #include "ami/dlms_server.h"
 #include "server_internal.h"
 
-/* Block transfer kinds (ami_dlms_assoc.blk_kind). */
-enum { BLK_NONE = 0, BLK_GET_OUT, BLK_SET_IN, BLK_ACTION_IN, BLK_ACTION_OUT };
-
 /* VAA name (Green Book 9.5, InitiateResponse vaa-name): 0x0007 for LN, 0xFA00 for SN. */
 #define VAA_LN 0x0007u
 #define VAA_SN 0xFA00u
@@ -144,6 +141,11 @@ static void drop_blocks(ami_dlms_assoc *a)
     a->blk_number = 0;
     a->blk_list = false;
     a->blk_list_count = 0;
+}
+
+void ami__dlms_drop_blocks(ami_dlms_assoc *a)
+{
+    drop_blocks(a);
 }
 
 void ami_dlms_assoc_reset(ami_dlms_assoc *a)

@@ -57,6 +57,13 @@ int ami__hls_reply(ami_dlms_assoc *a, const ami_dlms_keys *keys, const uint8_t *
 /* Fills p with what the client needs as responder / the server as responder (server_hls.c). */
 void ami__sec_event(ami_dlms_assoc *a, int event);
 
+/* Block transfer kinds (ami_dlms_assoc.blk_kind): service-specific block transfer of LN
+ * GET/SET/ACTION (server.c) and of the SN Read response (server_sn.c). */
+enum { BLK_NONE = 0, BLK_GET_OUT, BLK_SET_IN, BLK_ACTION_IN, BLK_ACTION_OUT, BLK_READ_OUT };
+
+/* Forgets any service-specific block transfer in progress (server.c). */
+void ami__dlms_drop_blocks(ami_dlms_assoc *a);
+
 /* Returned by ami__dlms_gbt_handle when the APDU is not general block transfer's business. */
 #define AMI__GBT_PASS 1
 

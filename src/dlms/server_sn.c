@@ -8,9 +8,18 @@
  * Methods are reached as the Green Book maps them for SN: Read of a method's name invokes it
  * (parameterized-access carries the parameters) and returns its return data (null-data when it
  * has none); Write of a method's name invokes it with the written Data as parameters.
- * Read/Write with block transfer (block-number-access, read/write-data-block-access) is not
- * served: each such item is answered data-block-unavailable (a response too long for the
- * client's PDU goes out in general-block-transfer blocks when GBT is negotiated).
+ * Read responses too long for the client's PDU (Green Book 9.3.14, Read with block transfer, when
+ * block-transfer-with-get-or-read was agreed and GBT was not): a Read of one item whose Data does
+ * not fit goes out as ReadResponse data-block-result { last-block, block-number, raw-data }
+ * blocks numbered from 1, the raw data of all blocks being the encoded Data (as GET with
+ * datablock, 9.4.6.4.2); the client asks each next block with a ReadRequest carrying one
+ * block-number-access holding the number of the block it received. Any other number aborts the
+ * transfer (data-access-error data-block-number-invalid); a block-number-access with no transfer
+ * in progress is answered no-long-get-in-progress; any other request drops the transfer. A
+ * multi-item Read that does not fit is refused (ConfirmedServiceError pdu-size). Requests sent
+ * in blocks (read-data-block-access, write-data-block-access) are not served: each such item is
+ * answered data-block-unavailable. With GBT negotiated, a long response goes out in GBT blocks
+ * instead.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <string.h>
@@ -233,8 +242,76 @@ static int service_error(ami_dlms_assoc *a, ami_wr *w, uint8_t service, uint8_t 
     return ami__dlms_finish(a, w);
 }
 
+/* Bytes of the A-XDR length prefix of n (n < 2^16 here: a block fits a PDU). */
+static size_t length_size(size_t n)
+{
+    return n < 0x80 ? 1 : n <= 0xFF ? 2 : 3;
+}
+
+/* ReadResponse with one data-access-error (Green Book 9.5 Read-Response). */
+static int read_error(ami_dlms_assoc *a, ami_wr *w, uint8_t dar)
+{
+    a->stats.rejected++;
+    ami_wr_u8(w, AMI_APDU_READ_RESPONSE);
+    ami_wr_u8(w, 1);
+    ami_wr_u8(w, AMI_SN_READ_ERROR);
+    ami_wr_u8(w, dar);
+    return ami__dlms_finish(a, w);
+}
+
+/* Sends the next data-block-result of a long Read (Green Book 9.3.14). */
+static int send_read_block(ami_dlms_assoc *a, ami_wr *w)
+{
+    /* tag, count, choice, last-block, block-number (2), raw-data length (at most 3). */
+    if (w->cap < 6 + 3 + 1) {
+        ami__dlms_drop_blocks(a);
+        return AMI_E_NOSPACE;
+    }
+    if (a->blk_number >= 0xFFFFu) {
+        /* Unsigned16 block numbers exhausted (a PDU far too small for the value). */
+        ami__dlms_drop_blocks(a);
+        return read_error(a, w, AMI_DAR_LONG_GET_ABORTED);
+    }
+    size_t left = a->blk_len - a->blk_off;
+    size_t avail = w->cap - 6;
+    size_t chunk = left < avail ? left : avail;
+    while (chunk && chunk + length_size(chunk) > avail)
+        chunk--;
+    bool last = chunk == left;
+    a->blk_number++;
+    ami_wr_u8(w, AMI_APDU_READ_RESPONSE);
+    ami_wr_u8(w, 1);
+    ami_wr_u8(w, AMI_SN_READ_DATA_BLOCK);
+    ami_wr_u8(w, last ? 1 : 0);
+    ami_wr_u16be(w, (uint16_t)a->blk_number);
+    ami_axdr_put_length(w, chunk);
+    ami_wr_bytes(w, a->mem.block + a->blk_off, chunk);
+    a->blk_off += chunk;
+    a->stats.blocks_out++;
+    if (last)
+        ami__dlms_drop_blocks(a);
+    return ami__dlms_finish(a, w);
+}
+
+/* ReadRequest with one block-number-access: the client received block `number` and asks for the
+ * next one. */
+static int next_read_block(ami_dlms_assoc *a, uint16_t number, ami_wr *w)
+{
+    if (a->blk_kind != BLK_READ_OUT)
+        return read_error(a, w, AMI_DAR_NO_LONG_GET_IN_PROGRESS);
+    if (number != a->blk_number) {
+        /* Another block than the last one sent (lost, repeated, out of order): abort. */
+        ami__dlms_drop_blocks(a);
+        return read_error(a, w, AMI_DAR_DATA_BLOCK_NUMBER_INVALID);
+    }
+    return send_read_block(a, w);
+}
+
 static int handle_read(ami_dlms_assoc *a, const ami_sn_request *q, ami_wr *w)
 {
+    if (q->count == 1 && q->list[0].kind == AMI_SN_BLOCK_NUMBER_ACCESS)
+        return next_read_block(a, q->list[0].block_number, w);
+    ami__dlms_drop_blocks(a);
     /* The results are built in the block buffer, each Data in place (as GET-with-list). */
     ami_wr b;
     ami_wr_init(&b, a->mem.block, a->mem.block_cap);
@@ -252,11 +329,24 @@ static int handle_read(ami_dlms_assoc *a, const ami_sn_request *q, ami_wr *w)
             ami_wr_u8(&b, dar);
         }
     }
-    if (ami_wr_error(&b) || 1 + b.len > w->cap)
+    if (ami_wr_error(&b))
         return service_error(a, w, CSE_READ, SE_PDU_SIZE);
-    ami_wr_u8(w, AMI_APDU_READ_RESPONSE);
-    ami_wr_bytes(w, a->mem.block, b.len);
-    return ami__dlms_finish(a, w);
+    if (1 + b.len <= w->cap) {
+        ami_wr_u8(w, AMI_APDU_READ_RESPONSE);
+        ami_wr_bytes(w, a->mem.block, b.len);
+        return ami__dlms_finish(a, w);
+    }
+    /* Too long for the client's PDU: one Data goes out in data-block-result blocks when block
+     * transfer with Read was agreed (its count is 1, one byte, then the choice). */
+    if (q->count != 1 || a->mem.block[1] != AMI_SN_READ_DATA ||
+        !(a->ctx.conformance & AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ))
+        return service_error(a, w, CSE_READ, SE_PDU_SIZE);
+    memmove(a->mem.block, a->mem.block + 2, b.len - 2);
+    a->blk_kind = BLK_READ_OUT;
+    a->blk_len = b.len - 2;
+    a->blk_off = 0;
+    a->blk_number = 0;
+    return send_read_block(a, w);
 }
 
 int ami__dlms_sn_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, ami_wr *w)
@@ -298,6 +388,7 @@ int ami__dlms_sn_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, ami_w
     }
     if (tag == AMI_APDU_READ_REQUEST)
         return handle_read(a, q, w);
+    ami__dlms_drop_blocks(a);
     if (unconfirmed) {
         for (uint32_t i = 0; i < q->count; i++)
             (void)write_item(a, &q->list[i], q->data[i]);

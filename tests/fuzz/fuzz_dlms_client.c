@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sn) {
         cfg.context = AMI_ACSE_CONTEXT_SN;
         cfg.conformance = AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE |
-                          AMI_CONF_PARAMETERIZED_ACCESS | AMI_CONF_MULTIPLE_REFERENCES;
+                          AMI_CONF_PARAMETERIZED_ACCESS | AMI_CONF_MULTIPLE_REFERENCES |
+                          AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ;
     }
     if (mode & 0x10) {
         cfg.conformance =

@@ -357,6 +357,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint32_t conf = 0x20FFFF; /* everything LN, general block transfer included */
     const uint32_t conf_sn = AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE |
                              AMI_CONF_PARAMETERIZED_ACCESS | AMI_CONF_MULTIPLE_REFERENCES |
+                             AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |
                              AMI_CONF_GENERAL_BLOCK_TRANSFER;
     ami_dlms_policy pol[4] = {
         {.client_sap = 16, .context = 1, .conformance = conf, .max_pdu = 512, .gbt_window = 3},

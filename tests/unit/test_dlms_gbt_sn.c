@@ -2,8 +2,9 @@
  * The client session (ami/dlms_client.h) against the server engine (ami/dlms_server.h) in
  * process: general block transfer with tiny PDUs and windows 1..n, lost and duplicated blocks
  * in both directions; short-name Read (plain, with-list, parameterized), Write and
- * UnconfirmedWrite through the Association SN object_list; attribute 0; ACTION with-list and
- * first pblock and long ACTION return data.
+ * UnconfirmedWrite through the Association SN object_list; SN Read with block transfer
+ * (data-block-result / block-number-access) and its hostile sequences at both ends; attribute 0;
+ * ACTION with-list and first pblock and long ACTION return data.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdio.h>
@@ -56,7 +57,8 @@ static const uint8_t m_access[1] = {AMI_METHOD_ACCESS};
      AMI_CONF_GENERAL_BLOCK_TRANSFER | AMI_CONF_ATTRIBUTE0_WITH_GET)
 #define CONF_SN                                                                                    \
     (AMI_CONF_READ | AMI_CONF_WRITE | AMI_CONF_UNCONFIRMED_WRITE | AMI_CONF_PARAMETERIZED_ACCESS | \
-     AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_GENERAL_BLOCK_TRANSFER)
+     AMI_CONF_MULTIPLE_REFERENCES | AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |                     \
+     AMI_CONF_GENERAL_BLOCK_TRANSFER)
 
 typedef struct fixture {
     ami_cosem_obj objs[6];
@@ -605,6 +607,254 @@ static void test_sn_services(void **state)
     assert_int_equal(ami_dlms_client_read(&fx.cli, &bad, 1, &w), AMI_E_INVAL);
 }
 
+/* SN Read with block transfer (Green Book 9.3.14), no GBT: a 64-byte client PDU takes the
+ * 671-byte value in 12 data-block-result blocks of 57 raw bytes (64 - 7 of header), each
+ * acknowledged with block-number-access; the method mapping through Write too. */
+static void test_sn_read_blocks(void **state)
+{
+    (void)state;
+    fx_setup(1, 256);
+    no_gbt = true;
+    connect(32, AMI_ACSE_CONTEXT_SN, 64, 1, false);
+    no_gbt = false;
+    assert_false(ami_dlms_client_conformance(&fx.cli) & AMI_CONF_GENERAL_BLOCK_TRANSFER);
+    ami_sn_access it = {.kind = AMI_SN_VARIABLE_NAME, .name = AMI_DLMS_SN_FIRST_BASE + 8};
+    for (int round = 0; round < 2; round++) {
+        uint8_t buf[64];
+        ami_wr w;
+        ami_wr_init(&w, buf, sizeof buf);
+        assert_int_equal(ami_dlms_client_read(&fx.cli, &it, 1, &w), AMI_OK);
+        faults f = {0};
+        ami_dlms_result res;
+        assert_int_equal(run(&f, buf, w.len, &res), AMI_OK);
+        expect_big(&res);
+        assert_int_equal(res.blocks, 12);
+        assert_int_equal(f.n_s2c, 12);
+        assert_int_equal(f.n_c2s, 12); /* the Read and 11 block-number-access */
+        assert_int_equal(ami_dlms_client_state_get(&fx.cli), AMI_DLMS_CLIENT_READY);
+    }
+    assert_int_equal(ami_dlms_assoc_stats_get(&fx.assoc)->blocks_out, 24);
+    /* Two items that do not fit: ConfirmedServiceError read / pdu-size (one Data only). */
+    ami_sn_access two[2] = {it, {.kind = AMI_SN_VARIABLE_NAME, .name = 0xFA00}};
+    ami_dlms_result res;
+    assert_int_equal(sn_read(two, 2, &res), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SERVICE_ERROR);
+    /* A method through Write (the register at 0x1010 echoes; Write has no return data). */
+    static const uint8_t p[] = {AMI_AXDR_INTEGER, 0x05};
+    ami_sn_access m = {.kind = AMI_SN_VARIABLE_NAME, .name = AMI_DLMS_SN_FIRST_BASE + 16 + 0x28};
+    uint8_t buf[64];
+    ami_wr w;
+    ami_wr_init(&w, buf, sizeof buf);
+    assert_int_equal(ami_dlms_client_write(&fx.cli, &m, ami_view_of(p, 2), &w), AMI_OK);
+    faults f = {0};
+    assert_int_equal(run(&f, buf, w.len, &res), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SUCCESS);
+
+    /* Without block transfer with Read agreed: pdu-size. */
+    fx.pol[1].conformance &= ~(uint32_t)AMI_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ;
+    no_gbt = true;
+    connect(32, AMI_ACSE_CONTEXT_SN, 64, 1, false);
+    no_gbt = false;
+    assert_int_equal(sn_read(&it, 1, &res), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SERVICE_ERROR);
+    assert_int_equal(res.service_error.value, 1); /* pdu-size */
+}
+
+/* Sends one APDU to the server; returns the response length (out holds it). */
+static int to_server(const uint8_t *req, size_t len, uint8_t *out, size_t cap)
+{
+    int n = ami_dlms_assoc_handle(&fx.assoc, req, len, out, cap);
+    assert_true(n > 0);
+    assert_true((size_t)n <= fx.assoc.ctx.client_max_pdu);
+    return n;
+}
+
+/* Hostile block sequences at the server: a future, a repeated and a stale block number abort
+ * the transfer (data-block-number-invalid); a block-number-access without a transfer, or after
+ * another request dropped it, is no-long-get-in-progress. The association survives each. */
+static void test_sn_read_blocks_server_hostile(void **state)
+{
+    (void)state;
+    fx_setup(1, 256);
+    no_gbt = true;
+    connect(32, AMI_ACSE_CONTEXT_SN, 64, 1, false);
+    no_gbt = false;
+    static const uint8_t read_big[] = {0x05, 0x01, 0x02, 0x10, 0x08};
+    static const uint8_t read_ln[] = {0x05, 0x01, 0x02, 0xFA, 0x00};
+    uint8_t out[128], ack[] = {0x05, 0x01, 0x05, 0x00, 0x00};
+    /* first block: 0C 01 02 last=0 0001 len=57 */
+    int n = to_server(read_big, sizeof read_big, out, sizeof out);
+    assert_int_equal(n, 64);
+    static const uint8_t head1[] = {0x0C, 0x01, 0x02, 0x00, 0x00, 0x01, 57};
+    assert_memory_equal(out, head1, sizeof head1);
+    struct {
+        uint16_t ack; /* acknowledged number after `valid` good acknowledgements */
+        int valid;    /* good acknowledgements first */
+        uint8_t dar;  /* expected */
+        bool other;   /* another Read comes in between (drops the transfer) */
+    } cases[] = {
+        {2, 0, AMI_DAR_DATA_BLOCK_NUMBER_INVALID, false}, /* a future block (one lost) */
+        {1, 1, AMI_DAR_DATA_BLOCK_NUMBER_INVALID, false}, /* a repeated block */
+        {0, 0, AMI_DAR_DATA_BLOCK_NUMBER_INVALID, false}, /* block 0 */
+        {1, 0, AMI_DAR_NO_LONG_GET_IN_PROGRESS, true},    /* the transfer was dropped */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        n = to_server(read_big, sizeof read_big, out, sizeof out);
+        assert_int_equal(out[5], 1);
+        for (int k = 1; k <= cases[i].valid; k++) {
+            ack[4] = (uint8_t)k;
+            n = to_server(ack, sizeof ack, out, sizeof out);
+            assert_int_equal(out[2], AMI_SN_READ_DATA_BLOCK);
+            assert_int_equal(out[5], k + 1);
+        }
+        if (cases[i].other) {
+            n = to_server(read_ln, sizeof read_ln, out, sizeof out);
+            assert_int_equal(out[2], AMI_SN_READ_DATA);
+        }
+        ack[3] = (uint8_t)(cases[i].ack >> 8);
+        ack[4] = (uint8_t)cases[i].ack;
+        n = to_server(ack, sizeof ack, out, sizeof out);
+        assert_int_equal(n, 4);
+        assert_int_equal(out[2], AMI_SN_READ_ERROR);
+        assert_int_equal(out[3], cases[i].dar);
+        /* Aborted: even the right number is refused now. */
+        ack[3] = 0;
+        ack[4] = (uint8_t)(cases[i].valid + 1);
+        n = to_server(ack, sizeof ack, out, sizeof out);
+        assert_int_equal(out[3], AMI_DAR_NO_LONG_GET_IN_PROGRESS);
+    }
+    /* block-number-access among other items, and read-data-block-access: data-block-unavailable
+     * for those items (requests in blocks are not served). */
+    static const uint8_t mixed[] = {0x05, 0x02, 0x02, 0xFA, 0x00, 0x05, 0x00, 0x01};
+    n = to_server(mixed, sizeof mixed, out, sizeof out);
+    assert_int_equal(out[1], 2);
+    assert_int_equal(out[2], AMI_SN_READ_DATA);
+    assert_int_equal(out[n - 2], AMI_SN_READ_ERROR);
+    assert_int_equal(out[n - 1], AMI_DAR_DATA_BLOCK_UNAVAILABLE);
+    static const uint8_t rdba[] = {0x05, 0x01, 0x06, 0x01, 0x00, 0x01, 0x02, 0x02, 0x00};
+    n = to_server(rdba, sizeof rdba, out, sizeof out);
+    assert_int_equal(n, 4);
+    assert_int_equal(out[3], AMI_DAR_DATA_BLOCK_UNAVAILABLE);
+    /* The association still serves a whole transfer. */
+    ami_sn_access it = {.kind = AMI_SN_VARIABLE_NAME, .name = AMI_DLMS_SN_FIRST_BASE + 8};
+    ami_dlms_result res;
+    assert_int_equal(sn_read(&it, 1, &res), AMI_OK);
+    expect_big(&res);
+}
+
+/* Feeds one response to the client; out receives what it asks to send. */
+static int to_client(const uint8_t *apdu, size_t len, uint8_t *out, size_t cap, size_t *out_len,
+                     ami_dlms_result *res)
+{
+    ami_wr w;
+    ami_wr_init(&w, out, cap);
+    int rc = ami_dlms_client_input(&fx.cli, apdu, len, &w, res);
+    *out_len = w.len;
+    return rc;
+}
+
+/* Starts a one-item (or two-item) Read on the client, nothing sent anywhere. */
+static void client_read(uint32_t n)
+{
+    ami_sn_access it[2] = {{.kind = AMI_SN_VARIABLE_NAME, .name = 0x1008},
+                           {.kind = AMI_SN_VARIABLE_NAME, .name = 0x1010}};
+    uint8_t buf[64];
+    ami_wr w;
+    ami_wr_init(&w, buf, sizeof buf);
+    assert_int_equal(ami_dlms_client_read(&fx.cli, it, n, &w), AMI_OK);
+}
+
+/* Hostile block sequences at the client: a first block other than 1, a lost, repeated or
+ * out-of-order block, an empty block that is not the last, blocks for a two-item Read, raw
+ * data that is not one Data, a transfer that never ends (bounded by the data buffer); an error
+ * in place of a block ends the Read with that outcome. */
+static void test_sn_read_blocks_client_hostile(void **state)
+{
+    (void)state;
+    fx_setup(1, 256);
+    no_gbt = true;
+    connect(32, AMI_ACSE_CONTEXT_SN, 64, 1, false);
+    no_gbt = false;
+    uint8_t out[64];
+    size_t ol;
+    ami_dlms_result res;
+    /* 0C 01 02 last bn(2) len raw: block 1 of an octet-string 09 04 'abcd' split in two. */
+    uint8_t b1[] = {0x0C, 0x01, 0x02, 0x00, 0x00, 0x01, 0x03, 0x09, 0x04, 'a'};
+    uint8_t b2[] = {0x0C, 0x01, 0x02, 0x01, 0x00, 0x02, 0x03, 'b', 'c', 'd'};
+    /* The good sequence: block 1 acknowledged with block-number-access 1, then the Data. */
+    client_read(1);
+    assert_int_equal(to_client(b1, sizeof b1, out, sizeof out, &ol, &res), AMI_E_AGAIN);
+    static const uint8_t ack1[] = {0x05, 0x01, 0x05, 0x00, 0x01};
+    assert_int_equal(ol, sizeof ack1);
+    assert_memory_equal(out, ack1, sizeof ack1);
+    assert_int_equal(to_client(b2, sizeof b2, out, sizeof out, &ol, &res), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SUCCESS);
+    assert_int_equal(res.blocks, 2);
+    assert_int_equal(res.data.len, 6);
+    assert_memory_equal(res.data.p,
+                        "\x09\x04"
+                        "abcd",
+                        6);
+    /* First block numbered 2 (block 1 lost). */
+    client_read(1);
+    assert_int_equal(to_client(b2, sizeof b2, out, sizeof out, &ol, &res), AMI_E_PROTOCOL);
+    assert_int_equal(ami_dlms_client_state_get(&fx.cli), AMI_DLMS_CLIENT_READY);
+    /* Block 1 repeated. */
+    client_read(1);
+    assert_int_equal(to_client(b1, sizeof b1, out, sizeof out, &ol, &res), AMI_E_AGAIN);
+    assert_int_equal(to_client(b1, sizeof b1, out, sizeof out, &ol, &res), AMI_E_PROTOCOL);
+    /* Out of order: block 3 after block 1. */
+    client_read(1);
+    assert_int_equal(to_client(b1, sizeof b1, out, sizeof out, &ol, &res), AMI_E_AGAIN);
+    b2[5] = 3;
+    assert_int_equal(to_client(b2, sizeof b2, out, sizeof out, &ol, &res), AMI_E_PROTOCOL);
+    b2[5] = 2;
+    /* An empty block that is not the last. */
+    static const uint8_t empty[] = {0x0C, 0x01, 0x02, 0x00, 0x00, 0x01, 0x00};
+    client_read(1);
+    assert_int_equal(to_client(empty, sizeof empty, out, sizeof out, &ol, &res), AMI_E_PROTOCOL);
+    /* Blocks for a two-item Read. */
+    client_read(2);
+    assert_int_equal(to_client(b1, sizeof b1, out, sizeof out, &ol, &res), AMI_E_PROTOCOL);
+    /* Raw data that is not one Data (truncated, then trailing bytes). */
+    static const uint8_t cut[] = {0x0C, 0x01, 0x02, 0x01, 0x00, 0x01, 0x02, 0x09, 0x04};
+    client_read(1);
+    assert_true(to_client(cut, sizeof cut, out, sizeof out, &ol, &res) < 0);
+    static const uint8_t trail[] = {0x0C, 0x01, 0x02, 0x01, 0x00, 0x01, 0x03, 0x11, 0x01, 0x00};
+    client_read(1);
+    assert_int_equal(to_client(trail, sizeof trail, out, sizeof out, &ol, &res), AMI_E_MALFORMED);
+    /* A plain Data in the middle of a transfer. */
+    static const uint8_t plain[] = {0x0C, 0x01, 0x00, 0x11, 0x01};
+    client_read(1);
+    assert_int_equal(to_client(b1, sizeof b1, out, sizeof out, &ol, &res), AMI_E_AGAIN);
+    assert_int_equal(to_client(plain, sizeof plain, out, sizeof out, &ol, &res), AMI_E_PROTOCOL);
+    /* A data-access-error in place of block 2 ends the Read with it. */
+    static const uint8_t err[] = {0x0C, 0x01, 0x01, AMI_DAR_DATA_BLOCK_NUMBER_INVALID};
+    client_read(1);
+    assert_int_equal(to_client(b1, sizeof b1, out, sizeof out, &ol, &res), AMI_E_AGAIN);
+    assert_int_equal(to_client(err, sizeof err, out, sizeof out, &ol, &res), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_DATA_ACCESS_RESULT);
+    assert_int_equal(res.dar, AMI_DAR_DATA_BLOCK_NUMBER_INVALID);
+    assert_int_equal(res.blocks, 1);
+    /* Last block never comes: the data buffer bounds the reassembly. */
+    static uint8_t endless[7 + 100];
+    memcpy(endless, "\x0C\x01\x02\x00\x00\x00\x64", 7);
+    memset(endless + 7, 0x11, 100);
+    client_read(1);
+    int rc = AMI_E_AGAIN;
+    uint16_t bn = 0;
+    while (rc == AMI_E_AGAIN) {
+        bn++;
+        assert_true(bn < 100);
+        endless[4] = (uint8_t)(bn >> 8);
+        endless[5] = (uint8_t)bn;
+        rc = to_client(endless, sizeof endless, out, sizeof out, &ol, &res);
+    }
+    assert_int_equal(rc, AMI_E_TOO_LARGE);
+    assert_int_equal(bn, sizeof fx.data / 100 + 1);
+    assert_int_equal(ami_dlms_client_state_get(&fx.cli), AMI_DLMS_CLIENT_READY);
+}
+
 /* The resolver: names between attributes, past the methods, and Association SN methods. */
 static void test_sn_resolve(void **state)
 {
@@ -737,6 +987,9 @@ int main(void)
         cmocka_unit_test(test_gbt_not_negotiated),
         cmocka_unit_test(test_gbt_server_hostile),
         cmocka_unit_test(test_sn_services),
+        cmocka_unit_test(test_sn_read_blocks),
+        cmocka_unit_test(test_sn_read_blocks_server_hostile),
+        cmocka_unit_test(test_sn_read_blocks_client_hostile),
         cmocka_unit_test(test_sn_resolve),
         cmocka_unit_test(test_attribute0),
         cmocka_unit_test(test_action_long_return),
