@@ -34,6 +34,7 @@ typedef struct dopts {
     const char *setup;
     /* cert */
     const char *entity, *ctype, *ctitle, *serial, *issuer, *out;
+    bool sn_write; /* action --sn: through WriteRequest instead of ReadRequest */
 } dopts;
 
 static void help_common(FILE *out)
@@ -57,8 +58,11 @@ static const char *const usage_line[] = {
     "set URL [CLASS/]OBIS:ATTR VALUE [OPTIONS]\n\nWrites an attribute. VALUE is A-XDR in hex "
     "(\"hex:1105\" or \"1105\") or typed:\nu8: u16: u32: u64: i8: i16: i32: i64: enum: bool: "
     "str: oct:HEX\n",
-    "action URL [CLASS/]OBIS:METHOD [PARAM] [OPTIONS]\n\nInvokes a method; PARAM as the set "
-    "VALUE.\n",
+    "action URL [CLASS/]OBIS:METHOD [PARAM] [--sn-write] [OPTIONS]\n\nInvokes a method; PARAM "
+    "as the set VALUE. With --sn: a ReadRequest of the\nmethod's short name (PARAM in "
+    "parameterized-access), or a WriteRequest with\n--sn-write (no return data); a raw SN:NAME "
+    "is accepted too.\n\n"
+    "  --sn-write           with --sn: invoke through a WriteRequest\n",
     "profile URL [CLASS/]OBIS (--from ISO --to ISO | --last N) [--csv] [OPTIONS]\n\nReads a "
     "profile buffer (attribute 2) by range (clock as the restricting object)\nor the last N "
     "entries (entry descriptor). Long reads show their progress on stderr\n(a terminal).\n\n"
@@ -123,6 +127,7 @@ static int parse(int argc, char **argv, dopts *d, int which)
         {"serial", required_argument, NULL, 2009},
         {"issuer", required_argument, NULL, 2010},
         {"out", required_argument, NULL, 2011},
+        {"sn-write", no_argument, NULL, 2012},
         DLMS_CONN_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -191,6 +196,11 @@ static int parse(int argc, char **argv, dopts *d, int which)
                 d->random_keys = true;
             else
                 d->show_keys = true;
+            break;
+        case 2012:
+            if (which != 3)
+                return cli_usage(d->c.cmd, "--sn-write is an option of action");
+            d->sn_write = true;
             break;
         default:
             st = dlms_conn_option(&d->c, c, optarg);
@@ -457,9 +467,22 @@ static bool parse_sn_name(const char *s, uint16_t *name)
     return true;
 }
 
-/* Maps each argument (SN:NAME or [CLASS/]OBIS:ATTR) to a short name; the object list is read
- * once when an OBIS reference needs it. */
-static int sn_names(dopts *d, ami_dlms_link *l, char **args, int n, uint16_t *names)
+/* Short name of method `id` of an object at `base` (Blue Book 4.1.3: the class's first method
+ * offset, known for the classes this build has); false for another class. */
+static bool sn_method_name(uint16_t base, uint64_t cls, int id, uint16_t *name)
+{
+    uint8_t ver, attrs, methods;
+    if (cls > 0xFFFF || !ami_cosem_class_info((uint16_t)cls, &ver, &attrs, &methods) ||
+        id > methods)
+        return false;
+    uint32_t off = ami_dlms_sn_method_offset((uint16_t)cls, attrs) + 8u * (unsigned)(id - 1);
+    *name = (uint16_t)(base + off);
+    return true;
+}
+
+/* Maps each argument (SN:NAME or [CLASS/]OBIS:ATTR, or OBIS:METHOD when `method`) to a short
+ * name; the object list is read once when an OBIS reference needs it. */
+static int sn_names(dopts *d, ami_dlms_link *l, char **args, int n, uint16_t *names, bool method)
 {
     ami_arena a;
     const ami_axdr_value *t = NULL;
@@ -481,6 +504,10 @@ static int sn_names(dopts *d, ami_dlms_link *l, char **args, int n, uint16_t *na
                 ami_obis_equal(&ln, &ref.instance) && (!ref.class_id || ref.class_id == cls)) {
                 /* Blue Book 4.1.3: attribute i at base + 8 * (i - 1). */
                 names[i] = (uint16_t)(base + 8u * (unsigned)(ref.id - 1));
+                if (method && !sn_method_name(base, cls, ref.id, &names[i]))
+                    return cli_fail(d->c.cmd, args[i], "COSEM",
+                                    "no such method of class %llu known (give SN:NAME)",
+                                    (unsigned long long)cls);
                 found = true;
             }
         }
@@ -536,7 +563,7 @@ static int sn_get(dopts *d, ami_dlms_link *l, char **args, int n)
 {
     uint16_t names[MAX_REFS];
     ami_sn_access items[MAX_REFS];
-    int st = sn_names(d, l, args, n, names);
+    int st = sn_names(d, l, args, n, names, false);
     if (st)
         return st;
     for (int i = 0; i < n; i++)
@@ -566,7 +593,7 @@ static int sn_get(dopts *d, ami_dlms_link *l, char **args, int n)
 static int sn_set(dopts *d, ami_dlms_link *l, char **arg, ami_view v)
 {
     uint16_t name = 0;
-    int st = sn_names(d, l, arg, 1, &name);
+    int st = sn_names(d, l, arg, 1, &name, false);
     if (st)
         return st;
     ami_sn_access it = {.kind = AMI_SN_VARIABLE_NAME, .name = name};
@@ -576,6 +603,44 @@ static int sn_set(dopts *d, ami_dlms_link *l, char **arg, ami_view v)
     if (res.outcome != AMI_DLMS_SUCCESS)
         return remote_fail(d, arg[0], &res);
     if (d->json)
+        printf("{\"ref\":\"%s\",\"result\":\"success\"}\n", arg[0]);
+    else
+        printf("%s: success\n", arg[0]);
+    return AMI_EXIT_OK;
+}
+
+/*
+ * Invokes a method in the short-name context the way the Green Book maps methods to SN services
+ * (9.1.4.2): a ReadRequest of the method's name (parameterized-access carrying the parameters,
+ * the return data in the ReadResponse), or with --sn-write a WriteRequest of the parameters.
+ */
+static int sn_action(dopts *d, ami_dlms_link *l, char **arg, const ami_view *params)
+{
+    uint16_t name = 0;
+    int st = sn_names(d, l, arg, 1, &name, true);
+    if (st)
+        return st;
+    ami_dlms_result res;
+    int rc;
+    ami_sn_access it = {.kind = AMI_SN_VARIABLE_NAME, .name = name};
+    if (d->sn_write) {
+        static const uint8_t null_data[] = {AMI_AXDR_NULL_DATA};
+        rc = ami_dlms_link_write(l, &it, params ? *params : ami_view_of(null_data, 1), &res);
+    } else {
+        if (params)
+            it = (ami_sn_access){.kind = AMI_SN_PARAMETERIZED_ACCESS,
+                                 .name = name,
+                                 .selector = 0,
+                                 .params = *params};
+        rc = ami_dlms_link_read(l, &it, 1, &res);
+    }
+    if (rc)
+        return cli_fail(d->c.cmd, d->c.url, NULL, "%s", ami_dlms_link_why(l));
+    if (res.outcome != AMI_DLMS_SUCCESS)
+        return remote_fail(d, arg[0], &res);
+    if (res.has_data && !(res.data.len == 1 && res.data.p[0] == AMI_AXDR_NULL_DATA))
+        print_value(d, arg[0], res.data);
+    else if (d->json)
         printf("{\"ref\":\"%s\",\"result\":\"success\"}\n", arg[0]);
     else
         printf("%s: success\n", arg[0]);
@@ -749,8 +814,8 @@ static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action
     if (action ? (n < 1 || n > 2) : n != 2)
         return cli_usage(d.c.cmd, action ? "give OBIS:METHOD [PARAM]" : "give OBIS:ATTR VALUE");
     ami_cosem_desc ref;
-    if (d.c.sn && action)
-        return cli_usage(d.c.cmd, "--sn: objects, get and set only");
+    if (d.sn_write && !d.c.sn)
+        return cli_usage(d.c.cmd, "--sn-write goes with --sn");
     if (!d.c.sn && !parse_ref(argv[optind], &ref))
         return cli_usage(d.c.cmd, "bad reference '%s'", argv[optind]);
     static uint8_t val[65536];
@@ -768,7 +833,8 @@ static int set_or_action(struct ami_cli *cli, int argc, char **argv, bool action
         return st;
     ami_view v = ami_view_of(val, (size_t)vlen);
     if (d.c.sn) {
-        st = sn_set(&d, l, argv + optind, v);
+        st = action ? sn_action(&d, l, argv + optind, vlen ? &v : NULL)
+                    : sn_set(&d, l, argv + optind, v);
         dlms_conn_done(l);
         return st;
     }
@@ -865,7 +931,7 @@ static int cmd_profile(struct ami_cli *cli, int argc, char **argv)
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
     if (d.c.sn)
-        return cli_usage(d.c.cmd, "--sn: objects, get and set only");
+        return cli_usage(d.c.cmd, "--sn: objects, get, set and action only");
     if (argc - optind != 1)
         return cli_usage(d.c.cmd, "give one profile [CLASS/]OBIS");
     if ((d.last > 0) == (d.from || d.to) || (d.from && !d.to) || (!d.from && d.to))
@@ -947,7 +1013,7 @@ static int cmd_clock(struct ami_cli *cli, int argc, char **argv)
     if (st)
         return st < 0 ? AMI_EXIT_OK : st;
     if (d.c.sn)
-        return cli_usage(d.c.cmd, "--sn: objects, get and set only");
+        return cli_usage(d.c.cmd, "--sn: objects, get, set and action only");
     if (optind != argc)
         return cli_usage(d.c.cmd, "unexpected argument '%s'", argv[optind]);
     ami_dlms_link *l;

@@ -23,9 +23,9 @@ void dlms_conn_help(FILE *out)
             "  --password P        the LLS password (never printed; --trace redacts it)\n"
             "  --timeout MS        per exchange (default 5000)\n"
             "  --max-pdu N         client max receive PDU size proposed (default 65535)\n"
-            "  --sn                short-name referencing (objects, get, set): references are\n"
-            "                      [CLASS/]OBIS:ATTR mapped through the Association SN object\n"
-            "                      list, or raw names SN:0xFA00\n"
+            "  --sn                short-name referencing (objects, get, set, action):\n"
+            "                      references are [CLASS/]OBIS:ATTR (or :METHOD) mapped through\n"
+            "                      the Association SN object list, or raw names SN:0xFA00\n"
             "  --gbt[=WINDOW]      propose general block transfer and send every request in\n"
             "                      GBT, announcing WINDOW blocks (1..63, default 4)\n"
             "  --trace             every frame and APDU decoded on stderr\n");

@@ -4,14 +4,17 @@
 # to the read-only public client (outcome named), a wrong password refused (ACSE diagnostic
 # named), a tiny client PDU forcing block transfer, action (outcome named); short-name
 # referencing on SAP 32 (--sn: objects with base names, get by OBIS and by raw name, a write
-# refused to the public client); forced general block transfer (--gbt) with a tiny PDU and a
-# streaming window over tcp://, udp:// and hdlc+tcp://.
+# refused to the public client, the load profile in data-block-result blocks with a 128-byte
+# PDU and no GBT, action through ReadRequest and --sn-write on the clock and the disconnect
+# control); forced general block transfer (--gbt) with a tiny PDU and a streaming window over
+# tcp://, udp:// and hdlc+tcp://. The meter starts with one day of history (the whole load
+# profile fits the simulator's block buffer).
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-start_sim sim --hdlc-port 0 --password s3cret
+start_sim sim --hdlc-port 0 --password s3cret --history-days 1
 [ -n "$wport" ] && [ -n "$hport" ] || fail "ports not in '$sim_line'"
 
 for url in "$tcp" "$hdlc"; do
@@ -74,6 +77,46 @@ run dlms set "$tcp" --sn --client 32 0-0:96.1.0.255:2 str:X
 [ $rc -eq 1 ] || fail "SN write as the public client: rc $rc"
 grep -q "read-write-denied" "$work/err" || fail "SN write refused: $(cat "$work/err")"
 pass "SN write refused to the public client"
+
+for url in "$tcp" "$hdlc"; do
+    run dlms get "$url" --sn --client 32 --max-pdu 128 1-0:99.1.0.255:2 --trace
+    [ $rc -eq 0 ] || fail "get --sn profile $url: $rc $(tail -3 "$work/err")"
+    if grep -q "general-block-transfer" "$work/err"; then fail "get --sn profile $url: GBT used"; fi
+    n=$(grep -c "kind: data-block-result" "$work/err")
+    [ "$n" -gt 10 ] || fail "get --sn profile $url: only $n data blocks"
+    # Two transfers (the SN object list, then the profile): every block but the last of each
+    # is acknowledged with block-number-access.
+    lasts=$(grep -c "last-block: true" "$work/err")
+    acks=$(grep -c "kind: block-number-access" "$work/err")
+    [ "$acks" -eq $((n - lasts)) ] || fail "get --sn profile $url: $acks acks, $n blocks, $lasts"
+    grep -q "^array\[96\]" "$work/out" || fail "get --sn profile $url: $(head -3 "$work/out")"
+    pass "SN load profile (96 entries) and object list in $n data-block-result blocks, 128-byte PDU, over $url"
+done
+
+run dlms get "$tcp" --sn --client 32 --max-pdu 64 1-0:99.1.0.255:2 1-0:1.8.0.255:2
+[ $rc -eq 1 ] || fail "get --sn two items too long: rc $rc"
+grep -q "pdu-size" "$work/err" || fail "get --sn two items too long: $(cat "$work/err")"
+pass "a multi-item SN Read too long for the PDU refused (pdu-size)"
+
+run dlms action "$tcp" --sn --client 32 0-0:1.0.0.255:1 i8:0 --trace
+[ $rc -eq 1 ] || fail "action --sn clock: rc $rc"
+grep -q "kind: parameterized-access" "$work/err" || fail "action --sn: no parameterized-access"
+grep -q "xDLMS: data-access-result read-write-denied" "$work/err" ||
+    fail "action --sn clock: $(tail -1 "$work/err")"
+base=$(awk '$4 == "0-0:1.0.0.255" {print $1}' <("$AMI" dlms objects "$tcp" --sn --client 32))
+want=$(printf '%04X' $((${base#SN:} + 0x60)))
+grep -q "variable-name: $want" "$work/err" || fail "action --sn clock: not at $base + 0x60"
+pass "SN action (clock adjust_to_quarter at $base + 0x60) through ReadRequest, refused to the public client"
+
+run dlms action "$tcp" --sn --sn-write --client 32 0-0:96.3.10.255:1 i8:0 --trace
+[ $rc -eq 1 ] || fail "action --sn-write disconnect: rc $rc"
+grep -q "APDU write-request" "$work/err" || fail "action --sn-write: no WriteRequest"
+grep -q "xDLMS: data-access-result read-write-denied" "$work/err" ||
+    fail "action --sn-write disconnect: $(tail -1 "$work/err")"
+pass "SN action (disconnect control remote_disconnect) through WriteRequest, refused to the public client"
+
+run dlms action "$tcp" --sn-write 0-0:1.0.0.255:1
+[ $rc -eq 2 ] || fail "--sn-write without --sn: rc $rc"
 
 run dlms get "$tcp" 1-0:1.8.0.255:2 --sn
 [ $rc -eq 1 ] || fail "--sn to an LN SAP: rc $rc"
