@@ -266,13 +266,18 @@ AMI_EXTERN int ami_dlms_client_release(ami_dlms_client *c, ami_wr *out);
  * read: ReadRequest for n items, each AMI_SN_VARIABLE_NAME or AMI_SN_PARAMETERIZED_ACCESS
  *   (selector and params: selective access of an attribute, or a method's parameters). The
  *   result as for get: n == 1 gives has_data/data or DATA_ACCESS_RESULT with the
- *   data-access-error; n > 1 gives items (max_items).
+ *   data-access-error; n > 1 gives items (max_items). A one-item Read answered in
+ *   data-block-result blocks (block transfer with Read agreed, no GBT) is acknowledged block by
+ *   block (input() returns AMI_E_AGAIN with a ReadRequest of block-number-access in out) and
+ *   reassembled in data_buf (AMI_E_TOO_LARGE past data_cap; lost, repeated or out-of-order
+ *   blocks AMI_E_PROTOCOL); res->blocks counts the blocks.
  * write: WriteRequest of one encoded Data to one name (a method's name invokes it with the Data
  *   as parameters): SUCCESS or DATA_ACCESS_RESULT. value must stay valid until the response.
  * unconfirmed_write: UnconfirmedWriteRequest; nothing answers it, so the session stays ready
  *   and there is nothing to feed to input().
  * Returns as the LN builders; AMI_E_INVAL also for an item kind other than variable-name /
- * parameterized-access (SN block transfer is not driven by the session).
+ * parameterized-access (block-number-access is the session's own acknowledgement; requests are
+ * never sent in blocks: read-data-block-access / write-data-block-access are not used).
  */
 AMI_EXTERN int ami_dlms_client_read(ami_dlms_client *c, const ami_sn_access *items, uint32_t n,
                                     ami_wr *out);
