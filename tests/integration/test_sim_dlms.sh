@@ -180,7 +180,7 @@ while r[:2] == H('C402'):
 else:
     assert r[:4] == H('C401C100'), r[:8].hex()
     raw = r[4:]
-assert raw[:2] == H('014E'), raw[:8].hex()
+assert raw[:2] == H('014F'), raw[:8].hex()  # 78 objects + 0-0:43.1.1.255
 r = hx(H('6203800100'))
 assert r == H('6303800100'), r.hex()
 h.sendall(frame(0x53))                        # DISC
