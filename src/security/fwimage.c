@@ -19,6 +19,7 @@
 #include "ami/bytes.h"
 #include "ami/error.h"
 #include "ami/fwimage.h"
+#include "ecdsa_internal.h"
 
 static const uint8_t magic[4] = {'A', 'M', 'F', 'W'};
 
@@ -149,39 +150,11 @@ static EVP_PKEY *load_key(const uint8_t *key, size_t key_len, uint8_t *alg, int 
 {
     const char *curve = curve_of(key_len, alg);
     *err = AMI_E_KEY;
-    if (!curve || key[0] != 0x04)
+    if (!curve)
         return NULL;
-    char group[8];
-    snprintf(group, sizeof group, "%s", curve);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)key, key_len),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!pc) {
-        *err = AMI_E_CRYPTO;
-        return NULL;
-    }
-    if (EVP_PKEY_fromdata_init(pc) <= 0 ||
-        EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-        pkey = NULL;
-    EVP_PKEY_CTX_free(pc);
-    if (!pkey)
-        return NULL;
-    /* fromdata decodes the point; the quick public check makes sure it lies on the curve (not
-     * the point at infinity). The full check would also multiply by the group order, costing
-     * about as much as the verification itself, and adds nothing on P-256 and P-384: their
-     * cofactor is 1, so every point on the curve is in the prime-order group. */
-    EVP_PKEY_CTX *cc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    int ok = cc && EVP_PKEY_public_check_quick(cc) == 1;
-    EVP_PKEY_CTX_free(cc);
-    if (!ok) {
-        EVP_PKEY_free(pkey);
-        return NULL;
-    }
-    *err = AMI_OK;
+    EVP_PKEY *pkey = ami__ec_public_key(curve, key, key_len);
+    if (pkey)
+        *err = AMI_OK;
     return pkey;
 }
 
@@ -201,26 +174,6 @@ int ami_fwimg_key_check(const uint8_t *key, size_t key_len, uint8_t *alg)
 }
 
 /* ---------------------------------------------------------------- signatures */
-
-/* DER of the raw r || s (n bytes each) into der (capacity cap); returns the length or -1. */
-static int raw_to_der(const uint8_t *raw, size_t n, uint8_t *der, size_t cap)
-{
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, (int)n, NULL), *s = BN_bin2bn(raw + n, (int)n, NULL);
-    int len = -1;
-    if (sig && r && s && ECDSA_SIG_set0(sig, r, s) == 1) {
-        r = s = NULL; /* owned by sig now */
-        int need = i2d_ECDSA_SIG(sig, NULL);
-        if (need > 0 && (size_t)need <= cap) {
-            uint8_t *p = der;
-            len = i2d_ECDSA_SIG(sig, &p);
-        }
-    }
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(sig);
-    return len;
-}
 
 int ami_fwimg_verify(const uint8_t *img, size_t len, const uint8_t *key, size_t key_len,
                      ami_fwimg_header *out)
@@ -249,20 +202,7 @@ int ami_fwimg_verify(const uint8_t *img, size_t len, const uint8_t *key, size_t 
         return AMI_E_KEY;
     }
     size_t sl = ami_fwimg_sig_len(h.alg), signed_len = (size_t)total - sl;
-    uint8_t der[AMI_FWIMG_SIG_MAX + 16];
-    int dl = raw_to_der(img + signed_len, sl / 2, der, sizeof der);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    rc = AMI_E_CRYPTO;
-    if (dl > 0 && md &&
-        EVP_DigestVerifyInit(md, NULL,
-                             h.alg == AMI_FWIMG_ECDSA_P256_SHA256 ? EVP_sha256() : EVP_sha384(),
-                             NULL, pkey) == 1) {
-        int v = EVP_DigestVerify(md, der, (size_t)dl, img, signed_len);
-        rc = v == 1 ? AMI_OK : v == 0 ? AMI_E_AUTH : AMI_E_CRYPTO;
-    } else if (dl <= 0) {
-        rc = AMI_E_AUTH; /* r or s zero: no valid signature */
-    }
-    EVP_MD_CTX_free(md);
+    rc = ami__ecdsa_verify_raw(pkey, sl / 2, img, signed_len, img + signed_len);
     EVP_PKEY_free(pkey);
     return rc;
 }

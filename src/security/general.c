@@ -17,6 +17,7 @@
 #include "ami/error.h"
 #include "ami/hls.h"
 #include "ami/security.h"
+#include "ecdsa_internal.h"
 
 /* ---------------------------------------------------------------- field coding */
 
@@ -389,58 +390,14 @@ int ami_gc_unwrap_key(const ami_gc_key_info *ki, const uint8_t *kek, size_t kek_
 /* Signs msg with the suite's hash; sig receives r || s, 2 * half bytes. */
 static int ecdsa_raw_sign(int suite, EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t *sig)
 {
-    size_t half = suite == 1 ? 32 : 48;
-    const EVP_MD *md = suite == 1 ? EVP_sha256() : EVP_sha384();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    uint8_t der[160];
-    size_t dlen = sizeof der;
-    int rc = AMI_E_CRYPTO;
-    if (ctx && EVP_DigestSignInit(ctx, NULL, md, NULL, key) == 1 &&
-        EVP_DigestSign(ctx, der, &dlen, msg, n) == 1) {
-        const unsigned char *q = der;
-        ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &q, (long)dlen);
-        if (s) {
-            const BIGNUM *br, *bs;
-            ECDSA_SIG_get0(s, &br, &bs);
-            if (BN_bn2binpad(br, sig, (int)half) == (int)half &&
-                BN_bn2binpad(bs, sig + half, (int)half) == (int)half)
-                rc = AMI_OK;
-            ECDSA_SIG_free(s);
-        }
-    }
-    EVP_MD_CTX_free(ctx);
-    return rc;
+    return ami__ecdsa_sign_raw(key, suite == 1 ? 32 : 48, msg, n, sig);
 }
 
 /* Verifies r || s (2 * half bytes) over msg: AMI_OK or AMI_E_AUTH. */
 static int ecdsa_raw_verify(int suite, EVP_PKEY *pub, const uint8_t *msg, size_t n,
                             const uint8_t *sig)
 {
-    size_t half = suite == 1 ? 32 : 48;
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *br = BN_bin2bn(sig, (int)half, NULL);
-    BIGNUM *bs = BN_bin2bn(sig + half, (int)half, NULL);
-    if (!s || !br || !bs || ECDSA_SIG_set0(s, br, bs) != 1) {
-        BN_free(br);
-        BN_free(bs);
-        ECDSA_SIG_free(s);
-        return AMI_E_NOMEM;
-    }
-    unsigned char *der = NULL;
-    int dlen = i2d_ECDSA_SIG(s, &der);
-    ECDSA_SIG_free(s);
-    if (dlen <= 0)
-        return AMI_E_CRYPTO;
-    const EVP_MD *md = suite == 1 ? EVP_sha256() : EVP_sha384();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int rc = AMI_E_CRYPTO;
-    if (ctx && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pub) == 1) {
-        int v = EVP_DigestVerify(ctx, der, (size_t)dlen, msg, n);
-        rc = v == 1 ? AMI_OK : AMI_E_AUTH; /* 0: mismatch; <0: a malformed (r, s) */
-    }
-    EVP_MD_CTX_free(ctx);
-    OPENSSL_free(der);
-    return rc;
+    return ami__ecdsa_verify_raw(pub, suite == 1 ? 32 : 48, msg, n, sig);
 }
 
 /* ---------------------------------------------------------------- key agreement */
@@ -513,29 +470,7 @@ static EVP_PKEY *point_key(int suite, const uint8_t *xy, size_t half)
     uint8_t pt[1 + 96];
     pt[0] = 0x04;
     memcpy(pt + 1, xy, 2 * half);
-    char group[8];
-    memcpy(group, suite == 1 ? "P-256" : "P-384", 6);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * half),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (pc && (EVP_PKEY_fromdata_init(pc) <= 0 ||
-               EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0))
-        pkey = NULL;
-    EVP_PKEY_CTX_free(pc);
-    if (!pkey)
-        return NULL;
-    EVP_PKEY_CTX *cc = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    int ok = cc && EVP_PKEY_public_check_quick(cc) == 1;
-    EVP_PKEY_CTX_free(cc);
-    if (!ok) {
-        EVP_PKEY_free(pkey);
-        return NULL;
-    }
-    return pkey;
+    return ami__ec_public_key(suite == 1 ? "P-256" : "P-384", pt, 1 + 2 * half);
 }
 
 int ami_gc_agree_originator(int suite, EVP_PKEY *sign_key, EVP_PKEY *peer_static,

@@ -12,6 +12,7 @@
 #include "ami/bytes.h"
 #include "ami/error.h"
 #include "ami/hls.h"
+#include "ecdsa_internal.h"
 
 static const char *const mech_names[] = {
     "none", "low", "hls-aes", "hls-md5", "hls-sha1", "hls-gmac", "hls-sha256", "hls-ecdsa",
@@ -129,28 +130,8 @@ static int ecdsa_sign(const ami_hls_params *p, const uint8_t *msg, size_t mlen, 
         return AMI_E_INVAL;
     if (cap < 2 * n)
         return AMI_E_NOSPACE;
-    const EVP_MD *md = n == 32 ? EVP_sha256() : EVP_sha384();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return AMI_E_NOMEM;
-    uint8_t der[160];
-    size_t dlen = sizeof der;
-    int rc = AMI_E_CRYPTO;
-    if (EVP_DigestSignInit(ctx, NULL, md, NULL, p->sign_key) == 1 &&
-        EVP_DigestSign(ctx, der, &dlen, msg, mlen) == 1) {
-        const unsigned char *q = der;
-        ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &q, (long)dlen);
-        if (sig) {
-            const BIGNUM *r, *s;
-            ECDSA_SIG_get0(sig, &r, &s);
-            if (BN_bn2binpad(r, out, (int)n) == (int)n &&
-                BN_bn2binpad(s, out + n, (int)n) == (int)n)
-                rc = (int)(2 * n);
-            ECDSA_SIG_free(sig);
-        }
-    }
-    EVP_MD_CTX_free(ctx);
-    return rc;
+    int rc = ami__ecdsa_sign_raw(p->sign_key, n, msg, mlen, out);
+    return rc == AMI_OK ? (int)(2 * n) : rc;
 }
 
 static int ecdsa_verify(const ami_hls_params *p, const uint8_t *msg, size_t mlen,
@@ -161,31 +142,7 @@ static int ecdsa_verify(const ami_hls_params *p, const uint8_t *msg, size_t mlen
         return AMI_E_INVAL;
     if (slen != 2 * n)
         return AMI_E_MALFORMED;
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sigb, (int)n, NULL), *s = BN_bin2bn(sigb + n, (int)n, NULL);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(sig);
-        return AMI_E_NOMEM;
-    }
-    unsigned char *der = NULL;
-    int dlen = i2d_ECDSA_SIG(sig, &der);
-    ECDSA_SIG_free(sig);
-    if (dlen <= 0)
-        return AMI_E_CRYPTO;
-    const EVP_MD *md = n == 32 ? EVP_sha256() : EVP_sha384();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int rc = AMI_E_NOMEM;
-    if (ctx) {
-        int v = -1;
-        if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, p->verify_key) == 1)
-            v = EVP_DigestVerify(ctx, der, (size_t)dlen, msg, mlen);
-        rc = v == 1 ? AMI_OK : v == 0 ? AMI_E_AUTH : AMI_E_CRYPTO;
-        EVP_MD_CTX_free(ctx);
-    }
-    OPENSSL_free(der);
-    return rc;
+    return ami__ecdsa_verify_raw(p->verify_key, n, msg, mlen, sigb);
 }
 
 static int check_common(const ami_hls_params *p, const uint8_t *x, size_t len, const uint8_t *other,
