@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+
 #include "cli.h"
 #include "fw_keys.h"
 #include "keys.h"
@@ -68,7 +70,14 @@ static void help(FILE *out)
             "                      meter, instead of the seed's or the CSV's\n"
             "  --ak HEX            SAP 1 authentication key (16 bytes) of every meter\n"
             "  --kek HEX           SAP 1 master key for key_transfer (16 bytes) of every meter\n"
-            "  --system-title HEX  the meter's system title (8 bytes; one meter only)\n"
+            "  --system-title HEX  the meter's system title (8 bytes; one meter only)\n");
+    fprintf(out,
+            "  --client-public-key PEM   the management client's P-256 public key: opens SAP 2\n"
+            "                      (HLS-ECDSA, suite 1, authenticated encryption, general-\n"
+            "                      ciphering agreed-key); each meter's key pair derives from\n"
+            "                      the seed and its system title, made at the first use\n"
+            "  --ec-keys-out DIR   write each meter's SAP 2 public key as DIR/<system title\n"
+            "                      hex>.pem once all meters listen (needs --client-public-key)\n"
             "  --fault LINE        a fault command applied at start (repeatable), e.g.\n"
             "                      --fault 'all delay 200ms jitter 50ms'\n"
             "  --fault-seed N      seed of the fault generators (default 1)\n"
@@ -113,6 +122,8 @@ enum {
     OPT_AK,
     OPT_KEK,
     OPT_ST,
+    OPT_CLIENT_PUB,
+    OPT_EC_KEYS_OUT,
     OPT_P1,
     OPT_P1_KEY,
     OPT_OPTICAL,
@@ -181,6 +192,8 @@ static int run(struct ami_cli *cli, int argc, char **argv)
         {"ak", required_argument, NULL, OPT_AK},
         {"kek", required_argument, NULL, OPT_KEK},
         {"system-title", required_argument, NULL, OPT_ST},
+        {"client-public-key", required_argument, NULL, OPT_CLIENT_PUB},
+        {"ec-keys-out", required_argument, NULL, OPT_EC_KEYS_OUT},
         {"fault", required_argument, NULL, 'f'},
         {"fault-seed", required_argument, NULL, 'F'},
         {"speed", required_argument, NULL, OPT_SPEED},
@@ -211,6 +224,7 @@ static int run(struct ami_cli *cli, int argc, char **argv)
                         .verbose = cli->verbose};
     const char *faults[SIM_MAX_FAULT_OPTS];
     const char *fw_key = NULL;
+    const char *client_pub = NULL; /* --client-public-key */
     ami_fwimg_version fw_version = sim_meter_default_fw();
     struct cli_keys keys; /* --ek/--ak/--kek/--system-title */
     memset(&keys, 0, sizeof keys);
@@ -261,6 +275,12 @@ static int run(struct ami_cli *cli, int argc, char **argv)
             break;
         case 'K':
             o.keys_out = optarg;
+            break;
+        case OPT_CLIENT_PUB:
+            client_pub = optarg;
+            break;
+        case OPT_EC_KEYS_OUT:
+            o.ec_keys_out = optarg;
             break;
         case 'f':
             if (o.nfaults == SIM_MAX_FAULT_OPTS)
@@ -383,11 +403,30 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    if (o.ec_keys_out && !client_pub) {
+        cli_keys_wipe(&keys);
+        ami_wipe(po.p1_key, sizeof po.p1_key);
+        return cli_usage("sim", "--ec-keys-out needs --client-public-key");
+    }
+    if (client_pub) {
+        FILE *fp = fopen(client_pub, "r");
+        o.client_public_key = fp ? PEM_read_PUBKEY(fp, NULL, NULL, NULL) : NULL;
+        if (fp)
+            fclose(fp);
+        if (!o.client_public_key || !EVP_PKEY_is_a(o.client_public_key, "EC") ||
+            EVP_PKEY_get_bits(o.client_public_key) != 256) {
+            EVP_PKEY_free(o.client_public_key);
+            cli_keys_wipe(&keys);
+            ami_wipe(po.p1_key, sizeof po.p1_key);
+            return cli_fail("sim", client_pub, "sim", "not a P-256 public key (PEM)");
+        }
+    }
     sim_fleet *f = NULL;
     const char *what = NULL;
     int rc = sim_fleet_create(&f, &o, stderr, &what);
     cli_keys_wipe(&keys); /* copied into the meters */
     if (rc != AMI_OK) {
+        EVP_PKEY_free(o.client_public_key);
         if (rc == AMI_E_INVAL || rc == AMI_E_RANGE)
             return cli_usage("sim", "%s", what);
         return cli_fail("sim", what, "sim", "%s", ami_strerror(rc));
@@ -395,21 +434,25 @@ static int run(struct ami_cli *cli, int argc, char **argv)
     uint8_t *fw_bufs = NULL;
     if ((rc = sim_fw_setup(f, fw_key ? fw_pub : NULL, fw_pub_len, fw_version, &fw_bufs))) {
         sim_fleet_destroy(f);
+        EVP_PKEY_free(o.client_public_key);
         free(fw_bufs);
         return cli_fail("sim", fw_key, "firmware", "%s", ami_strerror(rc));
     }
     if ((rc = sim_ports_attach(f, &po)) != AMI_OK) {
         sim_fleet_destroy(f);
+        EVP_PKEY_free(o.client_public_key);
         free(fw_bufs);
         return cli_fail("sim", "ports", "sim", "%s", ami_strerror(rc));
     }
     if ((rc = sim_push_attach(f)) != AMI_OK) {
         sim_fleet_destroy(f);
+        EVP_PKEY_free(o.client_public_key);
         free(fw_bufs);
         return cli_fail("sim", "control", "sim", "%s", ami_strerror(rc));
     }
     rc = sim_fleet_run(f, &what);
     sim_fleet_destroy(f);
+    EVP_PKEY_free(o.client_public_key);
     free(fw_bufs);
     if (rc != AMI_OK)
         return cli_fail("sim", what, "sim", "%s on %s", ami_strerror(rc), o.listen);

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -126,6 +127,8 @@ int sim_fleet_create(sim_fleet **out, const sim_fleet_opts *o, FILE *log, const 
     }
     f->o = *o;
     f->log = log;
+    sim_ec_configure(o->seed ? o->seed : (const uint8_t *)SIM_DEFAULT_SEED,
+                     o->seed ? o->seed_len : strlen(SIM_DEFAULT_SEED), o->client_public_key);
     f->n = o->meters;
     f->base = base;
     f->nodes = calloc(f->n, sizeof *f->nodes);
@@ -180,6 +183,31 @@ int sim_fleet_create(sim_fleet **out, const sim_fleet_opts *o, FILE *log, const 
     }
     f->loop.data = f;
     *out = f;
+    return AMI_OK;
+}
+
+/* --ec-keys-out: each meter's SAP 2 public key as DIR/<system title hex>.pem (this makes the
+ * key pairs of all meters). */
+static int ec_keys_write(sim_fleet *f, const char *dir)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        sim_meter *m = &f->nodes[i].meter;
+        EVP_PKEY *k = sim_ec_key(m);
+        if (!k)
+            return AMI_E_CONFIG; /* no --client-public-key, or no memory */
+        char st[17], path[4096];
+        for (size_t j = 0; j < 8; j++)
+            snprintf(st + 2 * j, 3, "%02x", m->system_title[j]);
+        int l = snprintf(path, sizeof path, "%s/%s.pem", dir, st);
+        if (l <= 0 || (size_t)l >= sizeof path)
+            return AMI_E_IO;
+        FILE *fp = fopen(path, "w");
+        if (!fp)
+            return AMI_E_IO;
+        int ok = PEM_write_PUBKEY(fp, k);
+        if (fclose(fp) != 0 || !ok)
+            return AMI_E_IO;
+    }
     return AMI_OK;
 }
 
@@ -523,6 +551,11 @@ int sim_fleet_run(sim_fleet *f, const char **what)
         if (rc != AMI_OK)
             *what = "--keys-out";
         sim_keys_watch(f);
+    }
+    if (rc == AMI_OK && f->o.ec_keys_out) {
+        rc = ec_keys_write(f, f->o.ec_keys_out);
+        if (rc != AMI_OK)
+            *what = "--ec-keys-out";
     }
     if (rc == AMI_OK)
         print_listening(f);

@@ -242,7 +242,7 @@ static uint8_t instant(void *user, const ami_cosem_obj *obj, ami_wr *out)
 static int keys_get(void *user, uint16_t sap, ami_dlms_keys *k)
 {
     sim_meter *m = user;
-    if (sap != SIM_SAP_MANAGEMENT)
+    if (sap != SIM_SAP_MANAGEMENT && sap != SIM_SAP_EC)
         return AMI_E_NOTFOUND;
     k->guek = m->ek;
     k->guek_len = sizeof m->ek;
@@ -261,7 +261,7 @@ static int keys_update(void *user, uint16_t sap, uint8_t id, const uint8_t *key,
                    : id == AMI_DLMS_KEY_AK  ? m->ak
                    : id == AMI_DLMS_KEY_KEK ? m->kek
                                             : NULL;
-    if (sap != SIM_SAP_MANAGEMENT || !dst || len != 16)
+    if ((sap != SIM_SAP_MANAGEMENT && sap != SIM_SAP_EC) || !dst || len != 16)
         return AMI_E_UNSUPPORTED;
     memcpy(dst, key, len);
     return AMI_OK;
@@ -1121,6 +1121,23 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
                                        .conformance = SIM_CONFORMANCE_SN,
                                        .max_pdu = 1024,
                                        .gbt_window = SIM_GBT_WINDOW};
+    size_t npol = 4;
+    if (sim_ec_client_key()) {
+        /* Until sim_ec_key() makes the meter's key pair, the client's public key stands in:
+         * it cannot sign, so an association would be refused. */
+        m->ec_policy = (ami_dlms_sec_policy){.suite = 1,
+                                             .security_policy = AMI_DLMS_SECPOL_AUTH_ENC,
+                                             .challenge_len = 16,
+                                             .server_sign_key = sim_ec_client_key(),
+                                             .client_verify_key = sim_ec_client_key()};
+        m->policies[npol++] = (ami_dlms_policy){
+            .client_sap = SIM_SAP_EC,
+            .context = AMI_ACSE_CONTEXT_LN,
+            .mechanism = AMI_ACSE_MECH_ECDSA,
+            .conformance = SIM_CONFORMANCE & ~(uint32_t)AMI_CONF_GENERAL_BLOCK_TRANSFER,
+            .max_pdu = 1024,
+            .sec = &m->ec_policy};
+    }
     rc = ami_replay_init(&m->replay, m->replay_slots, 16, NULL);
     if (rc != AMI_OK)
         return rc;
@@ -1134,7 +1151,7 @@ int sim_meter_init(sim_meter *m, const char *serial, const char *password,
     ami_dlms_server_config cfg = {.ops = &ami_cosem_store_ops,
                                   .store = &m->store,
                                   .policies = m->policies,
-                                  .policy_count = 4,
+                                  .policy_count = npol,
                                   .server_sap = 1,
                                   .sec = &m->sec};
     return ami_dlms_server_init(&m->server, &cfg);
@@ -1145,6 +1162,7 @@ void sim_meter_fini(sim_meter *m)
     if (m) {
         sim_classes_fini(m);
         sim_cert_fini(m);
+        sim_ec_fini(m);
     }
 }
 

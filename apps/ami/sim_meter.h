@@ -87,7 +87,7 @@ typedef struct sim_meter {
     ami_cosem_ext_register maxdem[3]; /* 1-0:1.6.0/1.6.1/1.6.2 */
     ami_cosem_demand_register demand; /* 1-0:1.4.0 */
     ami_cosem_store store;
-    ami_dlms_policy policies[4];
+    ami_dlms_policy policies[5];
     uint8_t password[64];
     size_t password_len;
     /* Security of SAP 1 (management): keys lent to the engine by the key provider. */
@@ -96,6 +96,9 @@ typedef struct sim_meter {
     uint32_t ic;          /* the server's invocation counter: the last one used */
     uint32_t ic_reserved; /* with a counter store: the highest counter made durable */
     ami_dlms_sec_policy sec_policy;
+    /* SAP 2 (sim_ec.c): suite 1, mechanism 7; the key pair made at the first use. */
+    ami_dlms_sec_policy ec_policy;
+    EVP_PKEY *ec_key;
     ami_replay_entry replay_slots[16];
     ami_replay replay;
     ami_dlms_server_sec sec;
@@ -110,8 +113,16 @@ typedef struct sim_meter {
 } sim_meter;
 
 /* The client SAPs the meter answers: 16 public (no authentication), 17 LLS with the password,
- * 1 management (HLS-GMAC, authenticated encryption, suite 0), 32 the short-name context. */
-enum { SIM_SAP_PUBLIC = 16, SIM_SAP_READER = 17, SIM_SAP_MANAGEMENT = 1, SIM_SAP_SN = 32 };
+ * 1 management (HLS-GMAC, authenticated encryption, suite 0), 32 the short-name context, and
+ * with a client public key (sim_ec_configure) 2 management suite 1 (HLS-ECDSA, authenticated
+ * encryption, general-ciphering agreed-key). */
+enum {
+    SIM_SAP_PUBLIC = 16,
+    SIM_SAP_READER = 17,
+    SIM_SAP_MANAGEMENT = 1,
+    SIM_SAP_EC = 2,
+    SIM_SAP_SN = 32
+};
 
 /* Keys of SAP 1 until sim_meter_set_security (the fleet sets the per-meter ones). */
 #define SIM_DEFAULT_EK           "000102030405060708090A0B0C0D0E0F"
@@ -223,6 +234,13 @@ unsigned sim_meter_tariff(sim_meter *m);
  * sim_cert_fini (from sim_meter_fini) frees what a client made the meter keep (key pairs,
  * certificates). */
 void sim_cert_init(sim_meter *m);
+/* SAP 2 (sim_ec.c): the fleet seed and the client's P-256 public key, set before the meters
+ * are made (NULL key: no SAP 2). Both caller-owned, outliving the meters. */
+void sim_ec_configure(const uint8_t *seed, size_t seed_len, EVP_PKEY *client_key);
+EVP_PKEY *sim_ec_client_key(void);
+/* The meter's key pair, derived at the first call (NULL: no SAP 2 or out of memory). */
+EVP_PKEY *sim_ec_key(sim_meter *m);
+void sim_ec_fini(sim_meter *m);
 void sim_cert_fini(sim_meter *m);
 
 #endif

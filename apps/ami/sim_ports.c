@@ -79,6 +79,8 @@ static void hlink_assoc(hlink *h, sim_meter *m, uint16_t sap)
                               sizeof h->scratch, h->cipher,       sizeof h->cipher};
     if (h->has_assoc)
         ami_dlms_assoc_reset(&h->assoc); /* wipes a dedicated key */
+    if (sap == SIM_SAP_EC)
+        (void)sim_ec_key(m); /* the meter's EC key pair, made at the first use */
     (void)ami_dlms_assoc_init(&h->assoc, &m->server, sap, &mem);
     /* general block transfer: HDLC in normal response mode streams one block at a time */
     (void)ami_dlms_assoc_set_gbt(&h->assoc, h->gbt_rx, sizeof h->gbt_rx, h->gbt_tx,

@@ -103,6 +103,8 @@ static void assoc_for(sim_assoc_slot *s, sim_meter *m, uint16_t sap, uint8_t str
                               sizeof s->scratch, s->cipher,       sizeof s->cipher};
     if (s->has_assoc)
         ami_dlms_assoc_reset(&s->assoc); /* wipes a dedicated key */
+    if (sap == SIM_SAP_EC)
+        (void)sim_ec_key(m); /* the meter's EC key pair, made at the first use */
     (void)ami_dlms_assoc_init(&s->assoc, &m->server, sap, &mem);
     (void)ami_dlms_assoc_set_gbt(&s->assoc, s->gbt_rx, sizeof s->gbt_rx, s->gbt_tx,
                                  sizeof s->gbt_tx, stream);

@@ -75,8 +75,12 @@ typedef struct sim_fleet_opts {
     const char *serial;      /* serial of meter 0 when meters == 1 (NULL: derived) */
     const uint8_t *seed;     /* fleet seed (NULL: none) */
     size_t seed_len;
-    const char *keys_in;   /* CSV of keys (NULL: none) */
-    const char *keys_out;  /* CSV written once listening (NULL: none) */
+    const char *keys_in;  /* CSV of keys (NULL: none) */
+    const char *keys_out; /* CSV written once listening (NULL: none) */
+    /* SAP 2 (sim_ec.c): the client's P-256 public key (NULL: no SAP 2), and the directory
+     * where each meter's public key goes as <system title hex>.pem once listening. */
+    EVP_PKEY *client_public_key;
+    const char *ec_keys_out;
     const char *state_dir; /* server invocation counters (NULL: from the wall clock) */
     /* SAP 1 keys for every meter (--ek/--ak/--kek, 16 bytes) and the system title of meter 0
      * (--system-title, 8 bytes, one meter only); NULL: the seed's or the CSV's. */
