@@ -260,6 +260,7 @@ static void method(uint8_t m, const uint8_t *d, size_t n)
         }
         ami_sec_ctx_wipe(&c);
     }
+    ami_dlms_assoc_reset(&a); /* frees the association's keyed cipher contexts */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -138,6 +138,7 @@ static int cp_remove(void *u, uint16_t sap, size_t i)
 
 static void teardown_fx(void)
 {
+    ami_dlms_assoc_reset(&F.a); /* frees the association's keyed cipher contexts */
     for (int i = 0; i < 3; i++)
         EVP_PKEY_free(F.keys[i]);
     memset(F.keys, 0, sizeof F.keys);
@@ -615,6 +616,7 @@ static void test_denied(void **state)
     (void)state;
     setup(1, false);
     F.sp.security_policy = 0; /* encryption-only requests accepted: not authenticated */
+    ami_dlms_assoc_reset(&F.a);
     ami_dlms_assoc_mem mem = {F.block,          sizeof F.block, F.scratch,
                               sizeof F.scratch, F.cipher,       sizeof F.cipher};
     assert_int_equal(ami_dlms_assoc_init(&F.a, &F.srv, 1, &mem), AMI_OK);
