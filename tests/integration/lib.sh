@@ -59,10 +59,18 @@ free_port() {
     "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# line_done FILE PATTERN: the first line matching PATTERN is there and complete (a program may
+# write one line in several pieces: reading it half written lost a port under load)
+line_done() {
+    local n
+    n=$(grep -n -m1 -- "$2" "$1" 2>/dev/null | cut -d: -f1)
+    [ -n "$n" ] && [ "$n" -le "$(wc -l <"$1")" ]
+}
+
 wait_line() {
     local file=$1 pid=$2 pattern=$3 polls=${4:-1200} i
     for ((i = 0; i < polls; i++)); do
-        grep -q -- "$pattern" "$file" 2>/dev/null && break
+        line_done "$file" "$pattern" && break
         kill -0 "$pid" 2>/dev/null || fail "$(basename "$file"): exited: $(cat "$file")"
         nap
     done
