@@ -113,7 +113,8 @@ typedef enum ami_dlms_sec_refusal {
     AMI_DLMS_SEC_REFUSAL_CRYPTO,       /* OpenSSL failed */
     AMI_DLMS_SEC_REFUSAL_TRANSACTION,  /* general-ciphering: not our transaction-id */
     AMI_DLMS_SEC_REFUSAL_UNWRAP,       /* general-ciphering: wrapped key does not unwrap */
-    AMI_DLMS_SEC_REFUSAL_SIGNATURE,    /* agreed-key: the server's signature does not verify */
+    AMI_DLMS_SEC_REFUSAL_SIGNATURE,    /* agreed-key, general-signing: the server's signature
+                                          does not verify */
 } ami_dlms_sec_refusal;
 
 /* A short name of the cause: "tag mismatch (wrong key or tampered APDU)", ... Never NULL. */
@@ -124,6 +125,10 @@ typedef struct ami_dlms_sec_config {
     uint8_t suite;    /* 0, 1 or 2 (2: 32-byte keys) */
     uint8_t form;     /* enum ami_dlms_sec_form */
     uint8_t key_info; /* AMI_DLMS_SEC_KI_*: general-ciphering requests (form GC) */
+    /* general-signing (0xDF, suites 1 and 2): every request (plain or ciphered as the level
+     * and form say) goes out wrapped in general-signing, signed with sign_key; responses must
+     * come the same way, signed with server_key's private key (else SIGNATURE / DOWNGRADE). */
+    bool general_signing;
     /* Client system title (8 bytes): required for ciphering and HLS mechanisms 5..7. */
     const uint8_t *client_title;
     /* Expected server system title (8 bytes) or NULL: learnt from the AARE

@@ -225,7 +225,10 @@ typedef struct ami_dlms_sec_policy {
     /* Mechanism 7: the server's private key (signs f(CtoS)) and the client's public key (checks
      * f(StoC)); P-256 for suites 0/1, P-384 for suite 2. Caller-owned. Also the keys of
      * general-ciphering agreed-key (suites 1, 2): the server's static key-agreement and
-     * signing key, and the client's (ami/security_general.h, ami_gc_agree_*). */
+     * signing key, and the client's (ami/security_general.h, ami_gc_agree_*); and of
+     * general-signing (0xDF): a signed request is verified with client_verify_key before
+     * anything else (bad-signature), its content (plain or ciphered) served, and the response
+     * signed with server_sign_key, with the request's transaction-id. */
     EVP_PKEY *server_sign_key;
     EVP_PKEY *client_verify_key;
     /*
@@ -301,8 +304,9 @@ enum ami_dlms_sec_event {
      * a wrapped key that does not unwrap under the KEK, no KEK, a key of the wrong length);
      * a value apart from the others so that new events elsewhere do not collide */
     AMI_DLMS_SEC_EV_KEY_REFUSED = 12,
-    /* general-ciphering agreed-key: the signature over the ephemeral key does not verify with
-     * the client's public key (policy client_verify_key) */
+    /* general-ciphering agreed-key: the signature over the ephemeral key, or general-signing:
+     * the request's signature, does not verify with the client's public key (policy
+     * client_verify_key) */
     AMI_DLMS_SEC_EV_BAD_SIGNATURE = 13,
 };
 

@@ -1,8 +1,8 @@
 /*
  * DLMS/COSEM general-ciphering (tag 0xDD) and general-signing (tag 0xDF) APDUs, and the
  * ECDH key agreement of security suites 1 and 2. The DLMS client and server sessions use
- * general-ciphering with identified-key and wrapped-key (ami/dlms_client_sec.h,
- * ami/dlms_server.h); agreed-key and general-signing are library level only.
+ * general-ciphering with identified-key, wrapped-key and agreed-key, and general-signing
+ * (client option general_signing; ami/dlms_client_sec.h, ami/dlms_server.h).
  *
  * References: DLMS UA 1000-2 (Green Book) ed. 9, 9.2.7.2.4 (AES-GCM), 9.2.3.4.6 (key
  * agreement), the xDLMS ASN.1 module (General-Ciphering, General-Signing, Key-Info);

@@ -135,6 +135,9 @@ static int sec_init(ami_dlms_client_sec *s, const ami_dlms_sec_config *cfg)
         return AMI_E_KEY;
     if (cfg->form == AMI_DLMS_SEC_FORM_GC && cfg->key_info == AMI_DLMS_SEC_KI_WRAPPED && !cfg->kek)
         return AMI_E_KEY;
+    if (cfg->general_signing &&
+        (cfg->suite == 0 || !cfg->sign_key || !cfg->server_key || !cfg->client_title))
+        return cfg->suite == 0 ? AMI_E_CONFIG : AMI_E_KEY;
     if (cfg->form == AMI_DLMS_SEC_FORM_GC && cfg->key_info == AMI_DLMS_SEC_KI_AGREED &&
         (cfg->suite == 0 || !cfg->sign_key || !cfg->server_key))
         return cfg->suite == 0 ? AMI_E_CONFIG : AMI_E_KEY;
@@ -747,19 +750,22 @@ int ami__csec_rlre(ami_dlms_client *c, const ami_release *r)
 size_t ami__csec_overhead(const ami_dlms_client *c)
 {
     const ami_dlms_client_sec *s = c->cfg.sec;
+    /* general-signing: tag, txid (9), two titles (18), two empty fields, content length (<= 5),
+     * signature (1 + 96) */
+    size_t gs = s && s->cfg.general_signing ? 1 + 9 + 18 + 2 + 5 + 1 + 96 : 0;
     if (!s || !ciphering(s))
-        return 0;
+        return gs;
     /* tag, length (up to 3 bytes), SC, IC, GCM tag; general-*: system title + its length */
     size_t n = 1 + 3 + AMI_SEC_HEADER_LEN + AMI_SEC_TAG_LEN;
-    if (s->cfg.form == AMI_DLMS_SEC_FORM_GC)   /* txid, two titles, empty fields, key-info */
-        return n + 9 + 9 + 9 + 2 + 8 + 4 * 48; /* agreed-key of suite 2 is the largest */
-    return s->cfg.form == AMI_DLMS_SEC_FORM_GENERAL ? n + 1 + AMI_SEC_SYSTEM_TITLE_LEN : n;
+    if (s->cfg.form == AMI_DLMS_SEC_FORM_GC)        /* txid, two titles, empty fields, key-info */
+        return gs + n + 9 + 9 + 9 + 2 + 8 + 4 * 48; /* agreed-key of suite 2 is the largest */
+    return gs + (s->cfg.form == AMI_DLMS_SEC_FORM_GENERAL ? n + 1 + AMI_SEC_SYSTEM_TITLE_LEN : n);
 }
 
-int ami__csec_protect(ami_dlms_client *c, ami_wr *out, size_t mark)
+static int protect_inner(ami_dlms_client *c, ami_wr *out, size_t mark)
 {
     ami_dlms_client_sec *s = c->cfg.sec;
-    if (!s || !ciphering(s) || out->len <= mark)
+    if (!ciphering(s))
         return AMI_OK;
     size_t n = out->len - mark;
     if (!out->p) {
@@ -800,6 +806,111 @@ int ami__csec_protect(ami_dlms_client *c, ami_wr *out, size_t mark)
     return rc;
 }
 
+/*
+ * general-signing of the request at out[mark..): the transaction-id is the one of the
+ * general-ciphering content when there is one, else a fresh invocation counter (8 bytes).
+ */
+static int sign_request(ami_dlms_client_sec *s, ami_wr *out, size_t mark)
+{
+    size_t n = out->len - mark;
+    if (n > s->cfg.cap)
+        return AMI_E_TOO_LARGE;
+    if (!s->txid_set) {
+        uint32_t ic;
+        int rc = take_ic(s, &ic);
+        if (rc)
+            return rc;
+        ami_enc64be(s->txid, ic);
+        s->txid_set = true;
+    }
+    memcpy(s->cfg.buf, out->p + mark, n);
+    out->len = mark;
+    ami_gc_header h;
+    memset(&h, 0, sizeof h);
+    h.transaction_id = s->txid;
+    h.transaction_id_len = sizeof s->txid;
+    h.originator = s->client_title;
+    h.originator_len = AMI_SEC_SYSTEM_TITLE_LEN;
+    if (s->have_server_title) {
+        h.recipient = s->server_title;
+        h.recipient_len = AMI_SEC_SYSTEM_TITLE_LEN;
+    }
+    int rc = ami_gs_sign(out, &h, s->cfg.buf, n, s->cfg.suite, s->cfg.sign_key);
+    ami_wipe(s->cfg.buf, n);
+    if (rc == AMI_E_CRYPTO)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_CRYPTO, rc);
+    return rc ? rc : ami_wr_error(out);
+}
+
+int ami__csec_protect(ami_dlms_client *c, ami_wr *out, size_t mark)
+{
+    ami_dlms_client_sec *s = c->cfg.sec;
+    if (!s || out->len <= mark)
+        return AMI_OK;
+    if (!out->p) {
+        out->len += ami__csec_overhead(c);
+        return AMI_OK;
+    }
+    uint8_t plain_tag = out->p[mark];
+    if (s->cfg.general_signing && plain_tag != AMI_ACSE_AARQ && plain_tag != AMI_ACSE_RLRQ)
+        s->txid_set = false; /* a fresh transaction */
+    int rc = protect_inner(c, out, mark);
+    if (rc || !s->cfg.general_signing || plain_tag == AMI_ACSE_AARQ || plain_tag == AMI_ACSE_RLRQ)
+        return rc;
+    return sign_request(s, out, mark);
+}
+
+/*
+ * general-signing response (0xDF): the signature is checked with server_key first, then the
+ * titles (originator the server, recipient when given us) and the transaction-id (our
+ * request's); the content is then taken as the response (deciphered when ciphered).
+ */
+static int unsign(ami_dlms_client_sec *s, const uint8_t **apdu, size_t *len)
+{
+    ami_gs_apdu g;
+    size_t used = 0;
+    int rc = ami_gs_parse(*apdu, *len, &g, &used);
+    if (rc || used != *len || !g.content_len)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_MALFORMED, rc ? rc : AMI_E_MALFORMED);
+    rc = ami_gs_verify(*apdu, &g, s->cfg.suite, s->cfg.server_key);
+    if (rc == AMI_E_AUTH || rc == AMI_E_MALFORMED)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_SIGNATURE, AMI_E_AUTH);
+    if (rc)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_CRYPTO, rc);
+    if (g.h.originator_len != AMI_SEC_SYSTEM_TITLE_LEN ||
+        (g.h.recipient_len && !ami_ct_equal(g.h.recipient, s->client_title, 8)))
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_SYSTEM_TITLE, AMI_E_PROTOCOL);
+    ami_sec_apdu p;
+    memset(&p, 0, sizeof p);
+    p.system_title = g.h.originator;
+    const uint8_t *st;
+    if ((rc = sender_title(s, &p, &st)) != AMI_OK)
+        return rc;
+    if (!s->txid_set || g.h.transaction_id_len != sizeof s->txid ||
+        !ami_ct_equal(g.h.transaction_id, s->txid, sizeof s->txid))
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_TRANSACTION, AMI_E_PROTOCOL);
+    uint8_t t = g.content[0];
+    if (t == AMI_GC_TAG_SIGNING)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_MALFORMED, AMI_E_MALFORMED);
+    if (ami_apdu_is_ciphered(t)) {
+        ami_view plain;
+        rc = decipher(s, g.content, g.content_len, &plain);
+        if (rc)
+            return rc;
+        s->last_secured = true;
+        s->txid_set = false;
+        *apdu = plain.p;
+        *len = plain.len;
+        return AMI_OK;
+    }
+    if (ciphering(s) && t != AMI_APDU_EXCEPTION_RESPONSE && t != AMI_APDU_CONFIRMED_SERVICE_ERROR)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_DOWNGRADE, AMI_E_ACCESS);
+    s->txid_set = false; /* one response per transaction */
+    *apdu = g.content;
+    *len = g.content_len;
+    return AMI_OK;
+}
+
 int ami__csec_unprotect(ami_dlms_client *c, const uint8_t **apdu, size_t *len)
 {
     ami_dlms_client_sec *s = c->cfg.sec;
@@ -807,6 +918,11 @@ int ami__csec_unprotect(ami_dlms_client *c, const uint8_t **apdu, size_t *len)
         return AMI_OK;
     s->last_secured = false;
     uint8_t tag = (*apdu)[0];
+    if (tag == AMI_GC_TAG_SIGNING && s->cfg.general_signing)
+        return unsign(s, apdu, len);
+    if (s->cfg.general_signing && tag != AMI_ACSE_AARE && tag != AMI_ACSE_RLRE &&
+        tag != AMI_APDU_EXCEPTION_RESPONSE && tag != AMI_APDU_CONFIRMED_SERVICE_ERROR)
+        return refuse(s, AMI_DLMS_SEC_REFUSAL_DOWNGRADE, AMI_E_ACCESS);
     if (ami_apdu_is_ciphered(tag)) {
         ami_view plain;
         int rc = decipher(s, *apdu, *len, &plain);

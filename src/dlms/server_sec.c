@@ -901,11 +901,80 @@ static int handle_aarq(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* general-signing: tag, transaction-id (1 + 64), two titles (2 x 9), date-time and
+ * other-information (empty), content length (<= 5), signature (1 + 96). */
+#define GS_OVERHEAD 200u
+
+/*
+ * general-signing request (0xDF; Green Book 9.2.7.2.4 general-signing, suites 1 and 2): the
+ * signature is verified with the policy's client_verify_key before anything else (refused:
+ * bad-signature), the originator must be the association's client and the recipient (when
+ * given) this server. The content (a plain or ciphered xDLMS request, not another
+ * general-signing APDU) is then served as if it came alone, and the response goes out in
+ * general-signing, signed with server_sign_key, with the request's transaction-id.
+ */
+static int handle_signed(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out,
+                         size_t cap)
+{
+    const ami_dlms_sec_policy *sp = a->policy->sec;
+    const uint8_t *me = a->srv->cfg.sec->system_title;
+    ami_gs_apdu g;
+    size_t used = 0;
+    if (ami_gs_parse(req, len, &g, &used) != AMI_OK || used != len || !g.content_len) {
+        a->stats.requests++;
+        a->stats.malformed++;
+        return refuse(a, AMI_DLMS_SEC_EV_BAD_TAG, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out, cap);
+    }
+    if (sp->suite < 1 || !sp->client_verify_key || !sp->server_sign_key) {
+        a->stats.requests++;
+        return refuse(a, AMI_DLMS_SEC_EV_KEY_REFUSED, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,
+                      cap);
+    }
+    if (ami_gs_verify(req, &g, sp->suite, sp->client_verify_key) != AMI_OK) {
+        a->stats.requests++;
+        return refuse(a, AMI_DLMS_SEC_EV_BAD_SIGNATURE, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,
+                      cap);
+    }
+    if (!a->sec.has_client_st || g.h.originator_len != AMI_SEC_SYSTEM_TITLE_LEN ||
+        !ami_ct_equal(g.h.originator, a->sec.client_st, 8) ||
+        (g.h.recipient_len && !ami_ct_equal(g.h.recipient, me, 8))) {
+        a->stats.requests++;
+        return refuse(a, AMI_DLMS_SEC_EV_SYSTEM_TITLE, AMI_SERVICE_ERROR_DECIPHERING_ERROR, 0, out,
+                      cap);
+    }
+    if (g.content[0] == AMI_GC_TAG_SIGNING || g.content[0] == AMI_ACSE_AARQ ||
+        g.content[0] == AMI_ACSE_RLRQ || cap <= GS_OVERHEAD) {
+        a->stats.requests++;
+        a->stats.malformed++;
+        return refuse(a, 0, AMI_SERVICE_ERROR_OPERATION_NOT_POSSIBLE, 0, out, cap);
+    }
+    uint8_t txid[AMI_GC_TXID_MAX];
+    size_t txid_len = g.h.transaction_id_len;
+    memcpy(txid, g.h.transaction_id, txid_len);
+    /* the inner response goes after our header room, then into the (now free) cipher buffer */
+    int n = ami__sec_handle(a, g.content, g.content_len, out + GS_OVERHEAD, cap - GS_OVERHEAD);
+    if (n <= 0)
+        return n;
+    if ((size_t)n > a->mem.cipher_cap)
+        return AMI_E_NOSPACE;
+    memcpy(a->mem.cipher, out + GS_OVERHEAD, (size_t)n);
+    ami_gc_header hd = {txid, txid_len, me, 8, a->sec.client_st, 8, NULL, 0, NULL, 0};
+    ami_wr w;
+    ami_wr_init(&w, out, cap);
+    int rc = ami_gs_sign(&w, &hd, a->mem.cipher, (size_t)n, sp->suite, sp->server_sign_key);
+    ami_wipe(a->mem.cipher, (size_t)n);
+    if (rc != AMI_OK)
+        return rc == AMI_E_NOSPACE ? AMI_E_NOSPACE : AMI_E_INTERNAL;
+    return (int)w.len;
+}
+
 int ami__sec_handle(ami_dlms_assoc *a, const uint8_t *req, size_t len, uint8_t *out, size_t cap)
 {
     uint8_t tag = req[0];
     if (tag == AMI_ACSE_AARQ)
         return handle_aarq(a, req, len, out, cap);
+    if (tag == AMI_GC_TAG_SIGNING && a->ctx.state != AMI_DLMS_ASSOC_IDLE)
+        return handle_signed(a, req, len, out, cap);
     uint8_t state = a->ctx.state;
     bool ciphered = ami_apdu_is_ciphered(tag);
     if (state == AMI_DLMS_ASSOC_IDLE || tag == AMI_ACSE_RLRQ ||

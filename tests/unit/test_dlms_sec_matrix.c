@@ -187,6 +187,7 @@ typedef struct cli {
 
 static cli C;
 static uint8_t key_info; /* form GC: AMI_DLMS_SEC_KI_* */
+static bool signing;     /* general-signing of every request */
 
 static int client_setup(int mech, int suite, int level, uint8_t form, bool dedicated)
 {
@@ -202,6 +203,7 @@ static int client_setup(int mech, int suite, int level, uint8_t form, bool dedic
     sc.ak_len = S.kl;
     sc.random_dedicated_key = dedicated;
     sc.key_info = key_info;
+    sc.general_signing = signing;
     sc.kek = S.kek;
     sc.kek_len = S.kl;
     sc.hls_secret = (const uint8_t *)SECRET;
@@ -283,7 +285,9 @@ static void cell(int mech, int suite, int level, uint8_t form, bool dedicated)
     ami_attr_sel get = {{1, AMI_OBIS(0, 0, 96, 1, 9, 255), 2}, {false, 0, {NULL, 0}}};
     ami_wr_init(&w, b, sizeof b);
     assert_int_equal(ami_dlms_client_get(&C.c, &get, 1, &w), AMI_OK);
-    if (level != AMI_DLMS_SEC_NONE && form == AMI_DLMS_SEC_FORM_GC)
+    if (signing)
+        assert_int_equal(b[0], 0xDF);
+    else if (level != AMI_DLMS_SEC_NONE && form == AMI_DLMS_SEC_FORM_GC)
         assert_int_equal(b[0], 0xDD);
     else if (level != AMI_DLMS_SEC_NONE)
         assert_int_equal(b[0], form ? (dedicated ? 0xDC : 0xDB) : (dedicated ? 0xD0 : 0xC8));
@@ -334,7 +338,7 @@ static void cell(int mech, int suite, int level, uint8_t form, bool dedicated)
         assert_int_equal(res.data.p[1], 0x5A);
     }
     /* three ciphered requests, one counter each */
-    if (level != AMI_DLMS_SEC_NONE)
+    if (level != AMI_DLMS_SEC_NONE && !(signing && form != AMI_DLMS_SEC_FORM_GC))
         assert_int_equal(ami_dlms_client_sec_ic(&C.sec), ic0 + 3);
     assert_int_equal(ami_dlms_client_sec_refusal(&C.sec), AMI_DLMS_SEC_REFUSAL_NONE);
 
@@ -526,6 +530,126 @@ static void test_general_ciphering_refusals(void **state)
     }
 }
 
+/* general-signing (0xDF), suites 1 and 2: signed plain requests, signed general-ciphering
+ * (identified-key and agreed-key) and signed service-specific ciphering. */
+static void test_general_signing(void **state)
+{
+    (void)state;
+    signing = true;
+    for (int suite = 1; suite <= 2; suite++) {
+        cell(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_NONE, AMI_DLMS_SEC_FORM_SERVICE, false);
+        cell(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH_ENC, AMI_DLMS_SEC_FORM_SERVICE, false);
+        for (uint8_t ki = AMI_DLMS_SEC_KI_IDENTIFIED; ki <= AMI_DLMS_SEC_KI_AGREED; ki++) {
+            key_info = ki;
+            cell(AMI_ACSE_MECH_GMAC, suite, AMI_DLMS_SEC_AUTH_ENC, AMI_DLMS_SEC_FORM_GC, false);
+        }
+        key_info = 0;
+    }
+    signing = false;
+}
+
+/* An associated GMAC session of suite 1 with signed requests (level: none or auth-enc in
+ * general-ciphering); b holds one GET request, its length returned. */
+static size_t gs_session(int level, uint8_t *b, size_t cap)
+{
+    signing = true;
+    server_setup(AMI_ACSE_MECH_GMAC, 1, level);
+    assert_int_equal(client_setup(AMI_ACSE_MECH_GMAC, 1, level,
+                                  level ? AMI_DLMS_SEC_FORM_GC : AMI_DLMS_SEC_FORM_SERVICE, false),
+                     AMI_OK);
+    signing = false;
+    ami_wr w;
+    ami_dlms_result res;
+    ami_wr_init(&w, b, cap);
+    assert_int_equal(ami_dlms_client_associate(&C.c, &w), AMI_OK);
+    assert_int_equal(run(&w, &res, NULL), AMI_OK);
+    assert_int_equal(res.outcome, AMI_DLMS_SUCCESS);
+    ami_attr_sel get = {{1, AMI_OBIS(0, 0, 96, 1, 9, 255), 2}, {false, 0, {NULL, 0}}};
+    ami_wr_init(&w, b, cap);
+    assert_int_equal(ami_dlms_client_get(&C.c, &get, 1, &w), AMI_OK);
+    assert_int_equal(b[0], 0xDF);
+    return w.len;
+}
+
+/* Tampered signature or content, another signer: refused with bad-signature (server) or
+ * SIGNATURE (client); a response to another transaction: TRANSACTION. */
+static void test_general_signing_refusals(void **state)
+{
+    (void)state;
+    static uint8_t b[8192], copy[8192], resp[8192];
+    for (int level = AMI_DLMS_SEC_NONE; level <= AMI_DLMS_SEC_AUTH_ENC; level += 3) {
+        size_t n = gs_session(level, b, sizeof b);
+        /* any flipped bit (header, content, signature) fails the signature check first */
+        for (size_t i = 1; i < n; i++) {
+            memcpy(copy, b, n);
+            copy[i] ^= 0x01;
+            ami_dlms_assoc_stats before = S.a.stats;
+            int r = ami_dlms_assoc_handle(&S.a, copy, n, resp, sizeof resp);
+            assert_true(r > 0);
+            assert_int_equal(resp[0], AMI_APDU_EXCEPTION_RESPONSE);
+            uint64_t refused = (S.a.stats.bad_signature - before.bad_signature) +
+                               (S.a.stats.malformed - before.malformed);
+            if (refused == 0)
+                fail_msg("level %d: byte %zu flipped: not refused", level, i);
+        }
+        /* a request signed with another key */
+        S.sp.client_verify_key = p256_s;
+        uint64_t bs = S.a.stats.bad_signature;
+        int r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
+        assert_true(r > 0);
+        assert_int_equal(resp[0], AMI_APDU_EXCEPTION_RESPONSE);
+        assert_int_equal(S.a.stats.bad_signature, bs + 1);
+        S.sp.client_verify_key = p256_c;
+        /* the genuine request is answered signed */
+        r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
+        assert_true(r > 0);
+        assert_int_equal(resp[0], 0xDF);
+        ami_gs_apdu g;
+        assert_int_equal(ami_gs_parse(resp, (size_t)r, &g, NULL), AMI_OK);
+        assert_int_equal(g.content[0], level ? 0xDD : AMI_APDU_GET_RESPONSE);
+        assert_int_equal(ami_gs_verify(resp, &g, 1, p256_s), AMI_OK);
+        ami_dlms_client_sec_wipe(&C.sec);
+        /* the client: tampered content, tampered signature, another signer, another txid */
+        for (int kind = 0; kind < 4; kind++) {
+            n = gs_session(level, b, sizeof b);
+            r = ami_dlms_assoc_handle(&S.a, b, n, resp, sizeof resp);
+            assert_true(r > 0);
+            assert_int_equal(ami_gs_parse(resp, (size_t)r, &g, NULL), AMI_OK);
+            memcpy(copy, resp, (size_t)r);
+            EVP_PKEY *sk = C.sec.cfg.server_key;
+            if (kind == 0)
+                copy[g.content - resp + 1] ^= 0x01;
+            else if (kind == 1)
+                copy[r - 1] ^= 0x01;
+            else if (kind == 2)
+                C.sec.cfg.server_key = p256_c;
+            else
+                C.sec.txid[7] ^= 0x01;
+            ami_wr w;
+            ami_dlms_result res;
+            static uint8_t nx[8192];
+            ami_wr_init(&w, nx, sizeof nx);
+            int rc = ami_dlms_client_input(&C.c, copy, (size_t)r, &w, &res);
+            assert_int_equal(rc, kind == 3 ? AMI_E_PROTOCOL : AMI_E_AUTH);
+            assert_int_equal(ami_dlms_client_sec_refusal(&C.sec),
+                             kind == 3 ? AMI_DLMS_SEC_REFUSAL_TRANSACTION
+                                       : AMI_DLMS_SEC_REFUSAL_SIGNATURE);
+            C.sec.cfg.server_key = sk;
+            ami_dlms_client_sec_wipe(&C.sec);
+        }
+    }
+    /* an unsigned response to a signed request: a downgrade */
+    size_t n = gs_session(AMI_DLMS_SEC_NONE, b, sizeof b);
+    static const uint8_t plain[] = {AMI_APDU_GET_RESPONSE, 1, 0xC1, 0, 6, 0, 0, 0, 42};
+    ami_wr w;
+    ami_dlms_result res;
+    ami_wr_init(&w, copy, sizeof copy);
+    (void)n;
+    assert_int_equal(ami_dlms_client_input(&C.c, plain, sizeof plain, &w, &res), AMI_E_ACCESS);
+    assert_int_equal(ami_dlms_client_sec_refusal(&C.sec), AMI_DLMS_SEC_REFUSAL_DOWNGRADE);
+    ami_dlms_client_sec_wipe(&C.sec);
+}
+
 /* A value longer than the negotiated PDU: GET with datablocks, every block ciphered. */
 static void test_blocks(void **state)
 {
@@ -564,6 +688,8 @@ int main(void)
         cmocka_unit_test(test_forms),
         cmocka_unit_test(test_general_ciphering),
         cmocka_unit_test(test_general_ciphering_refusals),
+        cmocka_unit_test(test_general_signing),
+        cmocka_unit_test(test_general_signing_refusals),
         cmocka_unit_test(test_blocks),
     };
     return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
