@@ -49,6 +49,10 @@ void dlms_sec_help(FILE *out)
         "                      unicast key (default), a fresh random key wrapped under --kek,\n"
         "                      or one-pass ECDH (suites 1, 2) with a signed ephemeral key:\n"
         "                      needs --ecdsa-key and --server-public-key\n"
+        "  --general-signing   wrap every request (plain or ciphered) in general-signing\n"
+        "                      (0xDF), signed with --ecdsa-key; responses must come signed\n"
+        "                      with --server-public-key's key (suites 1, 2; needs\n"
+        "                      --system-title)\n"
         "  --key-file FILE     'ek = HEX' lines: ek ak bk kek hls_secret system_title\n"
         "                      client_system_title password (options win)\n"
         "  --ecdsa-key PEM --server-public-key PEM   keys of mechanism 7 and of\n"
@@ -151,6 +155,9 @@ int dlms_sec_option(struct dlms_sec *s, int code, const char *arg)
             s->key_info = AMI_DLMS_SEC_KI_AGREED;
         else
             return cli_usage(s->cmd, "--key-info: identified, wrapped or agreed");
+        return 0;
+    case DSO_GENERAL_SIGNING:
+        s->signing = true;
         return 0;
     case DSO_STATE_DIR:
         s->state_dir = arg;
@@ -366,7 +373,7 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
         return st;
     size_t kl = s->suite == 2 ? 32 : 16;
     bool hls = s->mech >= AMI_ACSE_MECH_HIGH;
-    if (!hls && s->level == AMI_DLMS_SEC_NONE) {
+    if (!hls && s->level == AMI_DLMS_SEC_NONE && !s->signing) {
         if (s->dedicated || s->general || s->gc)
             return cli_usage(s->cmd, "--dedicated-key/--ciphering need --security");
         return 0;
@@ -381,7 +388,7 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
     for (size_t i = 0; i < 3; i++)
         if (all[i]->len && all[i]->len != kl)
             return cli_usage(s->cmd, "suite %d needs %zu-byte keys", s->suite, kl);
-    if ((s->level != AMI_DLMS_SEC_NONE || s->mech >= AMI_ACSE_MECH_GMAC) &&
+    if ((s->level != AMI_DLMS_SEC_NONE || s->mech >= AMI_ACSE_MECH_GMAC || s->signing) &&
         !k->client_system_title.len)
         return cli_usage(s->cmd, "--system-title (the client's, 8 bytes) is needed");
     if (s->dedicated && !(s->level & AMI_DLMS_SEC_ENC))
@@ -410,10 +417,12 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
     bool agreed = s->gc && s->key_info == AMI_DLMS_SEC_KI_AGREED;
     if (agreed && s->suite == 0)
         return cli_usage(s->cmd, "--key-info agreed needs --suite 1 or 2");
-    if (m == AMI_ACSE_MECH_ECDSA || agreed) {
+    if (s->signing && s->suite == 0)
+        return cli_usage(s->cmd, "--general-signing needs --suite 1 or 2");
+    if (m == AMI_ACSE_MECH_ECDSA || agreed || s->signing) {
         if (!s->ecdsa_key || !s->server_pub)
-            return cli_usage(s->cmd, "--auth hls-ecdsa and --key-info agreed need --ecdsa-key and "
-                                     "--server-public-key");
+            return cli_usage(s->cmd, "--auth hls-ecdsa, --key-info agreed and --general-signing "
+                                     "need --ecdsa-key and --server-public-key");
         s->sign = load_pem(s->ecdsa_key, true);
         if (!s->sign)
             return cli_fail(s->cmd, s->ecdsa_key, NULL, "cannot read a PEM private key");
@@ -450,6 +459,7 @@ int dlms_sec_prepare(struct dlms_sec *s, const char *url, ami_dlms_link_opts *lo
              : s->general ? AMI_DLMS_SEC_FORM_GENERAL
                           : AMI_DLMS_SEC_FORM_SERVICE;
     c.key_info = (uint8_t)s->key_info;
+    c.general_signing = s->signing;
     c.kek = k->kek.len ? k->kek.v : NULL;
     c.kek_len = k->kek.len;
     c.client_title = k->client_system_title.len ? k->client_system_title.v : NULL;

@@ -44,6 +44,7 @@ enum {
     DSO_NO_STATE,
     DSO_CIPHERING,
     DSO_KEY_INFO,
+    DSO_GENERAL_SIGNING,
 };
 
 /* Entries for the getopt_long table of every `ami dlms` sub-command. */
@@ -63,6 +64,7 @@ enum {
         {"general-ciphering", no_argument, NULL, DSO_GENERAL},                                  \
         {"ciphering", required_argument, NULL, DSO_CIPHERING},                                  \
         {"key-info", required_argument, NULL, DSO_KEY_INFO},                                    \
+        {"general-signing", no_argument, NULL, DSO_GENERAL_SIGNING},                            \
         {"state-dir", required_argument, NULL, DSO_STATE_DIR},                                  \
     {                                                                                           \
         "no-state", no_argument, NULL, DSO_NO_STATE                                             \
@@ -76,6 +78,7 @@ struct dlms_sec {
     bool general, dedicated, read_ic, no_state;
     bool gc;      /* --ciphering general: general-ciphering (0xDD) */
     int key_info; /* --key-info: AMI_DLMS_SEC_KI_* */
+    bool signing; /* --general-signing: requests and responses in general-signing (0xDF) */
     long long ic; /* --ic, or -1 */
     const char *key_file, *ecdsa_key, *server_pub, *ic_obis, *state_dir;
     struct cli_keys keys; /* ek, ak, bk, kek, hls_secret, system titles, password */
