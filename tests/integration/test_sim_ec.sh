@@ -2,7 +2,7 @@
 # `ami sim` SAP 2 (management, suite 1): per-meter P-256 key pairs from the fleet seed, the
 # client's public key from --client-public-key, the meters' public keys from --ec-keys-out;
 # `ami dlms` with HLS mechanism 7 (hls-ecdsa) and PEM keys, authenticated encryption suite 1,
-# and general-ciphering agreed-key; a wrong server key is refused.
+# and general-ciphering agreed-key; a wrong server key is refused. General-signing around both.
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -49,6 +49,15 @@ run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --server-public-key "$server_pub
 [ "$rc" = 0 ] || fail "agreed-key get -> $rc: $(cat "$work/err")"
 grep -Eq '[0-9]' "$work/out" || fail "agreed-key get printed no value: $(cat "$work/out")"
 pass "SAP 2: general-ciphering agreed-key"
+
+# 2b. general-signing around the ciphered requests (and around general-ciphering agreed-key)
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --server-public-key "$server_pub" --general-signing
+[ "$rc" = 0 ] || fail "general-signing get -> $rc: $(cat "$work/err")"
+grep -Eq '[0-9]' "$work/out" || fail "general-signing get printed no value: $(cat "$work/out")"
+run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --server-public-key "$server_pub" \
+    --general-signing --ciphering general --key-info agreed
+[ "$rc" = 0 ] || fail "signed agreed-key get -> $rc: $(cat "$work/err")"
+pass "SAP 2: general-signing, around glo- and around agreed-key general-ciphering"
 
 # 3. a wrong server public key: the meter's f(CtoS) signature does not verify
 run dlms get "$tcp" 1-0:1.8.0.255:2 "${sec[@]}" --server-public-key "$work/other.pub.pem"
