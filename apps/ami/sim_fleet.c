@@ -470,25 +470,37 @@ static void on_tick(uv_timer_t *t)
 
 /* ---------------------------------------------------------------- run */
 
+/* The listening line, written in one piece (scripts wait for it and parse its ports: a line
+ * written in several pieces could be read half written). */
 static void print_listening(sim_fleet *f)
 {
     char a0[INET_ADDRSTRLEN], a1[INET_ADDRSTRLEN];
+    char *line = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&line, &len);
+    if (!out)
+        out = f->log; /* no memory: in pieces then */
     sim_fleet_address(f, 0, a0, sizeof a0);
-    fprintf(f->log, "ami sim: listening on %s", a0);
+    fprintf(out, "ami sim: listening on %s", a0);
     if (f->n > 1)
-        fprintf(f->log, "..%s", sim_fleet_address(f, f->n - 1, a1, sizeof a1));
-    fprintf(f->log, ": wrapper %s%u, ", f->o.wrapper ? "" : "off ", f->wport);
+        fprintf(out, "..%s", sim_fleet_address(f, f->n - 1, a1, sizeof a1));
+    fprintf(out, ": wrapper %s%u, ", f->o.wrapper ? "" : "off ", f->wport);
     if (f->udp)
-        fprintf(f->log, "udp %u, ", f->wport);
-    fprintf(f->log, "hdlc %s%u ", f->o.hdlc ? "" : "off ", f->hport);
+        fprintf(out, "udp %u, ", f->wport);
+    fprintf(out, "hdlc %s%u ", f->o.hdlc ? "" : "off ", f->hport);
     if (f->n == 1)
-        fprintf(f->log, "(meter %s)", f->nodes[0].meter.serial);
+        fprintf(out, "(meter %s)", f->nodes[0].meter.serial);
     else
-        fprintf(f->log, "(%zu meters%s)", f->n, f->shared ? ", shared wildcard listeners" : "");
+        fprintf(out, "(%zu meters%s)", f->n, f->shared ? ", shared wildcard listeners" : "");
     for (size_t i = 0; i < f->nports; i++)
         if (f->ports[i].describe)
-            f->ports[i].describe(f, f->log, f->ports[i].ctx);
-    fputc('\n', f->log);
+            f->ports[i].describe(f, out, f->ports[i].ctx);
+    fputc('\n', out);
+    if (out != f->log) {
+        fclose(out);
+        fwrite(line, 1, len, f->log);
+        free(line);
+    }
     fflush(f->log);
 }
 
